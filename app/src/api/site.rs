@@ -1,0 +1,35 @@
+use leptos::prelude::*;
+
+use crate::error::AppError;
+use crate::models::SiteInfo;
+
+/// Who is looking, and the seller's name: loaded once by the shell.
+#[server(endpoint = "site_info")]
+pub async fn load_site_info() -> Result<SiteInfo, AppError> {
+    use super::ssr::{mapped, services, signed_in};
+    use crate::models::{AccountLink, Viewer, ViewerKind};
+    use portal_core::domain::Principal;
+
+    let services = services()?;
+    let viewer = match signed_in().map(|s| s.principal) {
+        None => None,
+        Some(Principal::Contact { contact_id }) => {
+            let profile = mapped(services.contact_profile(contact_id).await)?;
+            Some(Viewer {
+                kind: ViewerKind::Contact,
+                name: profile.name,
+                email: profile.email,
+                accounts: profile
+                    .accounts
+                    .into_iter()
+                    .map(|m| AccountLink { customer_id: m.customer_id, name: m.customer_name, role: m.role.as_str().to_owned() })
+                    .collect(),
+            })
+        }
+        Some(Principal::Staff { staff_id }) => {
+            let profile = mapped(services.staff_profile(staff_id).await)?;
+            Some(Viewer { kind: ViewerKind::Staff, name: profile.name, email: profile.email, accounts: vec![] })
+        }
+    };
+    Ok(SiteInfo { seller_name: services.config.seller_name.clone(), viewer, dev_mailbox: services.config.dev_pages() })
+}

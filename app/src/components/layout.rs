@@ -1,0 +1,73 @@
+//! The frame of every page: skip link, header with the seller's name, the
+//! account switcher and sign-out for signed-in people, and the main region.
+
+use leptos::prelude::*;
+
+use crate::error::AppError;
+use crate::models::{SiteInfo, ViewerKind};
+
+pub type SiteResource = Resource<Result<SiteInfo, AppError>>;
+
+pub fn use_site() -> SiteResource {
+    expect_context::<SiteResource>()
+}
+
+#[component]
+pub fn Layout(children: Children) -> impl IntoView {
+    let site = use_site();
+    view! {
+        <a class="skip-link" href="#main">"Skip to content"</a>
+        <header class="site-header">
+            <Suspense fallback=|| view! { <span class="brand">"Billing portal"</span> }>
+                {move || Suspend::new(async move {
+                    let info = site.await.ok();
+                    let seller = info.as_ref().map(|i| i.seller_name.clone()).unwrap_or_else(|| "Billing portal".into());
+                    let viewer = info.and_then(|i| i.viewer);
+                    let home = match viewer.as_ref().map(|v| &v.kind) {
+                        Some(ViewerKind::Staff) => "/staff",
+                        _ => "/",
+                    };
+                    view! {
+                        <a class="brand" href=home>
+                            <span class="brand-name">{seller}</span>
+                            <span class="brand-area">
+                                {match viewer.as_ref().map(|v| &v.kind) {
+                                    Some(ViewerKind::Staff) => "AR workspace",
+                                    _ => "Billing portal",
+                                }}
+                            </span>
+                        </a>
+                        {viewer.map(|v| {
+                            let switcher = (v.accounts.len() > 1).then(|| {
+                                view! {
+                                    <details class="switcher">
+                                        <summary>"Switch account"</summary>
+                                        <ul>
+                                            {v.accounts.iter().map(|a| view! {
+                                                <li><a href=format!("/accounts/{}", a.customer_id)>{a.name.clone()}</a></li>
+                                            }).collect_view()}
+                                        </ul>
+                                    </details>
+                                }
+                            });
+                            view! {
+                                <nav class="user-nav" aria-label="Your account">
+                                    {switcher}
+                                    <a href="/sessions">"Sessions"</a>
+                                    <span class="who" title=v.email.clone()>{v.name.clone()}</span>
+                                    <form method="post" action="/auth/sign-out" class="inline">
+                                        <button type="submit" class="link-button">"Sign out"</button>
+                                    </form>
+                                </nav>
+                            }
+                        })}
+                    }
+                })}
+            </Suspense>
+        </header>
+        <main id="main" tabindex="-1">{children()}</main>
+        <footer class="site-footer">
+            <p>"Questions about an invoice? Reply to any email from us, or write to your account manager."</p>
+        </footer>
+    }
+}

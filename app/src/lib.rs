@@ -1,0 +1,84 @@
+//! The portal's UI: routes, pages, components and thin server functions.
+//! Compiled twice: with `ssr` into the server, with `hydrate` into WASM.
+
+pub mod api;
+pub mod components;
+pub mod error;
+pub mod models;
+pub mod pages;
+
+use leptos::prelude::*;
+use leptos_meta::{provide_meta_context, Stylesheet};
+use leptos_router::components::{Route, Router, Routes};
+use leptos_router::{path, SsrMode};
+
+use crate::pages::{
+    account::AccountPage, dev_mailbox::DevMailboxPage, home::HomePage, not_found::NotFound, sessions::SessionsPage,
+    sign_in::{CheckEmailPage, ConfirmPage, LinkProblemPage, SignInPage},
+    staff::StaffHomePage,
+};
+
+/// The HTML document around the app, rendered on the server only. It also
+/// sets the Content-Security-Policy with this response's nonce, which
+/// leptos_axum generated and `HydrationScripts` puts on its script tag.
+#[cfg(feature = "ssr")]
+pub fn shell(options: LeptosOptions) -> impl IntoView {
+    use leptos_meta::MetaTags;
+
+    if let (Some(nonce), Some(response)) = (leptos::nonce::use_nonce(), use_context::<leptos_axum::ResponseOptions>()) {
+        let policy = format!(
+            "default-src 'self'; script-src 'nonce-{nonce}' 'strict-dynamic' 'wasm-unsafe-eval'; \
+             style-src 'self'; img-src 'self' data:; connect-src 'self'; font-src 'self'; \
+             form-action 'self'; frame-ancestors 'none'; base-uri 'none'; object-src 'none'"
+        );
+        if let Ok(value) = http::HeaderValue::from_str(&policy) {
+            response.insert_header(http::header::CONTENT_SECURITY_POLICY, value);
+        }
+    }
+    view! {
+        <!DOCTYPE html>
+        <html lang="en">
+            <head>
+                <meta charset="utf-8"/>
+                <meta name="viewport" content="width=device-width, initial-scale=1"/>
+                <meta name="color-scheme" content="light"/>
+                <link rel="icon" href="/favicon.svg" type="image/svg+xml"/>
+                <AutoReload options=options.clone()/>
+                <HydrationScripts options/>
+                <MetaTags/>
+            </head>
+            <body>
+                <App/>
+            </body>
+        </html>
+    }
+}
+
+#[component]
+pub fn App() -> impl IntoView {
+    provide_meta_context();
+    // Who is signed in and the seller's name, read by the layout of every page.
+    let site = Resource::new(|| (), |_| api::site::load_site_info());
+    provide_context(site);
+
+    view! {
+        <Stylesheet id="leptos" href="/pkg/portal.css"/>
+        <Router>
+            <Routes fallback=|| view! { <NotFound/> }>
+                <Route path=path!("/") view=HomePage ssr=SsrMode::Async/>
+                <Route path=path!("/accounts/:customer_id") view=AccountPage ssr=SsrMode::Async/>
+                <Route path=path!("/sessions") view=SessionsPage ssr=SsrMode::Async/>
+                <Route path=path!("/sign-in") view=|| view! { <SignInPage staff=false/> } ssr=SsrMode::Async/>
+                <Route path=path!("/sign-in/check-email") view=|| view! { <CheckEmailPage staff=false/> } ssr=SsrMode::Async/>
+                <Route path=path!("/sign-in/link-problem") view=|| view! { <LinkProblemPage staff=false/> } ssr=SsrMode::Async/>
+                <Route path=path!("/auth/confirm") view=|| view! { <ConfirmPage staff=false/> } ssr=SsrMode::Async/>
+                <Route path=path!("/staff") view=StaffHomePage ssr=SsrMode::Async/>
+                <Route path=path!("/staff/sign-in") view=|| view! { <SignInPage staff=true/> } ssr=SsrMode::Async/>
+                <Route path=path!("/staff/sign-in/check-email") view=|| view! { <CheckEmailPage staff=true/> } ssr=SsrMode::Async/>
+                <Route path=path!("/staff/sign-in/link-problem") view=|| view! { <LinkProblemPage staff=true/> } ssr=SsrMode::Async/>
+                <Route path=path!("/staff/auth/confirm") view=|| view! { <ConfirmPage staff=true/> } ssr=SsrMode::Async/>
+                <Route path=path!("/dev/mailbox") view=DevMailboxPage ssr=SsrMode::Async/>
+            </Routes>
+        </Router>
+    }
+}

@@ -1,0 +1,120 @@
+use leptos::prelude::*;
+use leptos_meta::Title;
+use leptos_router::hooks::use_params_map;
+
+use crate::api::accounts::account_overview;
+use crate::components::{Layout, ProblemView};
+use crate::error::AppError;
+use crate::models::AccountOverviewView;
+use crate::pages::home::role_label;
+
+/// `/accounts/:customer_id`: balance per currency and the open invoices.
+#[component]
+pub fn AccountPage() -> impl IntoView {
+    let params = use_params_map();
+    let overview = Resource::new(
+        move || params.read().get("customer_id").and_then(|id| id.parse::<i64>().ok()),
+        |id| async move {
+            match id {
+                Some(id) => account_overview(id).await,
+                None => Err(AppError::NotFound),
+            }
+        },
+    );
+    view! {
+        <Layout>
+            <Suspense fallback=|| view! { <p>"Loading your account…"</p> }>
+                {move || Suspend::new(async move {
+                    match overview.await {
+                        Ok(account) => view! { <AccountView account/> }.into_any(),
+                        Err(e) => view! { <ProblemView error=e/> }.into_any(),
+                    }
+                })}
+            </Suspense>
+        </Layout>
+    }
+}
+
+#[component]
+fn AccountView(account: AccountOverviewView) -> impl IntoView {
+    let title = format!("{} · Billing portal", account.customer_name);
+    let count = account.open_invoices.len();
+    view! {
+        <Title text=title/>
+        <div class="page-head">
+            <h1>{account.customer_name.clone()}</h1>
+            <p class="muted">"Your access: " {role_label(&account.role)}</p>
+        </div>
+        <section aria-labelledby="balances-heading">
+            <h2 id="balances-heading">"Balance"</h2>
+            {if account.balances.is_empty() {
+                view! { <p class="card">"Nothing is owed on this account. Thank you!"</p> }.into_any()
+            } else {
+                view! {
+                    <ul class="balances">
+                        {account.balances.into_iter().map(|b| view! {
+                            <li class="card balance">
+                                <span class="balance-currency">{b.currency.clone()}</span>
+                                <span class="balance-open">{b.open}</span>
+                                <span class="muted">{format!("{} open {}", b.open_count, plural(b.open_count, "invoice", "invoices"))}</span>
+                                {(b.overdue_count > 0).then(|| view! {
+                                    <span class="balance-overdue">
+                                        {b.overdue} " overdue on " {b.overdue_count} " " {plural(b.overdue_count, "invoice", "invoices")}
+                                    </span>
+                                })}
+                            </li>
+                        }).collect_view()}
+                    </ul>
+                }
+                .into_any()
+            }}
+        </section>
+        <section aria-labelledby="open-heading">
+            <h2 id="open-heading">"Open invoices"</h2>
+            {if count == 0 {
+                view! { <p>"No open invoices."</p> }.into_any()
+            } else {
+                view! {
+                    <div class="table-wrap" tabindex="0" role="region" aria-labelledby="open-heading">
+                        <table class="invoices">
+                            <caption class="visually-hidden">{format!("{count} open invoices, oldest due date first")}</caption>
+                            <thead>
+                                <tr>
+                                    <th scope="col">"Invoice"</th>
+                                    <th scope="col">"PO"</th>
+                                    <th scope="col">"Issued"</th>
+                                    <th scope="col">"Due"</th>
+                                    <th scope="col">"Status"</th>
+                                    <th scope="col" class="num">"Total"</th>
+                                    <th scope="col" class="num">"Balance"</th>
+                                </tr>
+                            </thead>
+                            <tbody>
+                                {account.open_invoices.into_iter().map(|i| view! {
+                                    <tr>
+                                        <th scope="row">{i.number}</th>
+                                        <td>{i.po_number.unwrap_or_default()}</td>
+                                        <td>{i.issue_date}</td>
+                                        <td>{i.due_date}</td>
+                                        <td><span class=format!("status status-{}", i.status_key)>{i.status_label}</span></td>
+                                        <td class="num">{i.total}</td>
+                                        <td class="num">{i.balance}</td>
+                                    </tr>
+                                }).collect_view()}
+                            </tbody>
+                        </table>
+                    </div>
+                }
+                .into_any()
+            }}
+        </section>
+    }
+}
+
+fn plural(n: usize, one: &'static str, many: &'static str) -> &'static str {
+    if n == 1 {
+        one
+    } else {
+        many
+    }
+}

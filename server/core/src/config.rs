@@ -1,0 +1,193 @@
+//! Configuration from the environment (and `.env` when present). Every
+//! variable has a default that runs the portal locally on SQLite; bad values
+//! stop start-up with one line naming the variable.
+
+use std::time::Duration;
+
+use url::Url;
+
+use crate::domain::EmailAddress;
+
+#[derive(Clone, Debug)]
+pub struct Config {
+    /// `sqlite://…` (embedded default) or `postgres://…`.
+    pub database_url: String,
+    /// Public URL used in every link we send (emails, redirects).
+    pub base_url: Url,
+    /// `smtp://host:port`, `smtps://…`; `None` keeps mail in the dev mailbox.
+    pub smtp_url: Option<String>,
+    pub production: bool,
+    pub seller_name: String,
+    pub seller_address: String,
+    pub mail_from: EmailAddress,
+    pub session_idle: Duration,
+    pub session_absolute: Duration,
+    pub magic_link_ttl: Duration,
+    /// Sign-in links one email address may request per window.
+    pub sign_in_per_email: u32,
+    pub sign_in_email_window: Duration,
+    /// Sign-in requests one IP address may make in a burst, and the seconds
+    /// it takes to earn one more.
+    pub sign_in_ip_burst: u32,
+    pub sign_in_ip_refill_secs: u64,
+    /// Read the client IP from X-Forwarded-For / Forwarded (behind a proxy only).
+    pub trust_proxy: bool,
+}
+
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+#[error("configuration error: {var}: {message}")]
+pub struct ConfigError {
+    pub var: &'static str,
+    pub message: String,
+}
+
+fn err(var: &'static str, message: impl Into<String>) -> ConfigError {
+    ConfigError { var, message: message.into() }
+}
+
+impl Config {
+    /// Reads the process environment after loading `.env` if one exists.
+    pub fn from_env() -> Result<Self, ConfigError> {
+        let _ = dotenvy::dotenv();
+        Self::from_lookup(|name| std::env::var(name).ok().filter(|v| !v.trim().is_empty()))
+    }
+
+    /// Builds the configuration from any variable source (tests pass a map).
+    pub fn from_lookup(get: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
+        let production = match get("PORTAL_ENV").as_deref().map(str::to_ascii_lowercase).as_deref() {
+            None | Some("development") | Some("dev") => false,
+            Some("production") | Some("prod") => true,
+            Some(other) => return Err(err("PORTAL_ENV", format!("expected `development` or `production`, got `{other}`"))),
+        };
+
+        let database_url = get("DATABASE_URL").unwrap_or_else(|| "sqlite://.portal/portal.db".into());
+        if !(database_url.starts_with("sqlite:") || database_url.starts_with("postgres://") || database_url.starts_with("postgresql://")) {
+            return Err(err("DATABASE_URL", "expected a `sqlite://path` or `postgres://…` URL"));
+        }
+
+        let base_raw = get("PORTAL_BASE_URL").unwrap_or_else(|| "http://127.0.0.1:3000".into());
+        let base_url = Url::parse(&base_raw).map_err(|e| err("PORTAL_BASE_URL", format!("not a URL ({e})")))?;
+        if !matches!(base_url.scheme(), "http" | "https") || base_url.host_str().is_none() {
+            return Err(err("PORTAL_BASE_URL", "expected an absolute http:// or https:// URL"));
+        }
+        if production && base_url.scheme() != "https" {
+            return Err(err("PORTAL_BASE_URL", "must be https:// when PORTAL_ENV=production"));
+        }
+
+        let smtp_url = get("SMTP_URL");
+        if let Some(url) = &smtp_url {
+            if !(url.starts_with("smtp://") || url.starts_with("smtps://")) {
+                return Err(err("SMTP_URL", "expected smtp://host:port or smtps://host:port"));
+            }
+        } else if production {
+            return Err(err("SMTP_URL", "must be set when PORTAL_ENV=production (the dev mailbox is off)"));
+        }
+
+        let mail_from_raw = get("PORTAL_MAIL_FROM").unwrap_or_else(|| "billing@seller.example".into());
+        let mail_from = EmailAddress::parse(&mail_from_raw).map_err(|_| err("PORTAL_MAIL_FROM", "not an email address"))?;
+
+        let minutes = |var: &'static str, default: u64| -> Result<Duration, ConfigError> {
+            positive(&get, var, default).map(|m| Duration::from_secs(m * 60))
+        };
+
+        Ok(Config {
+            database_url,
+            base_url,
+            smtp_url,
+            production,
+            seller_name: get("PORTAL_SELLER_NAME").unwrap_or_else(|| "Acme Supply Co.".into()),
+            seller_address: get("PORTAL_SELLER_ADDRESS").unwrap_or_else(|| "100 Market Street, Springfield, USA".into()),
+            mail_from,
+            session_idle: minutes("PORTAL_SESSION_IDLE_MINUTES", 30)?,
+            session_absolute: minutes("PORTAL_SESSION_ABSOLUTE_MINUTES", 12 * 60)?,
+            magic_link_ttl: minutes("PORTAL_MAGIC_LINK_MINUTES", 10)?,
+            sign_in_per_email: positive(&get, "PORTAL_SIGN_IN_PER_EMAIL", 5)? as u32,
+            sign_in_email_window: minutes("PORTAL_SIGN_IN_EMAIL_WINDOW_MINUTES", 15)?,
+            sign_in_ip_burst: positive(&get, "PORTAL_SIGN_IN_IP_BURST", 20)? as u32,
+            sign_in_ip_refill_secs: positive(&get, "PORTAL_SIGN_IN_IP_REFILL_SECONDS", 6)?,
+            trust_proxy: flag(&get, "PORTAL_TRUST_PROXY")?,
+        })
+    }
+
+    pub fn is_sqlite(&self) -> bool {
+        self.database_url.starts_with("sqlite:")
+    }
+
+    /// Cookies are Secure in production and whenever the public URL is https.
+    pub fn secure_cookies(&self) -> bool {
+        self.production || self.base_url.scheme() == "https"
+    }
+
+    /// Dev-only pages (the mailbox) exist only outside production.
+    pub fn dev_pages(&self) -> bool {
+        !self.production
+    }
+
+    /// An absolute link to a path of this portal.
+    pub fn link(&self, path_and_query: &str) -> String {
+        let base = self.base_url.as_str().trim_end_matches('/');
+        format!("{base}{path_and_query}")
+    }
+}
+
+fn positive(get: &impl Fn(&str) -> Option<String>, var: &'static str, default: u64) -> Result<u64, ConfigError> {
+    match get(var) {
+        None => Ok(default),
+        Some(v) => match v.trim().parse::<u64>() {
+            Ok(n) if n > 0 => Ok(n),
+            _ => Err(err(var, format!("expected a whole number above 0, got `{v}`"))),
+        },
+    }
+}
+
+fn flag(get: &impl Fn(&str) -> Option<String>, var: &'static str) -> Result<bool, ConfigError> {
+    match get(var).as_deref().map(str::to_ascii_lowercase).as_deref() {
+        None | Some("0") | Some("false") | Some("no") => Ok(false),
+        Some("1") | Some("true") | Some("yes") => Ok(true),
+        Some(other) => Err(err(var, format!("expected true or false, got `{other}`"))),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashMap;
+
+    fn config(vars: &[(&str, &str)]) -> Result<Config, ConfigError> {
+        let map: HashMap<String, String> = vars.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+        Config::from_lookup(|k| map.get(k).cloned())
+    }
+
+    #[test]
+    fn defaults_run_locally_on_sqlite() {
+        let c = config(&[]).unwrap();
+        assert!(c.is_sqlite());
+        assert!(!c.production && !c.secure_cookies() && c.dev_pages());
+        assert_eq!(c.link("/sign-in"), "http://127.0.0.1:3000/sign-in");
+        assert_eq!(c.magic_link_ttl, Duration::from_secs(600));
+    }
+
+    #[test]
+    fn production_demands_https_and_smtp() {
+        assert_eq!(config(&[("PORTAL_ENV", "production")]).unwrap_err().var, "PORTAL_BASE_URL");
+        let e = config(&[("PORTAL_ENV", "production"), ("PORTAL_BASE_URL", "https://billing.example.com")]).unwrap_err();
+        assert_eq!(e.var, "SMTP_URL");
+        let c = config(&[
+            ("PORTAL_ENV", "production"),
+            ("PORTAL_BASE_URL", "https://billing.example.com"),
+            ("SMTP_URL", "smtps://mail.example.com:465"),
+        ])
+        .unwrap();
+        assert!(c.secure_cookies() && !c.dev_pages());
+    }
+
+    #[test]
+    fn bad_values_name_their_variable() {
+        assert_eq!(config(&[("DATABASE_URL", "mysql://x")]).unwrap_err().var, "DATABASE_URL");
+        assert_eq!(config(&[("PORTAL_BASE_URL", "not a url")]).unwrap_err().var, "PORTAL_BASE_URL");
+        assert_eq!(config(&[("SMTP_URL", "http://x")]).unwrap_err().var, "SMTP_URL");
+        assert_eq!(config(&[("PORTAL_SESSION_IDLE_MINUTES", "0")]).unwrap_err().var, "PORTAL_SESSION_IDLE_MINUTES");
+        let e = config(&[("PORTAL_ENV", "staging")]).unwrap_err();
+        assert!(e.to_string().starts_with("configuration error: PORTAL_ENV:"), "{e}");
+    }
+}

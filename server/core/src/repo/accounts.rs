@@ -1,0 +1,184 @@
+//! Customers, contacts, staff and the invoice reads of the home pages.
+
+use chrono::{DateTime, Utc};
+use sqlx::Row;
+
+use super::Conn;
+use crate::db::{parse_date, ts};
+use crate::domain::{ContactRole, Currency, StaffRole};
+
+#[derive(Clone, Debug)]
+pub struct ContactRow {
+    pub contact_id: i64,
+    pub email: String,
+    pub name: String,
+}
+
+#[derive(Clone, Debug)]
+pub struct StaffRow {
+    pub staff_id: i64,
+    pub email: String,
+    pub name: String,
+    pub role: StaffRole,
+}
+
+#[derive(Clone, Debug)]
+pub struct MembershipRow {
+    pub customer_id: i64,
+    pub customer_name: String,
+    pub currency: String,
+    pub role: ContactRole,
+}
+
+pub async fn active_contact_by_email(conn: &mut Conn, email: &str) -> Result<Option<ContactRow>, sqlx::Error> {
+    let row = sqlx::query("SELECT contact_id, email, name FROM contacts WHERE email = $1 AND disabled_at IS NULL")
+        .bind(email)
+        .fetch_optional(conn)
+        .await?;
+    Ok(row.map(|r| ContactRow { contact_id: r.get("contact_id"), email: r.get("email"), name: r.get("name") }))
+}
+
+pub async fn active_contact(conn: &mut Conn, contact_id: i64) -> Result<Option<ContactRow>, sqlx::Error> {
+    let row = sqlx::query("SELECT contact_id, email, name FROM contacts WHERE contact_id = $1 AND disabled_at IS NULL")
+        .bind(contact_id)
+        .fetch_optional(conn)
+        .await?;
+    Ok(row.map(|r| ContactRow { contact_id: r.get("contact_id"), email: r.get("email"), name: r.get("name") }))
+}
+
+fn staff_from(r: sqlx::any::AnyRow) -> StaffRow {
+    let role: String = r.get("role");
+    StaffRow {
+        staff_id: r.get("staff_id"),
+        email: r.get("email"),
+        name: r.get("name"),
+        role: StaffRole::parse(&role).unwrap_or(StaffRole::Agent),
+    }
+}
+
+pub async fn active_staff_by_email(conn: &mut Conn, email: &str) -> Result<Option<StaffRow>, sqlx::Error> {
+    let row = sqlx::query("SELECT staff_id, email, name, role FROM staff_users WHERE email = $1 AND disabled_at IS NULL")
+        .bind(email)
+        .fetch_optional(conn)
+        .await?;
+    Ok(row.map(staff_from))
+}
+
+pub async fn active_staff(conn: &mut Conn, staff_id: i64) -> Result<Option<StaffRow>, sqlx::Error> {
+    let row = sqlx::query("SELECT staff_id, email, name, role FROM staff_users WHERE staff_id = $1 AND disabled_at IS NULL")
+        .bind(staff_id)
+        .fetch_optional(conn)
+        .await?;
+    Ok(row.map(staff_from))
+}
+
+/// Creates a staff user, or renames / re-enables the one with this email.
+pub async fn upsert_staff(conn: &mut Conn, email: &str, name: &str, role: StaffRole, now: DateTime<Utc>) -> Result<i64, sqlx::Error> {
+    let row = sqlx::query(
+        "INSERT INTO staff_users (email, name, role, created_at) VALUES ($1, $2, $3, $4)
+         ON CONFLICT (email) DO UPDATE SET name = excluded.name, role = excluded.role, disabled_at = NULL
+         RETURNING staff_id",
+    )
+    .bind(email)
+    .bind(name)
+    .bind(role.as_str())
+    .bind(ts(now))
+    .fetch_one(conn)
+    .await?;
+    Ok(row.get("staff_id"))
+}
+
+/// The accounts a contact belongs to, by name.
+pub async fn memberships(conn: &mut Conn, contact_id: i64) -> Result<Vec<MembershipRow>, sqlx::Error> {
+    let rows = sqlx::query(
+        "SELECT c.customer_id, c.name, c.currency, cc.role
+         FROM customer_contacts cc JOIN customers c ON c.customer_id = cc.customer_id
+         WHERE cc.contact_id = $1 ORDER BY c.name",
+    )
+    .bind(contact_id)
+    .fetch_all(conn)
+    .await?;
+    Ok(rows
+        .into_iter()
+        .map(|r| {
+            let role: String = r.get("role");
+            MembershipRow {
+                customer_id: r.get("customer_id"),
+                customer_name: r.get("name"),
+                currency: r.get("currency"),
+                role: ContactRole::parse(&role).unwrap_or(ContactRole::Viewer),
+            }
+        })
+        .collect())
+}
+
+/// An invoice with the sums its standing is derived from.
+#[derive(Clone, Debug)]
+pub struct InvoiceLedgerRow {
+    pub invoice_id: i64,
+    pub number: String,
+    pub po_number: Option<String>,
+    pub issue_date: chrono::NaiveDate,
+    pub due_date: chrono::NaiveDate,
+    pub currency: Currency,
+    pub total_minor: i64,
+    pub paid_minor: i64,
+    pub credited_minor: i64,
+    pub voided: bool,
+}
+
+/// Invoices of one customer that are not void and not fully settled,
+/// oldest due first. (The full, filtered list is the invoice pages' work.)
+pub async fn unsettled_invoices(conn: &mut Conn, customer_id: i64) -> Result<Vec<InvoiceLedgerRow>, sqlx::Error> {
+    let rows = sqlx::query(
+        "SELECT i.invoice_id, i.number, i.po_number, i.issue_date, i.due_date, i.currency, i.total_minor, i.voided_at,
+                CAST(COALESCE((SELECT SUM(pa.amount_minor) FROM payment_allocations pa
+                               JOIN payments p ON p.payment_id = pa.payment_id
+                               WHERE pa.invoice_id = i.invoice_id AND p.status = 'succeeded'), 0) AS BIGINT) AS paid_minor,
+                CAST(COALESCE((SELECT SUM(ca.amount_minor) FROM credit_allocations ca
+                               WHERE ca.invoice_id = i.invoice_id), 0) AS BIGINT) AS credited_minor
+         FROM invoices i
+         WHERE i.customer_id = $1 AND i.voided_at IS NULL
+         ORDER BY i.due_date, i.number",
+    )
+    .bind(customer_id)
+    .fetch_all(conn)
+    .await?;
+    Ok(rows
+        .into_iter()
+        .map(|r| {
+            let currency: String = r.get("currency");
+            InvoiceLedgerRow {
+                invoice_id: r.get("invoice_id"),
+                number: r.get("number"),
+                po_number: r.get("po_number"),
+                issue_date: parse_date(r.get::<String, _>("issue_date").as_str()),
+                due_date: parse_date(r.get::<String, _>("due_date").as_str()),
+                currency: Currency::parse(&currency).unwrap_or(Currency::USD),
+                total_minor: r.get("total_minor"),
+                paid_minor: r.get("paid_minor"),
+                credited_minor: r.get("credited_minor"),
+                voided: r.get::<Option<String>, _>("voided_at").is_some(),
+            }
+        })
+        .filter(|row| row.total_minor - row.paid_minor - row.credited_minor > 0)
+        .collect())
+}
+
+#[derive(Clone, Debug, Default)]
+pub struct PortfolioCounts {
+    pub customers: i64,
+    pub contacts: i64,
+    pub invoices: i64,
+}
+
+pub async fn portfolio_counts(conn: &mut Conn) -> Result<PortfolioCounts, sqlx::Error> {
+    let row = sqlx::query(
+        "SELECT (SELECT COUNT(*) FROM customers) AS customers,
+                (SELECT COUNT(*) FROM contacts) AS contacts,
+                (SELECT COUNT(*) FROM invoices) AS invoices",
+    )
+    .fetch_one(conn)
+    .await?;
+    Ok(PortfolioCounts { customers: row.get("customers"), contacts: row.get("contacts"), invoices: row.get("invoices") })
+}

@@ -1,0 +1,14 @@
+//! Repositories: the SQL, and nothing but the SQL. Each function takes a
+//! connection (or a transaction deref'd to one) so services decide what
+//! runs atomically.
+
+pub mod accounts;
+pub mod audit;
+pub mod outbox;
+pub mod sessions;
+pub mod tokens;
+
+use sqlx::AnyConnection;
+
+/// Shorthand used by every repository.
+pub type Conn = AnyConnection;

@@ -1,0 +1,129 @@
+//! The email outbox. Rows are claimed with a lease (`locked_until`): a worker
+//! that dies mid-send leaves the row to be retried when the lease runs out,
+//! so a committed email is never lost (it may, rarely, be sent twice: SMTP
+//! gives no exactly-once).
+
+use chrono::{DateTime, Utc};
+use sqlx::Row;
+
+use super::Conn;
+use crate::db::{parse_ts, ts, Backend};
+
+pub struct NewEmail<'a> {
+    pub to: &'a str,
+    pub subject: &'a str,
+    pub text_body: &'a str,
+    pub html_body: &'a str,
+}
+
+pub async fn enqueue(conn: &mut Conn, now: DateTime<Utc>, email: NewEmail<'_>) -> Result<i64, sqlx::Error> {
+    let row = sqlx::query(
+        "INSERT INTO email_outbox (to_address, subject, text_body, html_body, status, attempts, next_attempt_at, created_at)
+         VALUES ($1, $2, $3, $4, 'pending', 0, $5, $5) RETURNING email_id",
+    )
+    .bind(email.to)
+    .bind(email.subject)
+    .bind(email.text_body)
+    .bind(email.html_body)
+    .bind(ts(now))
+    .fetch_one(conn)
+    .await?;
+    Ok(row.get("email_id"))
+}
+
+#[derive(Clone, Debug)]
+pub struct OutboxEmail {
+    pub email_id: i64,
+    pub to_address: String,
+    pub subject: String,
+    pub text_body: String,
+    pub html_body: String,
+    pub attempts: i64,
+    pub status: String,
+    pub created_at: DateTime<Utc>,
+    pub sent_at: Option<DateTime<Utc>>,
+    pub last_error: Option<String>,
+}
+
+fn from_row(r: sqlx::any::AnyRow) -> OutboxEmail {
+    OutboxEmail {
+        email_id: r.get("email_id"),
+        to_address: r.get("to_address"),
+        subject: r.get("subject"),
+        text_body: r.get("text_body"),
+        html_body: r.get("html_body"),
+        attempts: r.get("attempts"),
+        status: r.get("status"),
+        created_at: parse_ts(r.get::<String, _>("created_at").as_str()),
+        sent_at: r.get::<Option<String>, _>("sent_at").as_deref().map(parse_ts),
+        last_error: r.get("last_error"),
+    }
+}
+
+const COLUMNS: &str = "email_id, to_address, subject, text_body, html_body, attempts, status, created_at, sent_at, last_error";
+
+/// Claims up to `limit` due emails for `lease`. On PostgreSQL several
+/// instances claim concurrently without blocking each other (SKIP LOCKED);
+/// SQLite has a single writer, so the UPDATE alone is atomic.
+pub async fn claim_due(conn: &mut Conn, backend: Backend, now: DateTime<Utc>, lease_until: DateTime<Utc>, limit: i64) -> Result<Vec<OutboxEmail>, sqlx::Error> {
+    let lock = match backend {
+        Backend::Postgres => "FOR UPDATE SKIP LOCKED",
+        Backend::Sqlite => "",
+    };
+    let sql = format!(
+        "UPDATE email_outbox SET locked_until = $2, attempts = attempts + 1
+         WHERE email_id IN (
+             SELECT email_id FROM email_outbox
+             WHERE status = 'pending' AND next_attempt_at <= $1 AND (locked_until IS NULL OR locked_until <= $1)
+             ORDER BY email_id LIMIT $3 {lock})
+         RETURNING {COLUMNS}"
+    );
+    let rows = sqlx::query(&sql).bind(ts(now)).bind(ts(lease_until)).bind(limit).fetch_all(conn).await?;
+    let mut emails: Vec<OutboxEmail> = rows.into_iter().map(from_row).collect();
+    emails.sort_by_key(|e| e.email_id);
+    Ok(emails)
+}
+
+pub async fn mark_sent(conn: &mut Conn, email_id: i64, transport: &str, now: DateTime<Utc>) -> Result<(), sqlx::Error> {
+    sqlx::query("UPDATE email_outbox SET status = 'sent', transport = $2, sent_at = $3, locked_until = NULL, last_error = NULL WHERE email_id = $1")
+        .bind(email_id)
+        .bind(transport)
+        .bind(ts(now))
+        .execute(conn)
+        .await?;
+    Ok(())
+}
+
+/// Schedules another try, or gives up (status `failed`, kept for AR to see).
+pub async fn mark_attempt_failed(conn: &mut Conn, email_id: i64, error: &str, retry_at: Option<DateTime<Utc>>) -> Result<(), sqlx::Error> {
+    match retry_at {
+        Some(at) => {
+            sqlx::query("UPDATE email_outbox SET next_attempt_at = $2, locked_until = NULL, last_error = $3 WHERE email_id = $1")
+                .bind(email_id)
+                .bind(ts(at))
+                .bind(error)
+                .execute(conn)
+                .await?
+        }
+        None => {
+            sqlx::query("UPDATE email_outbox SET status = 'failed', locked_until = NULL, last_error = $2 WHERE email_id = $1")
+                .bind(email_id)
+                .bind(error)
+                .execute(conn)
+                .await?
+        }
+    };
+    Ok(())
+}
+
+/// The newest emails, for the dev mailbox page.
+pub async fn recent(conn: &mut Conn, limit: i64) -> Result<Vec<OutboxEmail>, sqlx::Error> {
+    let sql = format!("SELECT {COLUMNS} FROM email_outbox ORDER BY email_id DESC LIMIT $1");
+    let rows = sqlx::query(&sql).bind(limit).fetch_all(conn).await?;
+    Ok(rows.into_iter().map(from_row).collect())
+}
+
+pub async fn find(conn: &mut Conn, email_id: i64) -> Result<Option<OutboxEmail>, sqlx::Error> {
+    let sql = format!("SELECT {COLUMNS} FROM email_outbox WHERE email_id = $1");
+    Ok(sqlx::query(&sql).bind(email_id).fetch_optional(conn).await?.map(from_row))
+}

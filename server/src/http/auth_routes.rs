@@ -1,0 +1,171 @@
+//! Sign-in, sign-out and session routes: plain form POSTs answered with a
+//! 303 redirect, so they behave the same with JavaScript on or off.
+
+use std::collections::HashMap;
+
+use axum::extract::{Path, State};
+use axum::http::{header, HeaderMap};
+use axum::response::{IntoResponse, Redirect, Response};
+use axum::Form;
+use portal_core::db::ts;
+use portal_core::domain::Principal;
+use portal_core::services::auth::{Area, LinkRequest};
+use portal_core::session_store::{keys, SignedIn};
+use portal_core::{Config, ServiceError, Services};
+use tower_governor::governor::GovernorConfigBuilder;
+use tower_governor::GovernorLayer;
+use tower_sessions::Session;
+
+use super::client_ip::{ClientIp, ClientIpKey};
+use super::plain_page::{not_found, server_error, too_many_requests};
+
+fn sign_in_path(area: Area) -> &'static str {
+    match area {
+        Area::Contact => "/sign-in",
+        Area::Staff => "/staff/sign-in",
+    }
+}
+
+/// Per-IP limit on asking for links (the per-email limit is in the service,
+/// shared by all instances through the database).
+pub fn sign_in_rate_limit(config: &Config) -> GovernorLayer<ClientIpKey, governor::middleware::NoOpMiddleware, axum::body::Body> {
+    let conf = GovernorConfigBuilder::default()
+        .per_second(config.sign_in_ip_refill_secs)
+        .burst_size(config.sign_in_ip_burst)
+        .key_extractor(ClientIpKey { trust_proxy: config.trust_proxy })
+        .finish()
+        .expect("rate limit settings are positive");
+    GovernorLayer::new(conf).error_handler(|error| match error {
+        tower_governor::GovernorError::TooManyRequests { wait_time, .. } => too_many_requests(wait_time, "/sign-in"),
+        other => {
+            tracing::error!(?other, "rate limiter failed");
+            server_error()
+        }
+    })
+}
+
+async fn request_link(services: &Services, area: Area, ip: ClientIp, form: HashMap<String, String>) -> Response {
+    let email = form.get("email").map(String::as_str).unwrap_or("");
+    match services.request_sign_in_link(area, email, ip.as_deref()).await {
+        Ok(LinkRequest::Accepted) => Redirect::to(&format!("{}/check-email", sign_in_path(area))).into_response(),
+        Ok(LinkRequest::RateLimited { retry_after }) => too_many_requests(retry_after.as_secs(), sign_in_path(area)),
+        Err(ServiceError::Invalid(_)) => Redirect::to(&format!("{}?error=invalid_email", sign_in_path(area))).into_response(),
+        Err(e) => {
+            tracing::error!(error = %e, "sign-in request failed");
+            server_error()
+        }
+    }
+}
+
+pub async fn request_contact_link(State(services): State<Services>, ip: ClientIp, Form(form): Form<HashMap<String, String>>) -> Response {
+    request_link(&services, Area::Contact, ip, form).await
+}
+
+pub async fn request_staff_link(State(services): State<Services>, ip: ClientIp, Form(form): Form<HashMap<String, String>>) -> Response {
+    request_link(&services, Area::Staff, ip, form).await
+}
+
+async fn confirm(services: &Services, area: Area, session: Session, ip: ClientIp, headers: &HeaderMap, form: HashMap<String, String>) -> Response {
+    let token = form.get("token").map(String::as_str).unwrap_or("");
+    let principal = match services.redeem_sign_in_link(area, token, ip.as_deref()).await {
+        Ok(Ok(principal)) => principal,
+        Ok(Err(problem)) => return Redirect::to(&format!("{}/link-problem?reason={}", sign_in_path(area), problem.key())).into_response(),
+        Err(e) => {
+            tracing::error!(error = %e, "sign-in confirmation failed");
+            return server_error();
+        }
+    };
+    // A new session id at sign-in (no fixation), with nothing carried over.
+    let now = ts(services.clock.now());
+    let user_agent = headers.get(header::USER_AGENT).and_then(|v| v.to_str().ok()).unwrap_or("").to_owned();
+    let started = async {
+        session.clear().await;
+        session.cycle_id().await?;
+        session.insert(keys::PRINCIPAL, principal).await?;
+        session.insert(keys::SIGNED_IN_AT, &now).await?;
+        session.insert(keys::LAST_SEEN_AT, &now).await?;
+        session.insert(keys::USER_AGENT, user_agent).await?;
+        session.insert(keys::IP, ip.0.clone().unwrap_or_default()).await?;
+        Ok::<_, tower_sessions::session::Error>(())
+    };
+    if let Err(e) = started.await {
+        tracing::error!(error = %e, "could not start a session");
+        return server_error();
+    }
+    Redirect::to(match principal {
+        Principal::Contact { .. } => "/",
+        Principal::Staff { .. } => "/staff",
+    })
+    .into_response()
+}
+
+pub async fn confirm_contact(State(services): State<Services>, session: Session, ip: ClientIp, headers: HeaderMap, Form(form): Form<HashMap<String, String>>) -> Response {
+    confirm(&services, Area::Contact, session, ip, &headers, form).await
+}
+
+pub async fn confirm_staff(State(services): State<Services>, session: Session, ip: ClientIp, headers: HeaderMap, Form(form): Form<HashMap<String, String>>) -> Response {
+    confirm(&services, Area::Staff, session, ip, &headers, form).await
+}
+
+fn signed_out_redirect(principal: Option<Principal>) -> Response {
+    Redirect::to(match principal {
+        Some(Principal::Staff { .. }) => "/staff/sign-in?signed_out=1",
+        _ => "/sign-in?signed_out=1",
+    })
+    .into_response()
+}
+
+/// Ends this session on the server (the row is deleted, the cookie cleared).
+pub async fn sign_out(State(services): State<Services>, session: Session, ip: ClientIp, signed_in: Option<axum::Extension<SignedIn>>) -> Response {
+    let principal = signed_in.map(|s| s.principal);
+    if let Some(p) = principal {
+        if let Err(e) = services.audit_sign_out(p, false, ip.as_deref()).await {
+            tracing::error!(error = %e, "could not audit sign-out");
+        }
+    }
+    if let Err(e) = session.flush().await {
+        tracing::error!(error = %e, "could not end the session");
+        return server_error();
+    }
+    signed_out_redirect(principal)
+}
+
+/// Ends one of the person's own sessions; another person's id is 404.
+pub async fn end_session(
+    State(services): State<Services>,
+    session: Session,
+    signed_in: Option<axum::Extension<SignedIn>>,
+    Path(session_id): Path<String>,
+) -> Response {
+    let Some(axum::Extension(me)) = signed_in else { return Redirect::to("/sign-in").into_response() };
+    let Ok(session_id) = session_id.parse::<i64>() else { return not_found() };
+    let is_current = services
+        .list_sessions(me.principal)
+        .await
+        .map(|rows| rows.iter().any(|r| r.session_id == session_id && r.id_hash == me.session_hash))
+        .unwrap_or(false);
+    match services.end_session(me.principal, session_id).await {
+        Ok(()) if is_current => {
+            let _ = session.flush().await;
+            signed_out_redirect(Some(me.principal))
+        }
+        Ok(()) => Redirect::to("/sessions").into_response(),
+        Err(ServiceError::NotFound) => not_found(),
+        Err(e) => {
+            tracing::error!(error = %e, "could not end a session");
+            server_error()
+        }
+    }
+}
+
+/// "Sign out everywhere": every session of this person, this one included.
+pub async fn end_all_sessions(State(services): State<Services>, session: Session, ip: ClientIp, signed_in: Option<axum::Extension<SignedIn>>) -> Response {
+    let Some(axum::Extension(me)) = signed_in else { return Redirect::to("/sign-in").into_response() };
+    if let Err(e) = services.end_all_sessions(me.principal).await {
+        tracing::error!(error = %e, "could not end sessions");
+        return server_error();
+    }
+    let _ = services.audit_sign_out(me.principal, true, ip.as_deref()).await;
+    let _ = session.flush().await;
+    signed_out_redirect(Some(me.principal))
+}

@@ -1,0 +1,109 @@
+//! Response headers every answer carries, and the same-origin check that
+//! every state-changing request must pass (CSRF defence on top of
+//! SameSite=Lax cookies).
+
+use axum::extract::{Request, State};
+use axum::http::{header, HeaderMap, HeaderValue, Method, StatusCode};
+use axum::middleware::Next;
+use axum::response::Response;
+
+use super::plain_page::plain_page;
+use super::AppState;
+
+/// Paths whose responses may be cached (static assets). Everything else is
+/// personal or token-bearing and must never be stored by a browser or proxy.
+fn is_static_asset(path: &str) -> bool {
+    path.starts_with("/pkg/") || path == "/favicon.svg" || path == "/robots.txt"
+}
+
+pub async fn security_headers(State(state): State<AppState>, req: Request, next: Next) -> Response {
+    let path = req.uri().path().to_owned();
+    let mut response = next.run(req).await;
+    let headers = response.headers_mut();
+    let set = |headers: &mut HeaderMap, name: header::HeaderName, value: &'static str| {
+        headers.entry(name).or_insert(HeaderValue::from_static(value));
+    };
+    set(headers, header::X_CONTENT_TYPE_OPTIONS, "nosniff");
+    // Sign-in links carry their token in the URL: never send it onwards.
+    set(headers, header::REFERRER_POLICY, "no-referrer");
+    set(headers, header::X_FRAME_OPTIONS, "DENY");
+    set(headers, header::HeaderName::from_static("cross-origin-opener-policy"), "same-origin");
+    set(headers, header::HeaderName::from_static("permissions-policy"), "camera=(), microphone=(), geolocation=(), payment=()");
+    // HTML pages get their own policy with a script nonce (app::shell);
+    // anything else may not run or frame anything.
+    set(headers, header::CONTENT_SECURITY_POLICY, "default-src 'none'; style-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'");
+    if is_static_asset(&path) {
+        // Not content-hashed yet: revalidate with ETag / Last-Modified.
+        set(headers, header::CACHE_CONTROL, "no-cache");
+    } else {
+        headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    }
+    if state.services.config.production {
+        set(headers, header::STRICT_TRANSPORT_SECURITY, "max-age=31536000; includeSubDomains");
+    }
+    response
+}
+
+/// State changes are POSTs (GET never changes anything), and a POST must
+/// come from a page of this portal: its Origin must be ours, or, when a
+/// browser sends no Origin, Sec-Fetch-Site must say same-origin. Requests
+/// with neither are refused: every browser we support sends one of them.
+pub async fn same_origin_for_state_changes(State(state): State<AppState>, req: Request, next: Next) -> Response {
+    if matches!(*req.method(), Method::GET | Method::HEAD | Method::OPTIONS) {
+        return next.run(req).await;
+    }
+    if is_same_origin(req.headers(), &state.services.config.base_url) {
+        return next.run(req).await;
+    }
+    tracing::warn!(method = %req.method(), path = %req.uri().path(), "refused a cross-origin state change");
+    plain_page(
+        StatusCode::FORBIDDEN,
+        "This request was refused",
+        "It did not come from a page of this portal. Go back to the portal, reload the page and try again.",
+        ("/", "Go to the portal"),
+    )
+}
+
+fn is_same_origin(headers: &HeaderMap, base_url: &url::Url) -> bool {
+    if let Some(origin) = headers.get(header::ORIGIN).and_then(|v| v.to_str().ok()) {
+        if origin == "null" {
+            return false;
+        }
+        let ours = base_url.origin().ascii_serialization();
+        if origin == ours {
+            return true;
+        }
+        // The portal may also be reached under the Host it was asked for
+        // (127.0.0.1 vs localhost in development).
+        let host = headers.get(header::HOST).and_then(|v| v.to_str().ok()).unwrap_or("");
+        let origin_host = origin.split_once("://").map(|(_, rest)| rest).unwrap_or("");
+        return !host.is_empty() && origin_host == host;
+    }
+    matches!(headers.get("sec-fetch-site").and_then(|v| v.to_str().ok()), Some("same-origin"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn headers(pairs: &[(&'static str, &'static str)]) -> HeaderMap {
+        let mut h = HeaderMap::new();
+        for (k, v) in pairs {
+            h.insert(*k, HeaderValue::from_static(v));
+        }
+        h
+    }
+
+    #[test]
+    fn accepts_only_our_origin() {
+        let base = url::Url::parse("https://billing.example.com").unwrap();
+        assert!(is_same_origin(&headers(&[("origin", "https://billing.example.com")]), &base));
+        assert!(!is_same_origin(&headers(&[("origin", "https://evil.example")]), &base));
+        assert!(!is_same_origin(&headers(&[("origin", "null")]), &base));
+        assert!(!is_same_origin(&headers(&[]), &base));
+        assert!(is_same_origin(&headers(&[("sec-fetch-site", "same-origin")]), &base));
+        assert!(!is_same_origin(&headers(&[("sec-fetch-site", "cross-site")]), &base));
+        assert!(is_same_origin(&headers(&[("origin", "http://localhost:3000"), ("host", "localhost:3000")]), &base));
+        assert!(!is_same_origin(&headers(&[("origin", "http://evil:3000"), ("host", "localhost:3000")]), &base));
+    }
+}

@@ -1,0 +1,104 @@
+//! Who is signed in. Reads the session, enforces the idle and absolute
+//! timeouts on the portal's clock, puts `SignedIn` in the request for the
+//! routes and server functions, and keeps each area to its own people.
+
+use axum::extract::{Request, State};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Redirect, Response};
+use chrono::{DateTime, Utc};
+use portal_core::db::{parse_ts, ts};
+use portal_core::domain::Principal;
+use portal_core::session_store::{hash_session_id, keys, SignedIn};
+use tower_sessions::Session;
+
+use super::AppState;
+
+/// Which part of the portal a path belongs to.
+#[derive(Debug, PartialEq, Eq)]
+enum Area {
+    /// Sign-in pages, server functions (they authorize themselves), assets.
+    Public,
+    /// Customer pages.
+    Contact,
+    /// AR staff pages.
+    Staff,
+    /// Pages for anyone signed in (their sessions).
+    SignedIn,
+}
+
+fn area_of(path: &str) -> Area {
+    if path == "/" || path.starts_with("/accounts/") || path == "/accounts" {
+        Area::Contact
+    } else if path == "/sessions" {
+        Area::SignedIn
+    } else if (path == "/staff" || path.starts_with("/staff/")) && !path.starts_with("/staff/sign-in") && !path.starts_with("/staff/auth/") {
+        Area::Staff
+    } else {
+        Area::Public
+    }
+}
+
+/// Writes "last seen" at most this often, so most requests don't write.
+const TOUCH_EVERY: chrono::Duration = chrono::Duration::seconds(60);
+
+pub async fn session_guard(State(state): State<AppState>, session: Session, mut req: Request, next: Next) -> Response {
+    let services = &state.services;
+    let now = services.clock.now();
+    let mut timed_out = false;
+    let mut signed_in = None;
+
+    if let Ok(Some(principal)) = session.get::<Principal>(keys::PRINCIPAL).await {
+        let read_ts = |v: Option<String>| v.as_deref().map(parse_ts);
+        let signed_in_at: Option<DateTime<Utc>> = read_ts(session.get(keys::SIGNED_IN_AT).await.ok().flatten());
+        let last_seen_at: Option<DateTime<Utc>> = read_ts(session.get(keys::LAST_SEEN_AT).await.ok().flatten());
+        let idle = chrono::Duration::from_std(services.config.session_idle).expect("idle fits");
+        let absolute = chrono::Duration::from_std(services.config.session_absolute).expect("absolute fits");
+        let expired = match (signed_in_at, last_seen_at) {
+            (Some(start), Some(seen)) => now - start >= absolute || now - seen >= idle,
+            _ => true,
+        };
+        if expired {
+            timed_out = true;
+            let _ = session.flush().await;
+        } else if let Some(id) = session.id() {
+            if last_seen_at.is_some_and(|seen| now - seen >= TOUCH_EVERY) {
+                // A write slides the session's expiry forward (tower-sessions
+                // saves only modified sessions).
+                let _ = session.insert(keys::LAST_SEEN_AT, ts(now)).await;
+            }
+            signed_in = Some(SignedIn { principal, session_hash: hash_session_id(&id) });
+        }
+    }
+
+    let principal = signed_in.as_ref().map(|s| s.principal);
+    let contact_sign_in = if timed_out { "/sign-in?expired=1" } else { "/sign-in" };
+    let staff_sign_in = if timed_out { "/staff/sign-in?expired=1" } else { "/staff/sign-in" };
+    match (area_of(req.uri().path()), principal) {
+        (Area::Contact, Some(Principal::Staff { .. })) => return Redirect::to("/staff").into_response(),
+        (Area::Contact, None) | (Area::SignedIn, None) => return Redirect::to(contact_sign_in).into_response(),
+        (Area::Staff, Some(Principal::Contact { .. })) | (Area::Staff, None) => return Redirect::to(staff_sign_in).into_response(),
+        _ => {}
+    }
+    if let Some(s) = signed_in {
+        req.extensions_mut().insert(s);
+    }
+    next.run(req).await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn areas() {
+        assert_eq!(area_of("/"), Area::Contact);
+        assert_eq!(area_of("/accounts/3"), Area::Contact);
+        assert_eq!(area_of("/staff"), Area::Staff);
+        assert_eq!(area_of("/staff/queue"), Area::Staff);
+        assert_eq!(area_of("/staff/sign-in"), Area::Public);
+        assert_eq!(area_of("/staff/auth/confirm"), Area::Public);
+        assert_eq!(area_of("/sign-in"), Area::Public);
+        assert_eq!(area_of("/api/account_overview"), Area::Public);
+        assert_eq!(area_of("/sessions"), Area::SignedIn);
+    }
+}

@@ -1,0 +1,99 @@
+//! `portal`: the receivables portal's single binary.
+//!
+//!   portal [serve]                       run the web server (the default)
+//!   portal migrate                       apply database migrations
+//!   portal seed-demo                     load demo customers and invoices
+//!   portal create-staff --email E --name N [--role agent|admin]
+
+use std::process::ExitCode;
+use std::sync::Arc;
+
+use clap::{Parser, Subcommand};
+use portal_core::clock::SystemClock;
+use portal_core::domain::StaffRole;
+use portal_core::Config;
+use tracing_subscriber::EnvFilter;
+
+#[derive(Parser)]
+#[command(name = "portal", version, about = "Customer self-service portal for accounts receivable")]
+struct Cli {
+    #[command(subcommand)]
+    command: Option<Command>,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Serve the portal (migrations run first). The default command.
+    Serve,
+    /// Apply database migrations and exit.
+    Migrate,
+    /// Load demo data (customers, contacts, 300 invoices); does nothing if present.
+    SeedDemo,
+    /// Create an AR staff user, or update the one with this email.
+    CreateStaff {
+        #[arg(long)]
+        email: String,
+        #[arg(long)]
+        name: String,
+        #[arg(long, default_value = "agent", value_parser = ["agent", "admin"])]
+        role: String,
+    },
+}
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    tracing_subscriber::fmt()
+        .with_env_filter(EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info,sqlx=warn,tower_sessions=warn")))
+        .init();
+    let cli = Cli::parse();
+    let config = match Config::from_env() {
+        Ok(c) => c,
+        Err(e) => {
+            eprintln!("{e}");
+            return ExitCode::from(2);
+        }
+    };
+    match run(cli.command.unwrap_or(Command::Serve), config).await {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(message) => {
+            eprintln!("{message}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn run(command: Command, config: Config) -> Result<(), String> {
+    let portal = server::build(config, Arc::new(SystemClock), None).await.map_err(|e| e.to_string())?;
+    match command {
+        Command::Serve => {
+            let listener = tokio::net::TcpListener::bind(portal.site_addr)
+                .await
+                .map_err(|e| format!("LEPTOS_SITE_ADDR: cannot listen on {} ({e})", portal.site_addr))?;
+            let base = portal.services.config.base_url.clone();
+            tracing::info!("portal listening on http://{} (public URL {base})", portal.site_addr);
+            server::serve(portal, listener).await.map_err(|e| format!("server stopped: {e}"))
+        }
+        Command::Migrate => {
+            println!("migrations applied");
+            Ok(())
+        }
+        Command::SeedDemo => {
+            let summary = portal_core::seed::seed_demo(&portal.services).await.map_err(|e| format!("seeding failed: {e}"))?;
+            if summary.already_present {
+                println!("demo data already present; nothing changed");
+            } else {
+                println!(
+                    "demo data loaded: {} customers, {} contacts, {} invoices, {} payments, {} credit notes",
+                    summary.customers, summary.contacts, summary.invoices, summary.payments, summary.credit_notes
+                );
+            }
+            Ok(())
+        }
+        Command::CreateStaff { email, name, role } => {
+            let role = StaffRole::parse(&role).ok_or("--role: expected agent or admin")?;
+            let id = portal.services.create_staff(&email, &name, role).await.map_err(|e| e.to_string())?;
+            println!("staff user {id} ready: {email} ({})", role.as_str());
+            Ok(())
+        }
+    }
+}

@@ -1,0 +1,102 @@
+//! Wiring: database, services, router, workers. Used by `portal serve` and
+//! by the integration tests' `spawn_app`, so tests run the real thing.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::Router;
+use leptos::prelude::*;
+use leptos_axum::{generate_route_list, LeptosRoutes};
+use portal_core::clock::Clock;
+use portal_core::db::Db;
+use portal_core::email::transport::{DevMailbox, EmailTransport, SmtpTransport};
+use portal_core::email::worker::OutboxWorker;
+use portal_core::{Config, Services};
+use tokio::net::TcpListener;
+
+use crate::http::{self, AppState};
+
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    #[error("DATABASE_URL: cannot open the database ({0})")]
+    Database(#[from] sqlx::Error),
+    #[error("DATABASE_URL: migrations failed ({0})")]
+    Migrate(#[from] sqlx::migrate::MigrateError),
+    #[error("SMTP_URL: {0}")]
+    Smtp(String),
+    #[error("LEPTOS_SITE_ADDR: {0}")]
+    Leptos(String),
+}
+
+/// A built portal, ready to serve.
+pub struct Portal {
+    pub router: Router,
+    pub services: Services,
+    pub worker: OutboxWorker,
+    pub site_addr: SocketAddr,
+}
+
+/// Leptos reads its settings from LEPTOS_* variables; fill in the ones
+/// cargo-leptos would set so the binary also runs on its own.
+fn leptos_options() -> Result<LeptosOptions, StartError> {
+    for (var, default) in [("LEPTOS_OUTPUT_NAME", "portal"), ("LEPTOS_SITE_ROOT", "target/site"), ("LEPTOS_SITE_PKG_DIR", "pkg")] {
+        if std::env::var_os(var).is_none() {
+            std::env::set_var(var, default);
+        }
+    }
+    let conf = get_configuration(None).map_err(|e| StartError::Leptos(e.to_string()))?;
+    Ok(conf.leptos_options)
+}
+
+/// Connects, migrates and builds the router. `transport` replaces the
+/// configured email transport (tests); `clock` is the system clock in
+/// production.
+pub async fn build(config: Config, clock: Arc<dyn Clock>, transport: Option<Arc<dyn EmailTransport>>) -> Result<Portal, StartError> {
+    let db = Db::connect(&config.database_url).await?;
+    db.migrate().await?;
+    let transport: Arc<dyn EmailTransport> = match (transport, &config.smtp_url) {
+        (Some(t), _) => t,
+        (None, Some(url)) => {
+            let from = lettre::message::Mailbox::new(Some(config.seller_name.clone()), config.mail_from.as_str().parse().map_err(|e| StartError::Smtp(format!("{e}")))?);
+            Arc::new(SmtpTransport::new(url, from).map_err(StartError::Smtp)?)
+        }
+        (None, None) => Arc::new(DevMailbox),
+    };
+    let config = Arc::new(config);
+    let services = Services::new(db.clone(), config.clone(), clock.clone());
+    let worker = OutboxWorker { db, transport, clock, wake: services.outbox_wake.clone() };
+
+    let leptos_options = leptos_options()?;
+    let site_addr = leptos_options.site_addr;
+    let state = AppState { leptos_options: leptos_options.clone(), services: services.clone() };
+    let routes = generate_route_list(app::App);
+    let context = {
+        let services = services.clone();
+        move || provide_context(services.clone())
+    };
+    let leptos_router = Router::new()
+        .leptos_routes_with_context(&state, routes, context.clone(), {
+            let options = leptos_options.clone();
+            move || app::shell(options.clone())
+        })
+        .fallback(leptos_axum::file_and_error_handler_with_context::<AppState, _>(context, app::shell));
+    let router = http::router(state, leptos_router);
+    Ok(Portal { router, services, worker, site_addr })
+}
+
+/// Serves until the process is stopped, with the outbox worker and the
+/// expired-session sweeper running beside it.
+pub async fn serve(portal: Portal, listener: TcpListener) -> std::io::Result<()> {
+    tokio::spawn(portal.worker.clone().run_forever());
+    let sweeper = portal.services.clone();
+    tokio::spawn(async move {
+        loop {
+            if let Err(e) = sweeper.delete_expired_sessions().await {
+                tracing::warn!(error = %e, "could not sweep expired sessions");
+            }
+            tokio::time::sleep(Duration::from_secs(600)).await;
+        }
+    });
+    axum::serve(listener, portal.router.into_make_service_with_connect_info::<SocketAddr>()).await
+}

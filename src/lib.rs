@@ -1,0 +1,8 @@
+//! WASM entry of the portal: hydrates the server-rendered page. Nothing else
+//! lives here; the UI is in `app/`, everything server-only in `server/`.
+
+#[wasm_bindgen::prelude::wasm_bindgen]
+pub fn hydrate() {
+    console_error_panic_hook::set_once();
+    leptos::mount::hydrate_body(app::App);
+}
