@@ -6,11 +6,13 @@ use crate::models::AccountOverviewView;
 /// One account's balances and open invoices. A contact asking for an account
 /// they do not belong to gets 404, the same as for one that does not exist.
 #[server(endpoint = "account_overview")]
-pub async fn account_overview(customer_id: i64) -> Result<AccountOverviewView, AppError> {
+pub async fn account_overview(customer_id: String) -> Result<AccountOverviewView, AppError> {
     use super::ssr::{date, mapped, require_contact, services};
     use crate::models::{BalanceView, InvoiceRowView};
 
     let contact_id = require_contact()?;
+    // Any id the browser sends is just text to us: malformed is not found.
+    let Ok(customer_id) = customer_id.parse::<i64>() else { return super::ssr::fail(AppError::NotFound) };
     let overview = mapped(services()?.account_overview(contact_id, customer_id).await)?;
     Ok(AccountOverviewView {
         customer_id: overview.customer_id,

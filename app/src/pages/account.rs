@@ -13,7 +13,7 @@ use crate::pages::home::role_label;
 pub fn AccountPage() -> impl IntoView {
     let params = use_params_map();
     let overview = Resource::new(
-        move || params.read().get("customer_id").and_then(|id| id.parse::<i64>().ok()),
+        move || params.read().get("customer_id"),
         |id| async move {
             match id {
                 Some(id) => account_overview(id).await,

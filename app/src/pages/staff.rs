@@ -17,7 +17,7 @@ pub fn StaffHomePage() -> impl IntoView {
                         Err(e) => view! { <ProblemView error=e/> }.into_any(),
                         Ok(h) => view! {
                             <div class="page-head">
-                                <h1>"Welcome, " {h.name.clone()}</h1>
+                                <h1>{format!("Welcome, {}", h.name)}</h1>
                                 <p class="muted">"Signed in to the AR workspace as " {h.role.clone()} "."</p>
                             </div>
                             <ul class="stats">

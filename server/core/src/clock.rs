@@ -30,6 +30,10 @@ impl Default for ManualClock {
 }
 
 impl ManualClock {
+    pub fn now_for_tests(&self) -> DateTime<Utc> {
+        *self.0.lock().expect("clock lock")
+    }
+
     pub fn advance(&self, by: chrono::Duration) {
         *self.0.lock().expect("clock lock") += by;
     }

@@ -94,7 +94,7 @@ pub async fn seed_demo(services: &Services) -> Result<SeedSummary, sqlx::Error> 
     let db: &Db = &services.db;
     let now = services.clock.now();
     let today = now.date_naive();
-    let mut tx = db.pool.begin().await?;
+    let mut tx = db.begin_write().await?;
 
     let exists = sqlx::query("SELECT COUNT(*) AS n FROM customers WHERE external_id = 'demo-northwind'").fetch_one(&mut *tx).await?;
     if exists.get::<i64, _>("n") > 0 {

@@ -67,6 +67,17 @@ impl Db {
         self.backend
     }
 
+    /// Starts a transaction that will write. On SQLite it takes the write
+    /// lock up front (BEGIN IMMEDIATE): a transaction that reads first and
+    /// upgrades later fails at once with "database is locked" when another
+    /// writer is active, instead of waiting its turn.
+    pub async fn begin_write(&self) -> Result<sqlx::Transaction<'static, sqlx::Any>, sqlx::Error> {
+        match self.backend {
+            Backend::Sqlite => self.pool.begin_with("BEGIN IMMEDIATE").await,
+            Backend::Postgres => self.pool.begin().await,
+        }
+    }
+
     pub async fn migrate(&self) -> Result<(), sqlx::migrate::MigrateError> {
         match self.backend {
             Backend::Sqlite => SQLITE_MIGRATIONS.run(&self.pool).await,

@@ -83,7 +83,7 @@ impl Services {
         let window = chrono::Duration::from_std(self.config.sign_in_email_window).expect("window fits");
         let hash = email_hash(&email);
 
-        let mut tx = self.db.pool.begin().await?;
+        let mut tx = self.db.begin_write().await?;
         let (count, oldest) = tokens::sign_in_requests_since(&mut tx, &hash, area.name(), now - window).await?;
         if count >= i64::from(self.config.sign_in_per_email) {
             let free_at = oldest.unwrap_or(now) + window;
@@ -185,7 +185,7 @@ impl Services {
             self.audit_sign_in_failure(area, LinkProblem::Invalid, ip).await?;
             return Ok(Err(LinkProblem::Invalid));
         };
-        let mut tx = self.db.pool.begin().await?;
+        let mut tx = self.db.begin_write().await?;
         let redeemed = tokens::redeem(&mut tx, &hash, area.purpose(), now).await?;
         let principal = match redeemed {
             Some(id) => match area {

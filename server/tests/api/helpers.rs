@@ -1,0 +1,360 @@
+//! `spawn_app()` and the fakes around it.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use portal_core::clock::ManualClock;
+use portal_core::{Config, Services};
+use reqwest::header::{HeaderMap, ORIGIN};
+use reqwest::redirect::Policy;
+use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
+use tokio::net::TcpListener;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+/// Runs each listed test once per database engine: `sqlite::name` and
+/// `postgres::name`. The PostgreSQL run needs TEST_DATABASE_URL (an admin
+/// URL; each test creates its own database); without it the test says so
+/// and passes, unless PORTAL_TEST_REQUIRE_POSTGRES=1 (CI), where it fails.
+#[macro_export]
+macro_rules! on_both_databases {
+    ($($name:ident),* $(,)?) => {
+        mod sqlite {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $name() {
+                    super::$name($crate::helpers::Backend::Sqlite).await
+                }
+            )*
+        }
+        mod postgres {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $name() {
+                    if $crate::helpers::postgres_available() {
+                        super::$name($crate::helpers::Backend::Postgres).await
+                    }
+                }
+            )*
+        }
+    };
+}
+
+pub fn postgres_available() -> bool {
+    let configured = std::env::var("TEST_DATABASE_URL").map(|v| !v.is_empty()).unwrap_or(false);
+    if !configured {
+        assert!(
+            std::env::var("PORTAL_TEST_REQUIRE_POSTGRES").as_deref() != Ok("1"),
+            "PORTAL_TEST_REQUIRE_POSTGRES=1 but TEST_DATABASE_URL is not set"
+        );
+        eprintln!("TEST_DATABASE_URL not set: PostgreSQL variant skipped");
+    }
+    configured
+}
+
+/// A message as the SMTP server received it.
+#[derive(Clone, Debug)]
+pub struct ReceivedMail {
+    pub to: Vec<String>,
+    pub subject: String,
+    pub text: String,
+    pub html: String,
+}
+
+impl ReceivedMail {
+    /// The first portal link in the plain-text part.
+    pub fn link(&self) -> String {
+        self.text
+            .split_whitespace()
+            .find(|w| w.starts_with("http://") || w.starts_with("https://"))
+            .expect("the email has a link")
+            .to_owned()
+    }
+
+    pub fn token(&self) -> String {
+        self.link().split("token=").nth(1).expect("link has a token").to_owned()
+    }
+}
+
+/// A real SMTP server on loopback: speaks enough of RFC 5321 for lettre,
+/// keeps what it receives, and can be told to refuse mail (451) to test
+/// retries.
+#[derive(Clone, Default)]
+pub struct SmtpServer {
+    pub port: u16,
+    inbox: Arc<Mutex<Vec<ReceivedMail>>>,
+    refusing: Arc<Mutex<bool>>,
+}
+
+impl SmtpServer {
+    pub async fn start() -> SmtpServer {
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let server = SmtpServer { port: listener.local_addr().unwrap().port(), ..Default::default() };
+        let handle = server.clone();
+        tokio::spawn(async move {
+            loop {
+                let Ok((stream, _)) = listener.accept().await else { return };
+                let handle = handle.clone();
+                tokio::spawn(async move {
+                    let _ = handle.session(stream).await;
+                });
+            }
+        });
+        server
+    }
+
+    pub fn refuse_mail(&self, refuse: bool) {
+        *self.refusing.lock().unwrap() = refuse;
+    }
+
+    async fn session(&self, stream: tokio::net::TcpStream) -> std::io::Result<()> {
+        let (read, mut write) = stream.into_split();
+        let mut lines = BufReader::new(read);
+        write.write_all(b"220 test-smtp ready\r\n").await?;
+        let mut to = Vec::new();
+        loop {
+            let mut line = String::new();
+            if lines.read_line(&mut line).await? == 0 {
+                return Ok(());
+            }
+            let upper = line.to_ascii_uppercase();
+            let reply: &[u8] = if upper.starts_with("EHLO") || upper.starts_with("HELO") {
+                b"250-test-smtp\r\n250 8BITMIME\r\n"
+            } else if upper.starts_with("MAIL FROM") {
+                if *self.refusing.lock().unwrap() {
+                    b"451 4.3.0 try again later\r\n"
+                } else {
+                    to.clear();
+                    b"250 OK\r\n"
+                }
+            } else if upper.starts_with("RCPT TO") {
+                let address = line[8..].trim().trim_start_matches(':').trim().trim_matches(|c| c == '<' || c == '>').to_owned();
+                to.push(address);
+                b"250 OK\r\n"
+            } else if upper.starts_with("DATA") {
+                write.write_all(b"354 end with <CRLF>.<CRLF>\r\n").await?;
+                let mut raw = String::new();
+                loop {
+                    let mut l = String::new();
+                    if lines.read_line(&mut l).await? == 0 {
+                        return Ok(());
+                    }
+                    if l == ".\r\n" || l == ".\n" {
+                        break;
+                    }
+                    raw.push_str(l.strip_prefix('.').filter(|_| l.starts_with("..")).unwrap_or(&l));
+                }
+                self.inbox.lock().unwrap().push(parse_mail(to.clone(), raw));
+                b"250 OK queued\r\n"
+            } else if upper.starts_with("QUIT") {
+                write.write_all(b"221 bye\r\n").await?;
+                return Ok(());
+            } else {
+                b"250 OK\r\n"
+            };
+            write.write_all(reply).await?;
+        }
+    }
+
+    pub fn messages_to(&self, address: &str) -> Vec<ReceivedMail> {
+        self.inbox.lock().unwrap().iter().filter(|m| m.to.iter().any(|t| t == address)).cloned().collect()
+    }
+
+    pub fn count(&self) -> usize {
+        self.inbox.lock().unwrap().len()
+    }
+
+    /// Waits (up to 10 s) for the n-th email to `address` and returns it.
+    pub async fn wait_for(&self, address: &str, nth: usize) -> ReceivedMail {
+        for _ in 0..200 {
+            if let Some(m) = self.messages_to(address).get(nth - 1) {
+                return m.clone();
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        panic!("no email #{nth} to {address} within 10 s");
+    }
+}
+
+fn parse_mail(to: Vec<String>, raw: String) -> ReceivedMail {
+    let parsed = mailparse::parse_mail(raw.as_bytes()).expect("a MIME message");
+    let subject = parsed.headers.iter().find(|h| h.get_key().eq_ignore_ascii_case("subject")).map(|h| h.get_value()).unwrap_or_default();
+    let mut text = String::new();
+    let mut html = String::new();
+    for part in parsed.parts() {
+        match part.ctype.mimetype.as_str() {
+            "text/plain" => text = part.get_body().unwrap(),
+            "text/html" => html = part.get_body().unwrap(),
+            _ => {}
+        }
+    }
+    ReceivedMail { to, subject, text, html }
+}
+
+pub struct TestApp {
+    pub address: String,
+    pub client: reqwest::Client,
+    pub smtp: SmtpServer,
+    pub clock: ManualClock,
+    pub services: Services,
+    pub worker: portal_core::email::worker::OutboxWorker,
+    pub database_url: String,
+    _dir: Option<Arc<tempfile::TempDir>>,
+}
+
+pub struct AppOptions {
+    pub backend: Backend,
+    pub env: Vec<(&'static str, String)>,
+    pub seed: bool,
+    pub run_worker: bool,
+    /// Reuse this database (a "restart" of the same deployment).
+    pub database_url: Option<String>,
+    pub smtp: Option<SmtpServer>,
+    pub clock: Option<ManualClock>,
+}
+
+impl AppOptions {
+    pub fn new(backend: Backend) -> Self {
+        AppOptions { backend, env: vec![], seed: true, run_worker: true, database_url: None, smtp: None, clock: None }
+    }
+}
+
+pub async fn spawn_app(backend: Backend) -> TestApp {
+    spawn_app_with(AppOptions::new(backend)).await
+}
+
+async fn fresh_database(backend: Backend) -> (String, Option<Arc<tempfile::TempDir>>) {
+    match backend {
+        Backend::Sqlite => {
+            let dir = tempfile::tempdir().unwrap();
+            (format!("sqlite://{}/portal.db", dir.path().display()), Some(Arc::new(dir)))
+        }
+        Backend::Postgres => {
+            let admin_url = std::env::var("TEST_DATABASE_URL").expect("TEST_DATABASE_URL");
+            let name = format!("portal_test_{:016x}", rand::random::<u64>());
+            sqlx::any::install_default_drivers();
+            let mut admin = <sqlx::AnyConnection as sqlx::Connection>::connect(&admin_url).await.expect("connect to TEST_DATABASE_URL");
+            sqlx::query(&format!("CREATE DATABASE {name}")).execute(&mut admin).await.unwrap();
+            let mut url = url::Url::parse(&admin_url).unwrap();
+            url.set_path(&format!("/{name}"));
+            (url.to_string(), None)
+        }
+    }
+}
+
+pub async fn spawn_app_with(options: AppOptions) -> TestApp {
+    let (database_url, dir) = match options.database_url {
+        Some(url) => (url, None),
+        None => fresh_database(options.backend).await,
+    };
+    let smtp = match options.smtp {
+        Some(s) => s,
+        None => SmtpServer::start().await,
+    };
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let address = format!("http://127.0.0.1:{port}");
+
+    let mut vars: HashMap<&str, String> = HashMap::new();
+    vars.insert("DATABASE_URL", database_url.clone());
+    vars.insert("PORTAL_BASE_URL", address.clone());
+    vars.insert("SMTP_URL", format!("smtp://127.0.0.1:{}", smtp.port));
+    for (k, v) in options.env {
+        vars.insert(k, v);
+    }
+    let config = Config::from_lookup(|k| vars.get(k).cloned()).expect("test configuration");
+    let clock = options.clock.unwrap_or_default();
+    let portal = server::build(config, Arc::new(clock.clone()), None).await.expect("portal builds");
+    if options.seed {
+        portal_core::seed::seed_demo(&portal.services).await.expect("demo data");
+    }
+    let services = portal.services.clone();
+    let worker = portal.worker.clone();
+    if options.run_worker {
+        tokio::spawn(server::serve(portal, listener));
+    } else {
+        // Serve without the outbox worker: what a process that dies right
+        // after committing looks like to its mail.
+        let router = portal.router;
+        tokio::spawn(async move {
+            axum::serve(listener, router.into_make_service_with_connect_info::<std::net::SocketAddr>()).await
+        });
+    }
+    TestApp { address, client: new_client(), smtp, clock, services, worker, database_url, _dir: dir }
+}
+
+/// A browser-like client: keeps cookies, does not follow redirects (tests
+/// look at them), sends our Origin on every request.
+pub fn new_client() -> reqwest::Client {
+    reqwest::Client::builder().cookie_store(true).redirect(Policy::none()).build().unwrap()
+}
+
+impl TestApp {
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{}", self.address, path)
+    }
+
+    pub async fn get(&self, path: &str) -> reqwest::Response {
+        self.get_with(&self.client, path).await
+    }
+
+    pub async fn get_with(&self, client: &reqwest::Client, path: &str) -> reqwest::Response {
+        client.get(self.url(path)).header("accept", "text/html").send().await.unwrap()
+    }
+
+    pub async fn post_form(&self, path: &str, form: &[(&str, &str)]) -> reqwest::Response {
+        self.post_form_with(&self.client, path, form).await
+    }
+
+    pub async fn post_form_with(&self, client: &reqwest::Client, path: &str, form: &[(&str, &str)]) -> reqwest::Response {
+        client.post(self.url(path)).header(ORIGIN, &self.address).header("accept", "text/html").form(form).send().await.unwrap()
+    }
+
+    /// Calls a server function the way the hydrated app does.
+    pub async fn server_fn(&self, client: &reqwest::Client, name: &str, form: &[(&str, &str)]) -> reqwest::Response {
+        client.post(self.url(&format!("/api/{name}"))).header(ORIGIN, &self.address).form(form).send().await.unwrap()
+    }
+
+    pub async fn request_link(&self, email: &str) -> reqwest::Response {
+        self.post_form("/auth/sign-in", &[("email", email)]).await
+    }
+
+    /// Full sign-in through the emailed link, on a fresh client. Returns it.
+    pub async fn signed_in_client(&self, email: &str) -> reqwest::Client {
+        let client = new_client();
+        let before = self.smtp.messages_to(email).len();
+        let response = self.post_form_with(&client, "/auth/sign-in", &[("email", email)]).await;
+        assert_eq!(response.status(), 303, "asking for a link");
+        let mail = self.smtp.wait_for(email, before + 1).await;
+        let response = self.post_form_with(&client, "/auth/confirm", &[("token", &mail.token())]).await;
+        assert_eq!(response.status(), 303, "confirming the link");
+        client
+    }
+
+    pub async fn customer_id(&self, name: &str) -> i64 {
+        let mut conn = self.services.db.pool.acquire().await.unwrap();
+        sqlx::query_scalar::<_, i64>("SELECT customer_id FROM customers WHERE name = $1").bind(name).fetch_one(&mut *conn).await.unwrap()
+    }
+
+    pub async fn count(&self, sql: &str) -> i64 {
+        let mut conn = self.services.db.pool.acquire().await.unwrap();
+        sqlx::query_scalar::<_, i64>(sql).fetch_one(&mut *conn).await.unwrap()
+    }
+}
+
+pub fn location(response: &reqwest::Response) -> String {
+    response.headers().get("location").map(|v| v.to_str().unwrap().to_owned()).unwrap_or_default()
+}
+
+pub fn set_cookie(headers: &HeaderMap) -> Option<String> {
+    headers.get_all("set-cookie").iter().map(|v| v.to_str().unwrap().to_owned()).find(|c| c.starts_with("portal_session="))
+}
+
+pub fn cookie_value(set_cookie: &str) -> String {
+    set_cookie.split(';').next().unwrap().trim_start_matches("portal_session=").to_owned()
+}

@@ -1,0 +1,10 @@
+//! Integration tests: the real portal on port 0 with a fresh database (SQLite
+//! always; PostgreSQL when TEST_DATABASE_URL names a server), a real SMTP
+//! server on loopback, and HTTP as a browser speaks it. One binary, in the
+//! zero-to-production style.
+
+mod helpers;
+mod outbox;
+mod security;
+mod sessions;
+mod sign_in;
