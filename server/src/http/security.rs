@@ -24,8 +24,10 @@ pub async fn security_headers(State(state): State<AppState>, req: Request, next:
         headers.entry(name).or_insert(HeaderValue::from_static(value));
     };
     set(headers, header::X_CONTENT_TYPE_OPTIONS, "nosniff");
-    // Sign-in links carry their token in the URL: never send it onwards.
-    set(headers, header::REFERRER_POLICY, "no-referrer");
+    // Sign-in links carry their token in the URL: no other site ever gets a
+    // Referer from us. (Not `no-referrer`: under it browsers send
+    // `Origin: null` on our own form posts.)
+    set(headers, header::REFERRER_POLICY, "same-origin");
     set(headers, header::X_FRAME_OPTIONS, "DENY");
     set(headers, header::HeaderName::from_static("cross-origin-opener-policy"), "same-origin");
     set(headers, header::HeaderName::from_static("permissions-policy"), "camera=(), microphone=(), geolocation=(), payment=()");
@@ -46,7 +48,7 @@ pub async fn security_headers(State(state): State<AppState>, req: Request, next:
 
 /// State changes are POSTs (GET never changes anything), and a POST must
 /// come from a page of this portal: its Origin must be ours, or, when a
-/// browser sends no Origin, Sec-Fetch-Site must say same-origin. Requests
+/// browser sends no usable Origin, Sec-Fetch-Site must say same-origin. Requests
 /// with neither are refused: every browser we support sends one of them.
 pub async fn same_origin_for_state_changes(State(state): State<AppState>, req: Request, next: Next) -> Response {
     if matches!(*req.method(), Method::GET | Method::HEAD | Method::OPTIONS) {
@@ -65,10 +67,9 @@ pub async fn same_origin_for_state_changes(State(state): State<AppState>, req: R
 }
 
 fn is_same_origin(headers: &HeaderMap, base_url: &url::Url) -> bool {
-    if let Some(origin) = headers.get(header::ORIGIN).and_then(|v| v.to_str().ok()) {
-        if origin == "null" {
-            return false;
-        }
+    // `Origin: null` (privacy modes, sandboxed frames) proves nothing: fall
+    // through to Sec-Fetch-Site, which pages cannot forge.
+    if let Some(origin) = headers.get(header::ORIGIN).and_then(|v| v.to_str().ok()).filter(|o| *o != "null") {
         let ours = base_url.origin().ascii_serialization();
         if origin == ours {
             return true;
@@ -100,6 +101,8 @@ mod tests {
         assert!(is_same_origin(&headers(&[("origin", "https://billing.example.com")]), &base));
         assert!(!is_same_origin(&headers(&[("origin", "https://evil.example")]), &base));
         assert!(!is_same_origin(&headers(&[("origin", "null")]), &base));
+        assert!(is_same_origin(&headers(&[("origin", "null"), ("sec-fetch-site", "same-origin")]), &base));
+        assert!(!is_same_origin(&headers(&[("origin", "null"), ("sec-fetch-site", "cross-site")]), &base));
         assert!(!is_same_origin(&headers(&[]), &base));
         assert!(is_same_origin(&headers(&[("sec-fetch-site", "same-origin")]), &base));
         assert!(!is_same_origin(&headers(&[("sec-fetch-site", "cross-site")]), &base));

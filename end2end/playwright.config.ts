@@ -1,0 +1,53 @@
+import { defineConfig } from "@playwright/test";
+
+// Every test runs twice: hydrated (the WASM app takes over) and with
+// JavaScript off (the server-rendered pages and plain form posts alone).
+const port = Number(process.env.E2E_PORT ?? 3100);
+const smtpPort = Number(process.env.SMTP_PORT ?? 2526);
+const mailDir = process.env.MAIL_DIR ?? "test-results/mail";
+process.env.MAIL_DIR = mailDir;
+
+export default defineConfig({
+  testDir: "tests",
+  fullyParallel: false,
+  workers: 1,
+  retries: 0,
+  timeout: 60_000,
+  reporter: [["list"]],
+  use: {
+    baseURL: `http://127.0.0.1:${port}`,
+    launchOptions: {
+      executablePath: process.env.CHROMIUM_PATH ?? "/usr/bin/chromium",
+      // Chromium's background traffic is refused on this network: keep it quiet.
+      args: [
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-quic",
+        "--no-first-run",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+      ],
+    },
+    trace: "retain-on-failure",
+  },
+  projects: [
+    { name: "hydrated", use: { javaScriptEnabled: true } },
+    { name: "no-js", use: { javaScriptEnabled: false } },
+  ],
+  webServer: [
+    {
+      command: "node smtp-sink.mjs",
+      port: smtpPort,
+      reuseExistingServer: false,
+      env: { SMTP_PORT: String(smtpPort), MAIL_DIR: mailDir },
+    },
+    {
+      command: "bash start-portal.sh",
+      url: `http://127.0.0.1:${port}/health`,
+      reuseExistingServer: false,
+      timeout: 60_000,
+      env: { E2E_PORT: String(port), SMTP_PORT: String(smtpPort), RUST_LOG: "warn" },
+    },
+  ],
+});

@@ -1,0 +1,17 @@
+#!/usr/bin/env bash
+# Starts the portal for the browser tests: a fresh SQLite database with the
+# demo data, mail through the loopback SMTP sink, generous rate limits (the
+# tests sign in many times from one address). Run by playwright.config.ts.
+set -euo pipefail
+here="$(cd "$(dirname "$0")" && pwd)"
+: "${PORTAL_BIN:?set PORTAL_BIN to the portal binary built by cargo-leptos}"
+db_dir="$(mktemp -d)"
+export DATABASE_URL="sqlite://$db_dir/e2e.db"
+export PORTAL_BASE_URL="http://127.0.0.1:${E2E_PORT:-3100}"
+export LEPTOS_SITE_ADDR="127.0.0.1:${E2E_PORT:-3100}"
+export LEPTOS_SITE_ROOT="${LEPTOS_SITE_ROOT:-$here/../target/site}"
+export SMTP_URL="smtp://127.0.0.1:${SMTP_PORT:-2526}"
+export PORTAL_SIGN_IN_PER_EMAIL=1000
+export PORTAL_SIGN_IN_IP_BURST=1000
+"$PORTAL_BIN" seed-demo
+exec "$PORTAL_BIN" serve
