@@ -15,7 +15,9 @@ pub enum AppError {
     Invalid(String),
     #[error("Something went wrong on our side. Please try again in a moment.")]
     Internal,
-    #[error("The request did not reach the portal properly. Please reload the page and try again.")]
+    #[error(
+        "The request did not reach the portal properly. Please reload the page and try again."
+    )]
     Transport(String),
 }
 

@@ -13,7 +13,11 @@ use leptos_router::components::{Route, Router, Routes};
 use leptos_router::{path, SsrMode};
 
 use crate::pages::{
-    account::AccountPage, dev_mailbox::DevMailboxPage, home::HomePage, not_found::NotFound, sessions::SessionsPage,
+    account::AccountPage,
+    dev_mailbox::DevMailboxPage,
+    home::HomePage,
+    not_found::NotFound,
+    sessions::SessionsPage,
     sign_in::{CheckEmailPage, ConfirmPage, LinkProblemPage, SignInPage},
     staff::StaffHomePage,
 };
@@ -25,7 +29,10 @@ use crate::pages::{
 pub fn shell(options: LeptosOptions) -> impl IntoView {
     use leptos_meta::MetaTags;
 
-    if let (Some(nonce), Some(response)) = (leptos::nonce::use_nonce(), use_context::<leptos_axum::ResponseOptions>()) {
+    if let (Some(nonce), Some(response)) = (
+        leptos::nonce::use_nonce(),
+        use_context::<leptos_axum::ResponseOptions>(),
+    ) {
         let policy = format!(
             "default-src 'self'; script-src 'nonce-{nonce}' 'strict-dynamic' 'wasm-unsafe-eval'; \
              style-src 'self'; img-src 'self' data:; connect-src 'self'; font-src 'self'; \

@@ -15,7 +15,11 @@ use portal_core::Config;
 use tracing_subscriber::EnvFilter;
 
 #[derive(Parser)]
-#[command(name = "portal", version, about = "Customer self-service portal for accounts receivable")]
+#[command(
+    name = "portal",
+    version,
+    about = "Customer self-service portal for accounts receivable"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Option<Command>,
@@ -43,7 +47,10 @@ enum Command {
 #[tokio::main]
 async fn main() -> ExitCode {
     tracing_subscriber::fmt()
-        .with_env_filter(EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info,sqlx=warn,tower_sessions=warn")))
+        .with_env_filter(
+            EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| EnvFilter::new("info,sqlx=warn,tower_sessions=warn")),
+        )
         .init();
     let cli = Cli::parse();
     let config = match Config::from_env() {
@@ -63,22 +70,36 @@ async fn main() -> ExitCode {
 }
 
 async fn run(command: Command, config: Config) -> Result<(), String> {
-    let portal = server::build(config, Arc::new(SystemClock), None).await.map_err(|e| e.to_string())?;
+    let portal = server::build(config, Arc::new(SystemClock), None)
+        .await
+        .map_err(|e| e.to_string())?;
     match command {
         Command::Serve => {
             let listener = tokio::net::TcpListener::bind(portal.site_addr)
                 .await
-                .map_err(|e| format!("LEPTOS_SITE_ADDR: cannot listen on {} ({e})", portal.site_addr))?;
+                .map_err(|e| {
+                    format!(
+                        "LEPTOS_SITE_ADDR: cannot listen on {} ({e})",
+                        portal.site_addr
+                    )
+                })?;
             let base = portal.services.config.base_url.clone();
-            tracing::info!("portal listening on http://{} (public URL {base})", portal.site_addr);
-            server::serve(portal, listener).await.map_err(|e| format!("server stopped: {e}"))
+            tracing::info!(
+                "portal listening on http://{} (public URL {base})",
+                portal.site_addr
+            );
+            server::serve(portal, listener)
+                .await
+                .map_err(|e| format!("server stopped: {e}"))
         }
         Command::Migrate => {
             println!("migrations applied");
             Ok(())
         }
         Command::SeedDemo => {
-            let summary = portal_core::seed::seed_demo(&portal.services).await.map_err(|e| format!("seeding failed: {e}"))?;
+            let summary = portal_core::seed::seed_demo(&portal.services)
+                .await
+                .map_err(|e| format!("seeding failed: {e}"))?;
             if summary.already_present {
                 println!("demo data already present; nothing changed");
             } else {
@@ -91,7 +112,11 @@ async fn run(command: Command, config: Config) -> Result<(), String> {
         }
         Command::CreateStaff { email, name, role } => {
             let role = StaffRole::parse(&role).ok_or("--role: expected agent or admin")?;
-            let id = portal.services.create_staff(&email, &name, role).await.map_err(|e| e.to_string())?;
+            let id = portal
+                .services
+                .create_staff(&email, &name, role)
+                .await
+                .map_err(|e| e.to_string())?;
             println!("staff user {id} ready: {email} ({})", role.as_str());
             Ok(())
         }

@@ -40,7 +40,11 @@ pub struct Portal {
 /// Leptos reads its settings from LEPTOS_* variables; fill in the ones
 /// cargo-leptos would set so the binary also runs on its own.
 fn leptos_options() -> Result<LeptosOptions, StartError> {
-    for (var, default) in [("LEPTOS_OUTPUT_NAME", "portal"), ("LEPTOS_SITE_ROOT", "target/site"), ("LEPTOS_SITE_PKG_DIR", "pkg")] {
+    for (var, default) in [
+        ("LEPTOS_OUTPUT_NAME", "portal"),
+        ("LEPTOS_SITE_ROOT", "target/site"),
+        ("LEPTOS_SITE_PKG_DIR", "pkg"),
+    ] {
         if std::env::var_os(var).is_none() {
             std::env::set_var(var, default);
         }
@@ -52,24 +56,43 @@ fn leptos_options() -> Result<LeptosOptions, StartError> {
 /// Connects, migrates and builds the router. `transport` replaces the
 /// configured email transport (tests); `clock` is the system clock in
 /// production.
-pub async fn build(config: Config, clock: Arc<dyn Clock>, transport: Option<Arc<dyn EmailTransport>>) -> Result<Portal, StartError> {
+pub async fn build(
+    config: Config,
+    clock: Arc<dyn Clock>,
+    transport: Option<Arc<dyn EmailTransport>>,
+) -> Result<Portal, StartError> {
     let db = Db::connect(&config.database_url).await?;
     db.migrate().await?;
     let transport: Arc<dyn EmailTransport> = match (transport, &config.smtp_url) {
         (Some(t), _) => t,
         (None, Some(url)) => {
-            let from = lettre::message::Mailbox::new(Some(config.seller_name.clone()), config.mail_from.as_str().parse().map_err(|e| StartError::Smtp(format!("{e}")))?);
+            let from = lettre::message::Mailbox::new(
+                Some(config.seller_name.clone()),
+                config
+                    .mail_from
+                    .as_str()
+                    .parse()
+                    .map_err(|e| StartError::Smtp(format!("{e}")))?,
+            );
             Arc::new(SmtpTransport::new(url, from).map_err(StartError::Smtp)?)
         }
         (None, None) => Arc::new(DevMailbox),
     };
     let config = Arc::new(config);
     let services = Services::new(db.clone(), config.clone(), clock.clone());
-    let worker = OutboxWorker { db, transport, clock, wake: services.outbox_wake.clone() };
+    let worker = OutboxWorker {
+        db,
+        transport,
+        clock,
+        wake: services.outbox_wake.clone(),
+    };
 
     let leptos_options = leptos_options()?;
     let site_addr = leptos_options.site_addr;
-    let state = AppState { leptos_options: leptos_options.clone(), services: services.clone() };
+    let state = AppState {
+        leptos_options: leptos_options.clone(),
+        services: services.clone(),
+    };
     let routes = generate_route_list(app::App);
     let context = {
         let services = services.clone();
@@ -80,9 +103,17 @@ pub async fn build(config: Config, clock: Arc<dyn Clock>, transport: Option<Arc<
             let options = leptos_options.clone();
             move || app::shell(options.clone())
         })
-        .fallback(leptos_axum::file_and_error_handler_with_context::<AppState, _>(context, app::shell));
+        .fallback(leptos_axum::file_and_error_handler_with_context::<
+            AppState,
+            _,
+        >(context, app::shell));
     let router = http::router(state, leptos_router);
-    Ok(Portal { router, services, worker, site_addr })
+    Ok(Portal {
+        router,
+        services,
+        worker,
+        site_addr,
+    })
 }
 
 /// Serves until the process is stopped, with the outbox worker and the
@@ -98,5 +129,11 @@ pub async fn serve(portal: Portal, listener: TcpListener) -> std::io::Result<()>
             tokio::time::sleep(Duration::from_secs(600)).await;
         }
     });
-    axum::serve(listener, portal.router.into_make_service_with_connect_info::<SocketAddr>()).await
+    axum::serve(
+        listener,
+        portal
+            .router
+            .into_make_service_with_connect_info::<SocketAddr>(),
+    )
+    .await
 }

@@ -12,7 +12,9 @@ pub async fn account_overview(customer_id: String) -> Result<AccountOverviewView
 
     let contact_id = require_contact()?;
     // Any id the browser sends is just text to us: malformed is not found.
-    let Ok(customer_id) = customer_id.parse::<i64>() else { return super::ssr::fail(AppError::NotFound) };
+    let Ok(customer_id) = customer_id.parse::<i64>() else {
+        return super::ssr::fail(AppError::NotFound);
+    };
     let overview = mapped(services()?.account_overview(contact_id, customer_id).await)?;
     Ok(AccountOverviewView {
         customer_id: overview.customer_id,

@@ -11,10 +11,12 @@ pub async fn check_sign_in_link(staff: bool, token: String) -> Result<LinkState,
     use portal_core::services::auth::{Area, LinkProblem};
 
     let area = if staff { Area::Staff } else { Area::Contact };
-    Ok(match mapped(services()?.check_sign_in_link(area, &token).await)? {
-        Ok(()) => LinkState::Usable,
-        Err(LinkProblem::Used) => LinkState::Used,
-        Err(LinkProblem::Expired) => LinkState::Expired,
-        Err(LinkProblem::Invalid) => LinkState::Invalid,
-    })
+    Ok(
+        match mapped(services()?.check_sign_in_link(area, &token).await)? {
+            Ok(()) => LinkState::Usable,
+            Err(LinkProblem::Used) => LinkState::Used,
+            Err(LinkProblem::Expired) => LinkState::Expired,
+            Err(LinkProblem::Invalid) => LinkState::Invalid,
+        },
+    )
 }

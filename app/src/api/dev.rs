@@ -18,7 +18,11 @@ pub async fn dev_mailbox() -> Result<Vec<MailView>, AppError> {
         .into_iter()
         .map(|e| MailView {
             email_id: e.email_id,
-            link: e.text_body.split_whitespace().find(|w| w.starts_with("http://") || w.starts_with("https://")).map(str::to_owned),
+            link: e
+                .text_body
+                .split_whitespace()
+                .find(|w| w.starts_with("http://") || w.starts_with("https://"))
+                .map(str::to_owned),
             to: e.to_address,
             subject: e.subject,
             text_body: e.text_body,

@@ -27,7 +27,8 @@ pub(crate) mod ssr {
     }
 
     pub fn signed_in() -> Option<SignedIn> {
-        use_context::<http::request::Parts>().and_then(|parts| parts.extensions.get::<SignedIn>().cloned())
+        use_context::<http::request::Parts>()
+            .and_then(|parts| parts.extensions.get::<SignedIn>().cloned())
     }
 
     fn status(code: StatusCode) {

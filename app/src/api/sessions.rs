@@ -8,7 +8,9 @@ use crate::models::SessionView;
 pub async fn my_sessions() -> Result<Vec<SessionView>, AppError> {
     use super::ssr::{fail, mapped, services, signed_in, timestamp};
 
-    let Some(me) = signed_in() else { return fail(AppError::Unauthorized) };
+    let Some(me) = signed_in() else {
+        return fail(AppError::Unauthorized);
+    };
     let rows = mapped(services()?.list_sessions(me.principal).await)?;
     Ok(rows
         .into_iter()
@@ -26,14 +28,27 @@ pub async fn my_sessions() -> Result<Vec<SessionView>, AppError> {
 /// "Chrome on Linux" rather than the raw user-agent string.
 #[cfg(feature = "ssr")]
 fn describe_user_agent(ua: &str) -> String {
-    let browser = [("Edg/", "Edge"), ("OPR/", "Opera"), ("Firefox/", "Firefox"), ("Chrome/", "Chrome"), ("Safari/", "Safari")]
-        .iter()
-        .find(|(needle, _)| ua.contains(needle))
-        .map(|(_, name)| *name);
-    let system = [("Android", "Android"), ("iPhone", "iPhone"), ("iPad", "iPad"), ("Windows", "Windows"), ("Mac OS", "macOS"), ("Linux", "Linux")]
-        .iter()
-        .find(|(needle, _)| ua.contains(needle))
-        .map(|(_, name)| *name);
+    let browser = [
+        ("Edg/", "Edge"),
+        ("OPR/", "Opera"),
+        ("Firefox/", "Firefox"),
+        ("Chrome/", "Chrome"),
+        ("Safari/", "Safari"),
+    ]
+    .iter()
+    .find(|(needle, _)| ua.contains(needle))
+    .map(|(_, name)| *name);
+    let system = [
+        ("Android", "Android"),
+        ("iPhone", "iPhone"),
+        ("iPad", "iPad"),
+        ("Windows", "Windows"),
+        ("Mac OS", "macOS"),
+        ("Linux", "Linux"),
+    ]
+    .iter()
+    .find(|(needle, _)| ua.contains(needle))
+    .map(|(_, name)| *name);
     match (browser, system) {
         (Some(b), Some(s)) => format!("{b} on {s}"),
         (Some(b), None) => b.to_owned(),

@@ -22,14 +22,27 @@ pub async fn load_site_info() -> Result<SiteInfo, AppError> {
                 accounts: profile
                     .accounts
                     .into_iter()
-                    .map(|m| AccountLink { customer_id: m.customer_id, name: m.customer_name, role: m.role.as_str().to_owned() })
+                    .map(|m| AccountLink {
+                        customer_id: m.customer_id,
+                        name: m.customer_name,
+                        role: m.role.as_str().to_owned(),
+                    })
                     .collect(),
             })
         }
         Some(Principal::Staff { staff_id }) => {
             let profile = mapped(services.staff_profile(staff_id).await)?;
-            Some(Viewer { kind: ViewerKind::Staff, name: profile.name, email: profile.email, accounts: vec![] })
+            Some(Viewer {
+                kind: ViewerKind::Staff,
+                name: profile.name,
+                email: profile.email,
+                accounts: vec![],
+            })
         }
     };
-    Ok(SiteInfo { seller_name: services.config.seller_name.clone(), viewer, dev_mailbox: services.config.dev_pages() })
+    Ok(SiteInfo {
+        seller_name: services.config.seller_name.clone(),
+        viewer,
+        dev_mailbox: services.config.dev_pages(),
+    })
 }

@@ -46,7 +46,11 @@ pub fn SignInPage(staff: bool) -> impl IntoView {
         }
     };
     let (title, heading, intro) = if staff {
-        ("Staff sign-in · AR workspace", "Sign in to the AR workspace", "For the accounts-receivable team. We'll email you a link that signs you in.")
+        (
+            "Staff sign-in · AR workspace",
+            "Sign in to the AR workspace",
+            "For the accounts-receivable team. We'll email you a link that signs you in.",
+        )
     } else {
         (
             "Sign in · Billing portal",
@@ -99,9 +103,18 @@ pub fn CheckEmailPage(staff: bool) -> impl IntoView {
 #[component]
 fn LinkProblem(staff: bool, state: LinkState) -> impl IntoView {
     let (heading, text) = match state {
-        LinkState::Used => ("This link has already been used", "Each sign-in link works once. Ask for a new one below."),
-        LinkState::Expired => ("This link has expired", "Sign-in links work for 10 minutes. Ask for a new one below."),
-        _ => ("This link doesn't work", "It may have been copied incompletely. Ask for a new one below."),
+        LinkState::Used => (
+            "This link has already been used",
+            "Each sign-in link works once. Ask for a new one below.",
+        ),
+        LinkState::Expired => (
+            "This link has expired",
+            "Sign-in links work for 10 minutes. Ask for a new one below.",
+        ),
+        _ => (
+            "This link doesn't work",
+            "It may have been copied incompletely. Ask for a new one below.",
+        ),
     };
     view! {
         <Title text="Sign-in link problem · Billing portal"/>

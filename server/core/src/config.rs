@@ -42,7 +42,10 @@ pub struct ConfigError {
 }
 
 fn err(var: &'static str, message: impl Into<String>) -> ConfigError {
-    ConfigError { var, message: message.into() }
+    ConfigError {
+        var,
+        message: message.into(),
+    }
 }
 
 impl Config {
@@ -54,37 +57,68 @@ impl Config {
 
     /// Builds the configuration from any variable source (tests pass a map).
     pub fn from_lookup(get: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
-        let production = match get("PORTAL_ENV").as_deref().map(str::to_ascii_lowercase).as_deref() {
+        let production = match get("PORTAL_ENV")
+            .as_deref()
+            .map(str::to_ascii_lowercase)
+            .as_deref()
+        {
             None | Some("development") | Some("dev") => false,
             Some("production") | Some("prod") => true,
-            Some(other) => return Err(err("PORTAL_ENV", format!("expected `development` or `production`, got `{other}`"))),
+            Some(other) => {
+                return Err(err(
+                    "PORTAL_ENV",
+                    format!("expected `development` or `production`, got `{other}`"),
+                ))
+            }
         };
 
-        let database_url = get("DATABASE_URL").unwrap_or_else(|| "sqlite://.portal/portal.db".into());
-        if !(database_url.starts_with("sqlite:") || database_url.starts_with("postgres://") || database_url.starts_with("postgresql://")) {
-            return Err(err("DATABASE_URL", "expected a `sqlite://path` or `postgres://…` URL"));
+        let database_url =
+            get("DATABASE_URL").unwrap_or_else(|| "sqlite://.portal/portal.db".into());
+        if !(database_url.starts_with("sqlite:")
+            || database_url.starts_with("postgres://")
+            || database_url.starts_with("postgresql://"))
+        {
+            return Err(err(
+                "DATABASE_URL",
+                "expected a `sqlite://path` or `postgres://…` URL",
+            ));
         }
 
         let base_raw = get("PORTAL_BASE_URL").unwrap_or_else(|| "http://127.0.0.1:3000".into());
-        let base_url = Url::parse(&base_raw).map_err(|e| err("PORTAL_BASE_URL", format!("not a URL ({e})")))?;
+        let base_url = Url::parse(&base_raw)
+            .map_err(|e| err("PORTAL_BASE_URL", format!("not a URL ({e})")))?;
         if !matches!(base_url.scheme(), "http" | "https") || base_url.host_str().is_none() {
-            return Err(err("PORTAL_BASE_URL", "expected an absolute http:// or https:// URL"));
+            return Err(err(
+                "PORTAL_BASE_URL",
+                "expected an absolute http:// or https:// URL",
+            ));
         }
         if production && base_url.scheme() != "https" {
-            return Err(err("PORTAL_BASE_URL", "must be https:// when PORTAL_ENV=production"));
+            return Err(err(
+                "PORTAL_BASE_URL",
+                "must be https:// when PORTAL_ENV=production",
+            ));
         }
 
         let smtp_url = get("SMTP_URL");
         if let Some(url) = &smtp_url {
             if !(url.starts_with("smtp://") || url.starts_with("smtps://")) {
-                return Err(err("SMTP_URL", "expected smtp://host:port or smtps://host:port"));
+                return Err(err(
+                    "SMTP_URL",
+                    "expected smtp://host:port or smtps://host:port",
+                ));
             }
         } else if production {
-            return Err(err("SMTP_URL", "must be set when PORTAL_ENV=production (the dev mailbox is off)"));
+            return Err(err(
+                "SMTP_URL",
+                "must be set when PORTAL_ENV=production (the dev mailbox is off)",
+            ));
         }
 
-        let mail_from_raw = get("PORTAL_MAIL_FROM").unwrap_or_else(|| "billing@seller.example".into());
-        let mail_from = EmailAddress::parse(&mail_from_raw).map_err(|_| err("PORTAL_MAIL_FROM", "not an email address"))?;
+        let mail_from_raw =
+            get("PORTAL_MAIL_FROM").unwrap_or_else(|| "billing@seller.example".into());
+        let mail_from = EmailAddress::parse(&mail_from_raw)
+            .map_err(|_| err("PORTAL_MAIL_FROM", "not an email address"))?;
 
         let minutes = |var: &'static str, default: u64| -> Result<Duration, ConfigError> {
             positive(&get, var, default).map(|m| Duration::from_secs(m * 60))
@@ -96,7 +130,8 @@ impl Config {
             smtp_url,
             production,
             seller_name: get("PORTAL_SELLER_NAME").unwrap_or_else(|| "Acme Supply Co.".into()),
-            seller_address: get("PORTAL_SELLER_ADDRESS").unwrap_or_else(|| "100 Market Street, Springfield, USA".into()),
+            seller_address: get("PORTAL_SELLER_ADDRESS")
+                .unwrap_or_else(|| "100 Market Street, Springfield, USA".into()),
             mail_from,
             session_idle: minutes("PORTAL_SESSION_IDLE_MINUTES", 30)?,
             session_absolute: minutes("PORTAL_SESSION_ABSOLUTE_MINUTES", 12 * 60)?,
@@ -130,12 +165,19 @@ impl Config {
     }
 }
 
-fn positive(get: &impl Fn(&str) -> Option<String>, var: &'static str, default: u64) -> Result<u64, ConfigError> {
+fn positive(
+    get: &impl Fn(&str) -> Option<String>,
+    var: &'static str,
+    default: u64,
+) -> Result<u64, ConfigError> {
     match get(var) {
         None => Ok(default),
         Some(v) => match v.trim().parse::<u64>() {
             Ok(n) if n > 0 => Ok(n),
-            _ => Err(err(var, format!("expected a whole number above 0, got `{v}`"))),
+            _ => Err(err(
+                var,
+                format!("expected a whole number above 0, got `{v}`"),
+            )),
         },
     }
 }
@@ -154,7 +196,10 @@ mod tests {
     use std::collections::HashMap;
 
     fn config(vars: &[(&str, &str)]) -> Result<Config, ConfigError> {
-        let map: HashMap<String, String> = vars.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+        let map: HashMap<String, String> = vars
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
         Config::from_lookup(|k| map.get(k).cloned())
     }
 
@@ -169,8 +214,15 @@ mod tests {
 
     #[test]
     fn production_demands_https_and_smtp() {
-        assert_eq!(config(&[("PORTAL_ENV", "production")]).unwrap_err().var, "PORTAL_BASE_URL");
-        let e = config(&[("PORTAL_ENV", "production"), ("PORTAL_BASE_URL", "https://billing.example.com")]).unwrap_err();
+        assert_eq!(
+            config(&[("PORTAL_ENV", "production")]).unwrap_err().var,
+            "PORTAL_BASE_URL"
+        );
+        let e = config(&[
+            ("PORTAL_ENV", "production"),
+            ("PORTAL_BASE_URL", "https://billing.example.com"),
+        ])
+        .unwrap_err();
         assert_eq!(e.var, "SMTP_URL");
         let c = config(&[
             ("PORTAL_ENV", "production"),
@@ -183,11 +235,29 @@ mod tests {
 
     #[test]
     fn bad_values_name_their_variable() {
-        assert_eq!(config(&[("DATABASE_URL", "mysql://x")]).unwrap_err().var, "DATABASE_URL");
-        assert_eq!(config(&[("PORTAL_BASE_URL", "not a url")]).unwrap_err().var, "PORTAL_BASE_URL");
-        assert_eq!(config(&[("SMTP_URL", "http://x")]).unwrap_err().var, "SMTP_URL");
-        assert_eq!(config(&[("PORTAL_SESSION_IDLE_MINUTES", "0")]).unwrap_err().var, "PORTAL_SESSION_IDLE_MINUTES");
+        assert_eq!(
+            config(&[("DATABASE_URL", "mysql://x")]).unwrap_err().var,
+            "DATABASE_URL"
+        );
+        assert_eq!(
+            config(&[("PORTAL_BASE_URL", "not a url")]).unwrap_err().var,
+            "PORTAL_BASE_URL"
+        );
+        assert_eq!(
+            config(&[("SMTP_URL", "http://x")]).unwrap_err().var,
+            "SMTP_URL"
+        );
+        assert_eq!(
+            config(&[("PORTAL_SESSION_IDLE_MINUTES", "0")])
+                .unwrap_err()
+                .var,
+            "PORTAL_SESSION_IDLE_MINUTES"
+        );
         let e = config(&[("PORTAL_ENV", "staging")]).unwrap_err();
-        assert!(e.to_string().starts_with("configuration error: PORTAL_ENV:"), "{e}");
+        assert!(
+            e.to_string()
+                .starts_with("configuration error: PORTAL_ENV:"),
+            "{e}"
+        );
     }
 }

@@ -40,25 +40,84 @@ struct DemoCustomer {
 }
 
 const CUSTOMERS: &[DemoCustomer] = &[
-    DemoCustomer { key: "northwind", name: "Northwind Traders", currency: Currency::USD, invoices: 100, other_currency_percent: 15, segment: "enterprise" },
-    DemoCustomer { key: "holding-eu", name: "Holding Europe GmbH", currency: Currency::EUR, invoices: 70, other_currency_percent: 0, segment: "mid-market" },
-    DemoCustomer { key: "holding-us", name: "Holding Americas Inc.", currency: Currency::USD, invoices: 60, other_currency_percent: 0, segment: "mid-market" },
-    DemoCustomer { key: "contoso", name: "Contoso Manufacturing", currency: Currency::USD, invoices: 70, other_currency_percent: 10, segment: "smb" },
+    DemoCustomer {
+        key: "northwind",
+        name: "Northwind Traders",
+        currency: Currency::USD,
+        invoices: 100,
+        other_currency_percent: 15,
+        segment: "enterprise",
+    },
+    DemoCustomer {
+        key: "holding-eu",
+        name: "Holding Europe GmbH",
+        currency: Currency::EUR,
+        invoices: 70,
+        other_currency_percent: 0,
+        segment: "mid-market",
+    },
+    DemoCustomer {
+        key: "holding-us",
+        name: "Holding Americas Inc.",
+        currency: Currency::USD,
+        invoices: 60,
+        other_currency_percent: 0,
+        segment: "mid-market",
+    },
+    DemoCustomer {
+        key: "contoso",
+        name: "Contoso Manufacturing",
+        currency: Currency::USD,
+        invoices: 70,
+        other_currency_percent: 10,
+        segment: "smb",
+    },
 ];
 
 /// (email, name, [(customer key, role)])
 const CONTACTS: &[(&str, &str, &[(&str, &str)])] = &[
-    ("ap@northwind.example", "Nadia Patel", &[("northwind", "admin")]),
-    ("payables@northwind.example", "Tom Okafor", &[("northwind", "payer")]),
-    ("controller@northwind.example", "Lena Fischer", &[("northwind", "viewer")]),
-    ("shared@holding.example", "Sam Moreau", &[("holding-eu", "admin"), ("holding-us", "payer")]),
-    ("eu.ap@holding.example", "Jonas Weber", &[("holding-eu", "payer")]),
-    ("us.ap@holding.example", "Maria Garcia", &[("holding-us", "payer")]),
+    (
+        "ap@northwind.example",
+        "Nadia Patel",
+        &[("northwind", "admin")],
+    ),
+    (
+        "payables@northwind.example",
+        "Tom Okafor",
+        &[("northwind", "payer")],
+    ),
+    (
+        "controller@northwind.example",
+        "Lena Fischer",
+        &[("northwind", "viewer")],
+    ),
+    (
+        "shared@holding.example",
+        "Sam Moreau",
+        &[("holding-eu", "admin"), ("holding-us", "payer")],
+    ),
+    (
+        "eu.ap@holding.example",
+        "Jonas Weber",
+        &[("holding-eu", "payer")],
+    ),
+    (
+        "us.ap@holding.example",
+        "Maria Garcia",
+        &[("holding-us", "payer")],
+    ),
     ("ap@contoso.example", "Chris Lee", &[("contoso", "admin")]),
-    ("finance@contoso.example", "Priya Nair", &[("contoso", "viewer")]),
+    (
+        "finance@contoso.example",
+        "Priya Nair",
+        &[("contoso", "viewer")],
+    ),
 ];
 
-const STAFF: &[(&str, &str, StaffRole)] = &[("ar@seller.example", "Alex Rivera", StaffRole::Admin), ("agent@seller.example", "Jordan Blake", StaffRole::Agent)];
+const STAFF: &[(&str, &str, StaffRole)] = &[
+    ("ar@seller.example", "Alex Rivera", StaffRole::Admin),
+    ("agent@seller.example", "Jordan Blake", StaffRole::Agent),
+];
 
 const PRODUCTS: &[(&str, i64)] = &[
     ("Industrial fasteners, box of 500", 4_850),
@@ -96,9 +155,15 @@ pub async fn seed_demo(services: &Services) -> Result<SeedSummary, sqlx::Error> 
     let today = now.date_naive();
     let mut tx = db.begin_write().await?;
 
-    let exists = sqlx::query("SELECT COUNT(*) AS n FROM customers WHERE external_id = 'demo-northwind'").fetch_one(&mut *tx).await?;
+    let exists =
+        sqlx::query("SELECT COUNT(*) AS n FROM customers WHERE external_id = 'demo-northwind'")
+            .fetch_one(&mut *tx)
+            .await?;
     if exists.get::<i64, _>("n") > 0 {
-        return Ok(SeedSummary { already_present: true, ..Default::default() });
+        return Ok(SeedSummary {
+            already_present: true,
+            ..Default::default()
+        });
     }
 
     let mut rng = Rng(0x5EED_2026);
@@ -149,8 +214,16 @@ pub async fn seed_demo(services: &Services) -> Result<SeedSummary, sqlx::Error> 
     for c in CUSTOMERS {
         for _ in 0..c.invoices {
             let issue = today - Duration::days(rng.below(548) as i64);
-            let other = if c.currency == Currency::USD { Currency::EUR } else { Currency::USD };
-            let currency = if rng.chance(c.other_currency_percent) { other } else { c.currency };
+            let other = if c.currency == Currency::USD {
+                Currency::EUR
+            } else {
+                Currency::USD
+            };
+            let currency = if rng.chance(c.other_currency_percent) {
+                other
+            } else {
+                c.currency
+            };
             planned.push((c, issue, currency));
         }
     }
@@ -164,12 +237,18 @@ pub async fn seed_demo(services: &Services) -> Result<SeedSummary, sqlx::Error> 
     for (index, (customer, issue, currency)) in planned.iter().enumerate() {
         let customer_id = customer_ids[customer.key];
         let due = *issue + Duration::days(30);
-        let seq = sequence_by_year.entry(issue.format("%Y").to_string()).or_insert(0u32);
+        let seq = sequence_by_year
+            .entry(issue.format("%Y").to_string())
+            .or_insert(0u32);
         *seq += 1;
         let number = format!("INV-{}-{:05}", issue.format("%Y"), seq);
 
         // Lines and totals.
-        let tax_rate_bp: i64 = if *currency == Currency::EUR { 1900 } else { 825 };
+        let tax_rate_bp: i64 = if *currency == Currency::EUR {
+            1900
+        } else {
+            825
+        };
         let line_count = 1 + rng.below(4) as usize;
         let mut lines = Vec::new();
         let (mut subtotal, mut tax) = (0i64, 0i64);
@@ -180,10 +259,19 @@ pub async fn seed_demo(services: &Services) -> Result<SeedSummary, sqlx::Error> 
             let line_tax = (amount * tax_rate_bp + 5_000) / 10_000;
             subtotal += amount;
             tax += line_tax;
-            lines.push((position as i64 + 1, description, quantity_milli, unit, amount, line_tax));
+            lines.push((
+                position as i64 + 1,
+                description,
+                quantity_milli,
+                unit,
+                amount,
+                line_tax,
+            ));
         }
         let total = subtotal + tax;
-        let po = rng.chance(70).then(|| format!("PO-{}", 40_000 + rng.below(9_999)));
+        let po = rng
+            .chance(70)
+            .then(|| format!("PO-{}", 40_000 + rng.below(9_999)));
         let row = sqlx::query(
             "INSERT INTO invoices (customer_id, number, external_id, issue_date, due_date, po_number, currency,
                                    subtotal_minor, tax_minor, total_minor, created_at)
@@ -245,10 +333,20 @@ pub async fn seed_demo(services: &Services) -> Result<SeedSummary, sqlx::Error> 
             }
         };
         // The two certain edges stay open.
-        let fate = if index_is_edge(&planned, index, today) { Fate::Open } else { fate };
+        let fate = if index_is_edge(&planned, index, today) {
+            Fate::Open
+        } else {
+            fate
+        };
 
-        let pay_date = std::cmp::min(due - Duration::days(rng.below(20) as i64) + Duration::days(rng.below(25) as i64), today);
-        let paid_at = ts(pay_date.and_hms_opt(15, 0, 0).expect("valid time").and_utc());
+        let pay_date = std::cmp::min(
+            due - Duration::days(rng.below(20) as i64) + Duration::days(rng.below(25) as i64),
+            today,
+        );
+        let paid_at = ts(pay_date
+            .and_hms_opt(15, 0, 0)
+            .expect("valid time")
+            .and_utc());
         let pay = |amount: i64| (amount, paid_at.clone());
         let mut payment = None;
         let mut credit = None;
@@ -292,7 +390,12 @@ pub async fn seed_demo(services: &Services) -> Result<SeedSummary, sqlx::Error> 
             summary.payments += 1;
         }
         if let Some(amount) = credit.filter(|a| *a > 0) {
-            let reason = ["Damaged goods returned", "Pricing correction", "Short shipment", "Goodwill credit"][rng.below(4) as usize];
+            let reason = [
+                "Damaged goods returned",
+                "Pricing correction",
+                "Short shipment",
+                "Goodwill credit",
+            ][rng.below(4) as usize];
             let row = sqlx::query(
                 "INSERT INTO credit_notes (customer_id, number, currency, amount_minor, reason, issue_date, created_at)
                  VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING credit_note_id",
@@ -321,7 +424,12 @@ pub async fn seed_demo(services: &Services) -> Result<SeedSummary, sqlx::Error> 
 }
 
 /// The two Northwind invoices placed at exactly 1 and 120 days overdue.
-fn index_is_edge(planned: &[(&DemoCustomer, NaiveDate, Currency)], index: usize, today: NaiveDate) -> bool {
+fn index_is_edge(
+    planned: &[(&DemoCustomer, NaiveDate, Currency)],
+    index: usize,
+    today: NaiveDate,
+) -> bool {
     let (customer, issue, _) = &planned[index];
-    customer.key == "northwind" && (*issue == today - Duration::days(31) || *issue == today - Duration::days(150))
+    customer.key == "northwind"
+        && (*issue == today - Duration::days(31) || *issue == today - Duration::days(150))
 }

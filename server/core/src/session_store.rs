@@ -55,15 +55,26 @@ struct Columns {
 }
 
 fn columns(record: &Record) -> Result<Columns, session_store::Error> {
-    let principal: Option<Principal> = record.data.get(keys::PRINCIPAL).and_then(|v| serde_json::from_value(v.clone()).ok());
-    let text = |key: &str| record.data.get(key).and_then(|v| v.as_str()).map(|s| s.chars().take(300).collect::<String>());
-    let expires = chrono::DateTime::from_timestamp(record.expiry_date.unix_timestamp(), 0).unwrap_or_else(Utc::now);
+    let principal: Option<Principal> = record
+        .data
+        .get(keys::PRINCIPAL)
+        .and_then(|v| serde_json::from_value(v.clone()).ok());
+    let text = |key: &str| {
+        record
+            .data
+            .get(key)
+            .and_then(|v| v.as_str())
+            .map(|s| s.chars().take(300).collect::<String>())
+    };
+    let expires = chrono::DateTime::from_timestamp(record.expiry_date.unix_timestamp(), 0)
+        .unwrap_or_else(Utc::now);
     Ok(Columns {
         principal_kind: principal.map(|p| p.kind()),
         principal_id: principal.map(|p| p.id()),
         user_agent: text(keys::USER_AGENT),
         ip: text(keys::IP),
-        data: serde_json::to_string(&record.data).map_err(|e| session_store::Error::Encode(e.to_string()))?,
+        data: serde_json::to_string(&record.data)
+            .map_err(|e| session_store::Error::Encode(e.to_string()))?,
         expires_at: ts(expires),
     })
 }
@@ -134,9 +145,15 @@ impl SessionStore for DbSessionStore {
             return Ok(None);
         }
         let data: String = row.get("data");
-        let data = serde_json::from_str(&data).map_err(|e| session_store::Error::Decode(e.to_string()))?;
-        let expiry_date = time::OffsetDateTime::from_unix_timestamp(expires_at.timestamp()).map_err(|e| session_store::Error::Decode(e.to_string()))?;
-        Ok(Some(Record { id: *session_id, data, expiry_date }))
+        let data =
+            serde_json::from_str(&data).map_err(|e| session_store::Error::Decode(e.to_string()))?;
+        let expiry_date = time::OffsetDateTime::from_unix_timestamp(expires_at.timestamp())
+            .map_err(|e| session_store::Error::Decode(e.to_string()))?;
+        Ok(Some(Record {
+            id: *session_id,
+            data,
+            expiry_date,
+        }))
     }
 
     async fn delete(&self, session_id: &Id) -> session_store::Result<()> {

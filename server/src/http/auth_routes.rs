@@ -28,15 +28,21 @@ fn sign_in_path(area: Area) -> &'static str {
 
 /// Per-IP limit on asking for links (the per-email limit is in the service,
 /// shared by all instances through the database).
-pub fn sign_in_rate_limit(config: &Config) -> GovernorLayer<ClientIpKey, governor::middleware::NoOpMiddleware, axum::body::Body> {
+pub fn sign_in_rate_limit(
+    config: &Config,
+) -> GovernorLayer<ClientIpKey, governor::middleware::NoOpMiddleware, axum::body::Body> {
     let conf = GovernorConfigBuilder::default()
         .per_second(config.sign_in_ip_refill_secs)
         .burst_size(config.sign_in_ip_burst)
-        .key_extractor(ClientIpKey { trust_proxy: config.trust_proxy })
+        .key_extractor(ClientIpKey {
+            trust_proxy: config.trust_proxy,
+        })
         .finish()
         .expect("rate limit settings are positive");
     GovernorLayer::new(conf).error_handler(|error| match error {
-        tower_governor::GovernorError::TooManyRequests { wait_time, .. } => too_many_requests(wait_time, "/sign-in"),
+        tower_governor::GovernorError::TooManyRequests { wait_time, .. } => {
+            too_many_requests(wait_time, "/sign-in")
+        }
         other => {
             tracing::error!(?other, "rate limiter failed");
             server_error()
@@ -44,12 +50,26 @@ pub fn sign_in_rate_limit(config: &Config) -> GovernorLayer<ClientIpKey, governo
     })
 }
 
-async fn request_link(services: &Services, area: Area, ip: ClientIp, form: HashMap<String, String>) -> Response {
+async fn request_link(
+    services: &Services,
+    area: Area,
+    ip: ClientIp,
+    form: HashMap<String, String>,
+) -> Response {
     let email = form.get("email").map(String::as_str).unwrap_or("");
-    match services.request_sign_in_link(area, email, ip.as_deref()).await {
-        Ok(LinkRequest::Accepted) => Redirect::to(&format!("{}/check-email", sign_in_path(area))).into_response(),
-        Ok(LinkRequest::RateLimited { retry_after }) => too_many_requests(retry_after.as_secs(), sign_in_path(area)),
-        Err(ServiceError::Invalid(_)) => Redirect::to(&format!("{}?error=invalid_email", sign_in_path(area))).into_response(),
+    match services
+        .request_sign_in_link(area, email, ip.as_deref())
+        .await
+    {
+        Ok(LinkRequest::Accepted) => {
+            Redirect::to(&format!("{}/check-email", sign_in_path(area))).into_response()
+        }
+        Ok(LinkRequest::RateLimited { retry_after }) => {
+            too_many_requests(retry_after.as_secs(), sign_in_path(area))
+        }
+        Err(ServiceError::Invalid(_)) => {
+            Redirect::to(&format!("{}?error=invalid_email", sign_in_path(area))).into_response()
+        }
         Err(e) => {
             tracing::error!(error = %e, "sign-in request failed");
             server_error()
@@ -57,19 +77,44 @@ async fn request_link(services: &Services, area: Area, ip: ClientIp, form: HashM
     }
 }
 
-pub async fn request_contact_link(State(services): State<Services>, ip: ClientIp, Form(form): Form<HashMap<String, String>>) -> Response {
+pub async fn request_contact_link(
+    State(services): State<Services>,
+    ip: ClientIp,
+    Form(form): Form<HashMap<String, String>>,
+) -> Response {
     request_link(&services, Area::Contact, ip, form).await
 }
 
-pub async fn request_staff_link(State(services): State<Services>, ip: ClientIp, Form(form): Form<HashMap<String, String>>) -> Response {
+pub async fn request_staff_link(
+    State(services): State<Services>,
+    ip: ClientIp,
+    Form(form): Form<HashMap<String, String>>,
+) -> Response {
     request_link(&services, Area::Staff, ip, form).await
 }
 
-async fn confirm(services: &Services, area: Area, session: Session, ip: ClientIp, headers: &HeaderMap, form: HashMap<String, String>) -> Response {
+async fn confirm(
+    services: &Services,
+    area: Area,
+    session: Session,
+    ip: ClientIp,
+    headers: &HeaderMap,
+    form: HashMap<String, String>,
+) -> Response {
     let token = form.get("token").map(String::as_str).unwrap_or("");
-    let principal = match services.redeem_sign_in_link(area, token, ip.as_deref()).await {
+    let principal = match services
+        .redeem_sign_in_link(area, token, ip.as_deref())
+        .await
+    {
         Ok(Ok(principal)) => principal,
-        Ok(Err(problem)) => return Redirect::to(&format!("{}/link-problem?reason={}", sign_in_path(area), problem.key())).into_response(),
+        Ok(Err(problem)) => {
+            return Redirect::to(&format!(
+                "{}/link-problem?reason={}",
+                sign_in_path(area),
+                problem.key()
+            ))
+            .into_response()
+        }
         Err(e) => {
             tracing::error!(error = %e, "sign-in confirmation failed");
             return server_error();
@@ -77,7 +122,11 @@ async fn confirm(services: &Services, area: Area, session: Session, ip: ClientIp
     };
     // A new session id at sign-in (no fixation), with nothing carried over.
     let now = ts(services.clock.now());
-    let user_agent = headers.get(header::USER_AGENT).and_then(|v| v.to_str().ok()).unwrap_or("").to_owned();
+    let user_agent = headers
+        .get(header::USER_AGENT)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("")
+        .to_owned();
     let started = async {
         session.clear().await;
         session.cycle_id().await?;
@@ -85,7 +134,9 @@ async fn confirm(services: &Services, area: Area, session: Session, ip: ClientIp
         session.insert(keys::SIGNED_IN_AT, &now).await?;
         session.insert(keys::LAST_SEEN_AT, &now).await?;
         session.insert(keys::USER_AGENT, user_agent).await?;
-        session.insert(keys::IP, ip.0.clone().unwrap_or_default()).await?;
+        session
+            .insert(keys::IP, ip.0.clone().unwrap_or_default())
+            .await?;
         Ok::<_, tower_sessions::session::Error>(())
     };
     if let Err(e) = started.await {
@@ -99,11 +150,23 @@ async fn confirm(services: &Services, area: Area, session: Session, ip: ClientIp
     .into_response()
 }
 
-pub async fn confirm_contact(State(services): State<Services>, session: Session, ip: ClientIp, headers: HeaderMap, Form(form): Form<HashMap<String, String>>) -> Response {
+pub async fn confirm_contact(
+    State(services): State<Services>,
+    session: Session,
+    ip: ClientIp,
+    headers: HeaderMap,
+    Form(form): Form<HashMap<String, String>>,
+) -> Response {
     confirm(&services, Area::Contact, session, ip, &headers, form).await
 }
 
-pub async fn confirm_staff(State(services): State<Services>, session: Session, ip: ClientIp, headers: HeaderMap, Form(form): Form<HashMap<String, String>>) -> Response {
+pub async fn confirm_staff(
+    State(services): State<Services>,
+    session: Session,
+    ip: ClientIp,
+    headers: HeaderMap,
+    Form(form): Form<HashMap<String, String>>,
+) -> Response {
     confirm(&services, Area::Staff, session, ip, &headers, form).await
 }
 
@@ -116,7 +179,12 @@ fn signed_out_redirect(principal: Option<Principal>) -> Response {
 }
 
 /// Ends this session on the server (the row is deleted, the cookie cleared).
-pub async fn sign_out(State(services): State<Services>, session: Session, ip: ClientIp, signed_in: Option<axum::Extension<SignedIn>>) -> Response {
+pub async fn sign_out(
+    State(services): State<Services>,
+    session: Session,
+    ip: ClientIp,
+    signed_in: Option<axum::Extension<SignedIn>>,
+) -> Response {
     let principal = signed_in.map(|s| s.principal);
     if let Some(p) = principal {
         if let Err(e) = services.audit_sign_out(p, false, ip.as_deref()).await {
@@ -137,12 +205,19 @@ pub async fn end_session(
     signed_in: Option<axum::Extension<SignedIn>>,
     Path(session_id): Path<String>,
 ) -> Response {
-    let Some(axum::Extension(me)) = signed_in else { return Redirect::to("/sign-in").into_response() };
-    let Ok(session_id) = session_id.parse::<i64>() else { return not_found() };
+    let Some(axum::Extension(me)) = signed_in else {
+        return Redirect::to("/sign-in").into_response();
+    };
+    let Ok(session_id) = session_id.parse::<i64>() else {
+        return not_found();
+    };
     let is_current = services
         .list_sessions(me.principal)
         .await
-        .map(|rows| rows.iter().any(|r| r.session_id == session_id && r.id_hash == me.session_hash))
+        .map(|rows| {
+            rows.iter()
+                .any(|r| r.session_id == session_id && r.id_hash == me.session_hash)
+        })
         .unwrap_or(false);
     match services.end_session(me.principal, session_id).await {
         Ok(()) if is_current => {
@@ -159,13 +234,22 @@ pub async fn end_session(
 }
 
 /// "Sign out everywhere": every session of this person, this one included.
-pub async fn end_all_sessions(State(services): State<Services>, session: Session, ip: ClientIp, signed_in: Option<axum::Extension<SignedIn>>) -> Response {
-    let Some(axum::Extension(me)) = signed_in else { return Redirect::to("/sign-in").into_response() };
+pub async fn end_all_sessions(
+    State(services): State<Services>,
+    session: Session,
+    ip: ClientIp,
+    signed_in: Option<axum::Extension<SignedIn>>,
+) -> Response {
+    let Some(axum::Extension(me)) = signed_in else {
+        return Redirect::to("/sign-in").into_response();
+    };
     if let Err(e) = services.end_all_sessions(me.principal).await {
         tracing::error!(error = %e, "could not end sessions");
         return server_error();
     }
-    let _ = services.audit_sign_out(me.principal, true, ip.as_deref()).await;
+    let _ = services
+        .audit_sign_out(me.principal, true, ip.as_deref())
+        .await;
     let _ = session.flush().await;
     signed_out_redirect(Some(me.principal))
 }

@@ -34,27 +34,46 @@ pub fn router(state: AppState, leptos_router: Router<AppState>) -> Router {
         .with_same_site(SameSite::Lax)
         .with_secure(config.secure_cookies())
         .with_path("/")
-        .with_expiry(Expiry::OnInactivity(time::Duration::seconds(config.session_idle.as_secs() as i64)));
+        .with_expiry(Expiry::OnInactivity(time::Duration::seconds(
+            config.session_idle.as_secs() as i64,
+        )));
 
     let sign_in_limit = auth_routes::sign_in_rate_limit(&config);
     Router::new()
         // A bare route, for health checks and as the benchmarks' baseline.
         .route("/health", get(|| async { "ok" }))
-        .route("/auth/sign-in", post(auth_routes::request_contact_link).layer(sign_in_limit.clone()))
-        .route("/staff/auth/sign-in", post(auth_routes::request_staff_link).layer(sign_in_limit))
+        .route(
+            "/auth/sign-in",
+            post(auth_routes::request_contact_link).layer(sign_in_limit.clone()),
+        )
+        .route(
+            "/staff/auth/sign-in",
+            post(auth_routes::request_staff_link).layer(sign_in_limit),
+        )
         .route("/auth/confirm", post(auth_routes::confirm_contact))
         .route("/staff/auth/confirm", post(auth_routes::confirm_staff))
         .route("/auth/sign-out", post(auth_routes::sign_out))
         .route("/sessions/{session_id}/end", post(auth_routes::end_session))
         .route("/sessions/end-all", post(auth_routes::end_all_sessions))
         .merge(leptos_router)
-        .layer(middleware::from_fn_with_state(state.clone(), session_guard::session_guard))
+        .layer(middleware::from_fn_with_state(
+            state.clone(),
+            session_guard::session_guard,
+        ))
         .layer(sessions)
-        .layer(middleware::from_fn_with_state(state.clone(), security::same_origin_for_state_changes))
-        .layer(middleware::from_fn_with_state(state.clone(), security::security_headers))
-        .layer(TraceLayer::new_for_http().make_span_with(|req: &axum::extract::Request| {
-            // Path only: query strings can carry sign-in tokens, never logged.
-            tracing::info_span!("request", method = %req.method(), path = %req.uri().path())
-        }))
+        .layer(middleware::from_fn_with_state(
+            state.clone(),
+            security::same_origin_for_state_changes,
+        ))
+        .layer(middleware::from_fn_with_state(
+            state.clone(),
+            security::security_headers,
+        ))
+        .layer(
+            TraceLayer::new_for_http().make_span_with(|req: &axum::extract::Request| {
+                // Path only: query strings can carry sign-in tokens, never logged.
+                tracing::info_span!("request", method = %req.method(), path = %req.uri().path())
+            }),
+        )
         .with_state(state)
 }

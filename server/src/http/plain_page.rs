@@ -20,7 +20,10 @@ pub fn plain_page(status: StatusCode, title: &str, message: &str, link: (&str, &
         label = html_escape(link.1),
     );
     let mut response = (status, body).into_response();
-    response.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("text/html; charset=utf-8"));
+    response.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("text/html; charset=utf-8"),
+    );
     response
 }
 
@@ -40,7 +43,10 @@ pub fn too_many_requests(retry_after_secs: u64, back_to: &str) -> Response {
         &format!("For your security we limit how often sign-in links can be requested. Please try again in {wait}."),
         (back_to, "Back to sign-in"),
     );
-    response.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(retry_after_secs.max(1)));
+    response.headers_mut().insert(
+        header::RETRY_AFTER,
+        HeaderValue::from(retry_after_secs.max(1)),
+    );
     response
 }
 

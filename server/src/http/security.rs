@@ -21,7 +21,9 @@ pub async fn security_headers(State(state): State<AppState>, req: Request, next:
     let mut response = next.run(req).await;
     let headers = response.headers_mut();
     let set = |headers: &mut HeaderMap, name: header::HeaderName, value: &'static str| {
-        headers.entry(name).or_insert(HeaderValue::from_static(value));
+        headers
+            .entry(name)
+            .or_insert(HeaderValue::from_static(value));
     };
     set(headers, header::X_CONTENT_TYPE_OPTIONS, "nosniff");
     // Sign-in links carry their token in the URL: no other site ever gets a
@@ -29,8 +31,16 @@ pub async fn security_headers(State(state): State<AppState>, req: Request, next:
     // `Origin: null` on our own form posts.)
     set(headers, header::REFERRER_POLICY, "same-origin");
     set(headers, header::X_FRAME_OPTIONS, "DENY");
-    set(headers, header::HeaderName::from_static("cross-origin-opener-policy"), "same-origin");
-    set(headers, header::HeaderName::from_static("permissions-policy"), "camera=(), microphone=(), geolocation=(), payment=()");
+    set(
+        headers,
+        header::HeaderName::from_static("cross-origin-opener-policy"),
+        "same-origin",
+    );
+    set(
+        headers,
+        header::HeaderName::from_static("permissions-policy"),
+        "camera=(), microphone=(), geolocation=(), payment=()",
+    );
     // HTML pages get their own policy with a script nonce (app::shell);
     // anything else may not run or frame anything.
     set(headers, header::CONTENT_SECURITY_POLICY, "default-src 'none'; style-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'");
@@ -41,7 +51,11 @@ pub async fn security_headers(State(state): State<AppState>, req: Request, next:
         headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     }
     if state.services.config.production {
-        set(headers, header::STRICT_TRANSPORT_SECURITY, "max-age=31536000; includeSubDomains");
+        set(
+            headers,
+            header::STRICT_TRANSPORT_SECURITY,
+            "max-age=31536000; includeSubDomains",
+        );
     }
     response
 }
@@ -50,7 +64,11 @@ pub async fn security_headers(State(state): State<AppState>, req: Request, next:
 /// come from a page of this portal: its Origin must be ours, or, when a
 /// browser sends no usable Origin, Sec-Fetch-Site must say same-origin. Requests
 /// with neither are refused: every browser we support sends one of them.
-pub async fn same_origin_for_state_changes(State(state): State<AppState>, req: Request, next: Next) -> Response {
+pub async fn same_origin_for_state_changes(
+    State(state): State<AppState>,
+    req: Request,
+    next: Next,
+) -> Response {
     if matches!(*req.method(), Method::GET | Method::HEAD | Method::OPTIONS) {
         return next.run(req).await;
     }
@@ -69,18 +87,28 @@ pub async fn same_origin_for_state_changes(State(state): State<AppState>, req: R
 fn is_same_origin(headers: &HeaderMap, base_url: &url::Url) -> bool {
     // `Origin: null` (privacy modes, sandboxed frames) proves nothing: fall
     // through to Sec-Fetch-Site, which pages cannot forge.
-    if let Some(origin) = headers.get(header::ORIGIN).and_then(|v| v.to_str().ok()).filter(|o| *o != "null") {
+    if let Some(origin) = headers
+        .get(header::ORIGIN)
+        .and_then(|v| v.to_str().ok())
+        .filter(|o| *o != "null")
+    {
         let ours = base_url.origin().ascii_serialization();
         if origin == ours {
             return true;
         }
         // The portal may also be reached under the Host it was asked for
         // (127.0.0.1 vs localhost in development).
-        let host = headers.get(header::HOST).and_then(|v| v.to_str().ok()).unwrap_or("");
+        let host = headers
+            .get(header::HOST)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("");
         let origin_host = origin.split_once("://").map(|(_, rest)| rest).unwrap_or("");
         return !host.is_empty() && origin_host == host;
     }
-    matches!(headers.get("sec-fetch-site").and_then(|v| v.to_str().ok()), Some("same-origin"))
+    matches!(
+        headers.get("sec-fetch-site").and_then(|v| v.to_str().ok()),
+        Some("same-origin")
+    )
 }
 
 #[cfg(test)]
@@ -98,15 +126,42 @@ mod tests {
     #[test]
     fn accepts_only_our_origin() {
         let base = url::Url::parse("https://billing.example.com").unwrap();
-        assert!(is_same_origin(&headers(&[("origin", "https://billing.example.com")]), &base));
-        assert!(!is_same_origin(&headers(&[("origin", "https://evil.example")]), &base));
+        assert!(is_same_origin(
+            &headers(&[("origin", "https://billing.example.com")]),
+            &base
+        ));
+        assert!(!is_same_origin(
+            &headers(&[("origin", "https://evil.example")]),
+            &base
+        ));
         assert!(!is_same_origin(&headers(&[("origin", "null")]), &base));
-        assert!(is_same_origin(&headers(&[("origin", "null"), ("sec-fetch-site", "same-origin")]), &base));
-        assert!(!is_same_origin(&headers(&[("origin", "null"), ("sec-fetch-site", "cross-site")]), &base));
+        assert!(is_same_origin(
+            &headers(&[("origin", "null"), ("sec-fetch-site", "same-origin")]),
+            &base
+        ));
+        assert!(!is_same_origin(
+            &headers(&[("origin", "null"), ("sec-fetch-site", "cross-site")]),
+            &base
+        ));
         assert!(!is_same_origin(&headers(&[]), &base));
-        assert!(is_same_origin(&headers(&[("sec-fetch-site", "same-origin")]), &base));
-        assert!(!is_same_origin(&headers(&[("sec-fetch-site", "cross-site")]), &base));
-        assert!(is_same_origin(&headers(&[("origin", "http://localhost:3000"), ("host", "localhost:3000")]), &base));
-        assert!(!is_same_origin(&headers(&[("origin", "http://evil:3000"), ("host", "localhost:3000")]), &base));
+        assert!(is_same_origin(
+            &headers(&[("sec-fetch-site", "same-origin")]),
+            &base
+        ));
+        assert!(!is_same_origin(
+            &headers(&[("sec-fetch-site", "cross-site")]),
+            &base
+        ));
+        assert!(is_same_origin(
+            &headers(&[
+                ("origin", "http://localhost:3000"),
+                ("host", "localhost:3000")
+            ]),
+            &base
+        ));
+        assert!(!is_same_origin(
+            &headers(&[("origin", "http://evil:3000"), ("host", "localhost:3000")]),
+            &base
+        ));
     }
 }

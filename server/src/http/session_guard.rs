@@ -31,7 +31,10 @@ fn area_of(path: &str) -> Area {
         Area::Contact
     } else if path == "/sessions" {
         Area::SignedIn
-    } else if (path == "/staff" || path.starts_with("/staff/")) && !path.starts_with("/staff/sign-in") && !path.starts_with("/staff/auth/") {
+    } else if (path == "/staff" || path.starts_with("/staff/"))
+        && !path.starts_with("/staff/sign-in")
+        && !path.starts_with("/staff/auth/")
+    {
         Area::Staff
     } else {
         Area::Public
@@ -41,7 +44,12 @@ fn area_of(path: &str) -> Area {
 /// Writes "last seen" at most this often, so most requests don't write.
 const TOUCH_EVERY: chrono::Duration = chrono::Duration::seconds(60);
 
-pub async fn session_guard(State(state): State<AppState>, session: Session, mut req: Request, next: Next) -> Response {
+pub async fn session_guard(
+    State(state): State<AppState>,
+    session: Session,
+    mut req: Request,
+    next: Next,
+) -> Response {
     let services = &state.services;
     let now = services.clock.now();
     let mut timed_out = false;
@@ -49,10 +57,13 @@ pub async fn session_guard(State(state): State<AppState>, session: Session, mut 
 
     if let Ok(Some(principal)) = session.get::<Principal>(keys::PRINCIPAL).await {
         let read_ts = |v: Option<String>| v.as_deref().map(parse_ts);
-        let signed_in_at: Option<DateTime<Utc>> = read_ts(session.get(keys::SIGNED_IN_AT).await.ok().flatten());
-        let last_seen_at: Option<DateTime<Utc>> = read_ts(session.get(keys::LAST_SEEN_AT).await.ok().flatten());
+        let signed_in_at: Option<DateTime<Utc>> =
+            read_ts(session.get(keys::SIGNED_IN_AT).await.ok().flatten());
+        let last_seen_at: Option<DateTime<Utc>> =
+            read_ts(session.get(keys::LAST_SEEN_AT).await.ok().flatten());
         let idle = chrono::Duration::from_std(services.config.session_idle).expect("idle fits");
-        let absolute = chrono::Duration::from_std(services.config.session_absolute).expect("absolute fits");
+        let absolute =
+            chrono::Duration::from_std(services.config.session_absolute).expect("absolute fits");
         let expired = match (signed_in_at, last_seen_at) {
             (Some(start), Some(seen)) => now - start >= absolute || now - seen >= idle,
             _ => true,
@@ -66,17 +77,34 @@ pub async fn session_guard(State(state): State<AppState>, session: Session, mut 
                 // saves only modified sessions).
                 let _ = session.insert(keys::LAST_SEEN_AT, ts(now)).await;
             }
-            signed_in = Some(SignedIn { principal, session_hash: hash_session_id(&id) });
+            signed_in = Some(SignedIn {
+                principal,
+                session_hash: hash_session_id(&id),
+            });
         }
     }
 
     let principal = signed_in.as_ref().map(|s| s.principal);
-    let contact_sign_in = if timed_out { "/sign-in?expired=1" } else { "/sign-in" };
-    let staff_sign_in = if timed_out { "/staff/sign-in?expired=1" } else { "/staff/sign-in" };
+    let contact_sign_in = if timed_out {
+        "/sign-in?expired=1"
+    } else {
+        "/sign-in"
+    };
+    let staff_sign_in = if timed_out {
+        "/staff/sign-in?expired=1"
+    } else {
+        "/staff/sign-in"
+    };
     match (area_of(req.uri().path()), principal) {
-        (Area::Contact, Some(Principal::Staff { .. })) => return Redirect::to("/staff").into_response(),
-        (Area::Contact, None) | (Area::SignedIn, None) => return Redirect::to(contact_sign_in).into_response(),
-        (Area::Staff, Some(Principal::Contact { .. })) | (Area::Staff, None) => return Redirect::to(staff_sign_in).into_response(),
+        (Area::Contact, Some(Principal::Staff { .. })) => {
+            return Redirect::to("/staff").into_response()
+        }
+        (Area::Contact, None) | (Area::SignedIn, None) => {
+            return Redirect::to(contact_sign_in).into_response()
+        }
+        (Area::Staff, Some(Principal::Contact { .. })) | (Area::Staff, None) => {
+            return Redirect::to(staff_sign_in).into_response()
+        }
         _ => {}
     }
     if let Some(s) = signed_in {

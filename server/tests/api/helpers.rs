@@ -46,7 +46,9 @@ macro_rules! on_both_databases {
 }
 
 pub fn postgres_available() -> bool {
-    let configured = std::env::var("TEST_DATABASE_URL").map(|v| !v.is_empty()).unwrap_or(false);
+    let configured = std::env::var("TEST_DATABASE_URL")
+        .map(|v| !v.is_empty())
+        .unwrap_or(false);
     if !configured {
         assert!(
             std::env::var("PORTAL_TEST_REQUIRE_POSTGRES").as_deref() != Ok("1"),
@@ -77,7 +79,11 @@ impl ReceivedMail {
     }
 
     pub fn token(&self) -> String {
-        self.link().split("token=").nth(1).expect("link has a token").to_owned()
+        self.link()
+            .split("token=")
+            .nth(1)
+            .expect("link has a token")
+            .to_owned()
     }
 }
 
@@ -94,11 +100,16 @@ pub struct SmtpServer {
 impl SmtpServer {
     pub async fn start() -> SmtpServer {
         let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let server = SmtpServer { port: listener.local_addr().unwrap().port(), ..Default::default() };
+        let server = SmtpServer {
+            port: listener.local_addr().unwrap().port(),
+            ..Default::default()
+        };
         let handle = server.clone();
         tokio::spawn(async move {
             loop {
-                let Ok((stream, _)) = listener.accept().await else { return };
+                let Ok((stream, _)) = listener.accept().await else {
+                    return;
+                };
                 let handle = handle.clone();
                 tokio::spawn(async move {
                     let _ = handle.session(stream).await;
@@ -133,7 +144,12 @@ impl SmtpServer {
                     b"250 OK\r\n"
                 }
             } else if upper.starts_with("RCPT TO") {
-                let address = line[8..].trim().trim_start_matches(':').trim().trim_matches(|c| c == '<' || c == '>').to_owned();
+                let address = line[8..]
+                    .trim()
+                    .trim_start_matches(':')
+                    .trim()
+                    .trim_matches(|c| c == '<' || c == '>')
+                    .to_owned();
                 to.push(address);
                 b"250 OK\r\n"
             } else if upper.starts_with("DATA") {
@@ -147,7 +163,11 @@ impl SmtpServer {
                     if l == ".\r\n" || l == ".\n" {
                         break;
                     }
-                    raw.push_str(l.strip_prefix('.').filter(|_| l.starts_with("..")).unwrap_or(&l));
+                    raw.push_str(
+                        l.strip_prefix('.')
+                            .filter(|_| l.starts_with(".."))
+                            .unwrap_or(&l),
+                    );
                 }
                 self.inbox.lock().unwrap().push(parse_mail(to.clone(), raw));
                 b"250 OK queued\r\n"
@@ -162,7 +182,13 @@ impl SmtpServer {
     }
 
     pub fn messages_to(&self, address: &str) -> Vec<ReceivedMail> {
-        self.inbox.lock().unwrap().iter().filter(|m| m.to.iter().any(|t| t == address)).cloned().collect()
+        self.inbox
+            .lock()
+            .unwrap()
+            .iter()
+            .filter(|m| m.to.iter().any(|t| t == address))
+            .cloned()
+            .collect()
     }
 
     pub fn count(&self) -> usize {
@@ -183,7 +209,12 @@ impl SmtpServer {
 
 fn parse_mail(to: Vec<String>, raw: String) -> ReceivedMail {
     let parsed = mailparse::parse_mail(raw.as_bytes()).expect("a MIME message");
-    let subject = parsed.headers.iter().find(|h| h.get_key().eq_ignore_ascii_case("subject")).map(|h| h.get_value()).unwrap_or_default();
+    let subject = parsed
+        .headers
+        .iter()
+        .find(|h| h.get_key().eq_ignore_ascii_case("subject"))
+        .map(|h| h.get_value())
+        .unwrap_or_default();
     let mut text = String::new();
     let mut html = String::new();
     for part in parsed.parts() {
@@ -193,7 +224,12 @@ fn parse_mail(to: Vec<String>, raw: String) -> ReceivedMail {
             _ => {}
         }
     }
-    ReceivedMail { to, subject, text, html }
+    ReceivedMail {
+        to,
+        subject,
+        text,
+        html,
+    }
 }
 
 pub struct TestApp {
@@ -220,7 +256,15 @@ pub struct AppOptions {
 
 impl AppOptions {
     pub fn new(backend: Backend) -> Self {
-        AppOptions { backend, env: vec![], seed: true, run_worker: true, database_url: None, smtp: None, clock: None }
+        AppOptions {
+            backend,
+            env: vec![],
+            seed: true,
+            run_worker: true,
+            database_url: None,
+            smtp: None,
+            clock: None,
+        }
     }
 }
 
@@ -232,14 +276,22 @@ async fn fresh_database(backend: Backend) -> (String, Option<Arc<tempfile::TempD
     match backend {
         Backend::Sqlite => {
             let dir = tempfile::tempdir().unwrap();
-            (format!("sqlite://{}/portal.db", dir.path().display()), Some(Arc::new(dir)))
+            (
+                format!("sqlite://{}/portal.db", dir.path().display()),
+                Some(Arc::new(dir)),
+            )
         }
         Backend::Postgres => {
             let admin_url = std::env::var("TEST_DATABASE_URL").expect("TEST_DATABASE_URL");
             let name = format!("portal_test_{:016x}", rand::random::<u64>());
             sqlx::any::install_default_drivers();
-            let mut admin = <sqlx::AnyConnection as sqlx::Connection>::connect(&admin_url).await.expect("connect to TEST_DATABASE_URL");
-            sqlx::query(&format!("CREATE DATABASE {name}")).execute(&mut admin).await.unwrap();
+            let mut admin = <sqlx::AnyConnection as sqlx::Connection>::connect(&admin_url)
+                .await
+                .expect("connect to TEST_DATABASE_URL");
+            sqlx::query(&format!("CREATE DATABASE {name}"))
+                .execute(&mut admin)
+                .await
+                .unwrap();
             let mut url = url::Url::parse(&admin_url).unwrap();
             url.set_path(&format!("/{name}"));
             (url.to_string(), None)
@@ -269,9 +321,13 @@ pub async fn spawn_app_with(options: AppOptions) -> TestApp {
     }
     let config = Config::from_lookup(|k| vars.get(k).cloned()).expect("test configuration");
     let clock = options.clock.unwrap_or_default();
-    let portal = server::build(config, Arc::new(clock.clone()), None).await.expect("portal builds");
+    let portal = server::build(config, Arc::new(clock.clone()), None)
+        .await
+        .expect("portal builds");
     if options.seed {
-        portal_core::seed::seed_demo(&portal.services).await.expect("demo data");
+        portal_core::seed::seed_demo(&portal.services)
+            .await
+            .expect("demo data");
     }
     let services = portal.services.clone();
     let worker = portal.worker.clone();
@@ -282,16 +338,33 @@ pub async fn spawn_app_with(options: AppOptions) -> TestApp {
         // after committing looks like to its mail.
         let router = portal.router;
         tokio::spawn(async move {
-            axum::serve(listener, router.into_make_service_with_connect_info::<std::net::SocketAddr>()).await
+            axum::serve(
+                listener,
+                router.into_make_service_with_connect_info::<std::net::SocketAddr>(),
+            )
+            .await
         });
     }
-    TestApp { address, client: new_client(), smtp, clock, services, worker, database_url, _dir: dir }
+    TestApp {
+        address,
+        client: new_client(),
+        smtp,
+        clock,
+        services,
+        worker,
+        database_url,
+        _dir: dir,
+    }
 }
 
 /// A browser-like client: keeps cookies, does not follow redirects (tests
 /// look at them), sends our Origin on every request.
 pub fn new_client() -> reqwest::Client {
-    reqwest::Client::builder().cookie_store(true).redirect(Policy::none()).build().unwrap()
+    reqwest::Client::builder()
+        .cookie_store(true)
+        .redirect(Policy::none())
+        .build()
+        .unwrap()
 }
 
 impl TestApp {
@@ -304,20 +377,48 @@ impl TestApp {
     }
 
     pub async fn get_with(&self, client: &reqwest::Client, path: &str) -> reqwest::Response {
-        client.get(self.url(path)).header("accept", "text/html").send().await.unwrap()
+        client
+            .get(self.url(path))
+            .header("accept", "text/html")
+            .send()
+            .await
+            .unwrap()
     }
 
     pub async fn post_form(&self, path: &str, form: &[(&str, &str)]) -> reqwest::Response {
         self.post_form_with(&self.client, path, form).await
     }
 
-    pub async fn post_form_with(&self, client: &reqwest::Client, path: &str, form: &[(&str, &str)]) -> reqwest::Response {
-        client.post(self.url(path)).header(ORIGIN, &self.address).header("accept", "text/html").form(form).send().await.unwrap()
+    pub async fn post_form_with(
+        &self,
+        client: &reqwest::Client,
+        path: &str,
+        form: &[(&str, &str)],
+    ) -> reqwest::Response {
+        client
+            .post(self.url(path))
+            .header(ORIGIN, &self.address)
+            .header("accept", "text/html")
+            .form(form)
+            .send()
+            .await
+            .unwrap()
     }
 
     /// Calls a server function the way the hydrated app does.
-    pub async fn server_fn(&self, client: &reqwest::Client, name: &str, form: &[(&str, &str)]) -> reqwest::Response {
-        client.post(self.url(&format!("/api/{name}"))).header(ORIGIN, &self.address).form(form).send().await.unwrap()
+    pub async fn server_fn(
+        &self,
+        client: &reqwest::Client,
+        name: &str,
+        form: &[(&str, &str)],
+    ) -> reqwest::Response {
+        client
+            .post(self.url(&format!("/api/{name}")))
+            .header(ORIGIN, &self.address)
+            .form(form)
+            .send()
+            .await
+            .unwrap()
     }
 
     pub async fn request_link(&self, email: &str) -> reqwest::Response {
@@ -328,33 +429,57 @@ impl TestApp {
     pub async fn signed_in_client(&self, email: &str) -> reqwest::Client {
         let client = new_client();
         let before = self.smtp.messages_to(email).len();
-        let response = self.post_form_with(&client, "/auth/sign-in", &[("email", email)]).await;
+        let response = self
+            .post_form_with(&client, "/auth/sign-in", &[("email", email)])
+            .await;
         assert_eq!(response.status(), 303, "asking for a link");
         let mail = self.smtp.wait_for(email, before + 1).await;
-        let response = self.post_form_with(&client, "/auth/confirm", &[("token", &mail.token())]).await;
+        let response = self
+            .post_form_with(&client, "/auth/confirm", &[("token", &mail.token())])
+            .await;
         assert_eq!(response.status(), 303, "confirming the link");
         client
     }
 
     pub async fn customer_id(&self, name: &str) -> i64 {
         let mut conn = self.services.db.pool.acquire().await.unwrap();
-        sqlx::query_scalar::<_, i64>("SELECT customer_id FROM customers WHERE name = $1").bind(name).fetch_one(&mut *conn).await.unwrap()
+        sqlx::query_scalar::<_, i64>("SELECT customer_id FROM customers WHERE name = $1")
+            .bind(name)
+            .fetch_one(&mut *conn)
+            .await
+            .unwrap()
     }
 
     pub async fn count(&self, sql: &str) -> i64 {
         let mut conn = self.services.db.pool.acquire().await.unwrap();
-        sqlx::query_scalar::<_, i64>(sql).fetch_one(&mut *conn).await.unwrap()
+        sqlx::query_scalar::<_, i64>(sql)
+            .fetch_one(&mut *conn)
+            .await
+            .unwrap()
     }
 }
 
 pub fn location(response: &reqwest::Response) -> String {
-    response.headers().get("location").map(|v| v.to_str().unwrap().to_owned()).unwrap_or_default()
+    response
+        .headers()
+        .get("location")
+        .map(|v| v.to_str().unwrap().to_owned())
+        .unwrap_or_default()
 }
 
 pub fn set_cookie(headers: &HeaderMap) -> Option<String> {
-    headers.get_all("set-cookie").iter().map(|v| v.to_str().unwrap().to_owned()).find(|c| c.starts_with("portal_session="))
+    headers
+        .get_all("set-cookie")
+        .iter()
+        .map(|v| v.to_str().unwrap().to_owned())
+        .find(|c| c.starts_with("portal_session="))
 }
 
 pub fn cookie_value(set_cookie: &str) -> String {
-    set_cookie.split(';').next().unwrap().trim_start_matches("portal_session=").to_owned()
+    set_cookie
+        .split(';')
+        .next()
+        .unwrap()
+        .trim_start_matches("portal_session=")
+        .to_owned()
 }

@@ -26,7 +26,11 @@ async fn an_email_refused_by_smtp_is_retried_with_backoff(backend: Backend) {
     assert_eq!(app.worker.deliver_due().await.unwrap(), 1);
     let mail = app.smtp.wait_for("ap@northwind.example", 1).await;
     assert!(mail.subject.contains("sign-in link"));
-    assert_eq!(app.count("SELECT COUNT(*) FROM email_outbox WHERE status = 'sent' AND transport = 'smtp'").await, 1);
+    assert_eq!(
+        app.count("SELECT COUNT(*) FROM email_outbox WHERE status = 'sent' AND transport = 'smtp'")
+            .await,
+        1
+    );
     // Sent once only.
     app.clock.advance(chrono::Duration::minutes(5));
     app.worker.deliver_due().await.unwrap();
@@ -38,7 +42,12 @@ async fn an_email_committed_before_a_crash_is_sent_after_restart(backend: Backen
     options.run_worker = false;
     let first = spawn_app_with(options).await;
     first.request_link("ap@northwind.example").await;
-    assert_eq!(first.count("SELECT COUNT(*) FROM email_outbox WHERE status = 'pending'").await, 1);
+    assert_eq!(
+        first
+            .count("SELECT COUNT(*) FROM email_outbox WHERE status = 'pending'")
+            .await,
+        1
+    );
     assert_eq!(first.smtp.count(), 0, "the process 'died' before sending");
 
     // A new process on the same database, with its worker running.
@@ -49,7 +58,9 @@ async fn an_email_committed_before_a_crash_is_sent_after_restart(backend: Backen
     let second = spawn_app_with(options).await;
     let mail = second.smtp.wait_for("ap@northwind.example", 1).await;
     // The link from before the crash still signs in on the new process.
-    let response = second.post_form("/auth/confirm", &[("token", &mail.token())]).await;
+    let response = second
+        .post_form("/auth/confirm", &[("token", &mail.token())])
+        .await;
     assert_eq!(crate::helpers::location(&response), "/");
     drop(first);
 }
@@ -62,10 +73,22 @@ async fn an_email_claimed_by_a_dead_worker_is_sent_once_its_lease_ends(backend: 
     // A worker claims the email and dies before sending.
     let now = app.clock.now_for_tests();
     let mut conn = app.services.db.pool.acquire().await.unwrap();
-    let claimed = portal_core::repo::outbox::claim_due(&mut conn, app.services.db.backend(), now, now + chrono::Duration::seconds(60), 10).await.unwrap();
+    let claimed = portal_core::repo::outbox::claim_due(
+        &mut conn,
+        app.services.db.backend(),
+        now,
+        now + chrono::Duration::seconds(60),
+        10,
+    )
+    .await
+    .unwrap();
     drop(conn);
     assert_eq!(claimed.len(), 1);
-    assert_eq!(app.worker.deliver_due().await.unwrap(), 0, "leased to the dead worker");
+    assert_eq!(
+        app.worker.deliver_due().await.unwrap(),
+        0,
+        "leased to the dead worker"
+    );
     app.clock.advance(chrono::Duration::seconds(61));
     assert_eq!(app.worker.deliver_due().await.unwrap(), 1);
     app.smtp.wait_for("ap@northwind.example", 1).await;

@@ -16,19 +16,33 @@ async fn a_contact_gets_404_for_another_customers_records(backend: Backend) {
     let client = app.signed_in_client("ap@northwind.example").await;
     let holding_eu = app.customer_id("Holding Europe GmbH").await;
     let contoso = app.customer_id("Contoso Manufacturing").await;
-    for id in [holding_eu.to_string(), contoso.to_string(), "999999".into(), "-1".into(), "abc".into(), "1e3".into()] {
+    for id in [
+        holding_eu.to_string(),
+        contoso.to_string(),
+        "999999".into(),
+        "-1".into(),
+        "abc".into(),
+        "1e3".into(),
+    ] {
         let page = app.get_with(&client, &format!("/accounts/{id}")).await;
         assert_eq!(page.status(), 404, "page /accounts/{id}");
         let html = page.text().await.unwrap();
         assert!(html.contains("We couldn't find that page"));
-        assert!(!html.contains("Holding Europe") && !html.contains("Contoso"), "nothing of the other customer leaks");
-        let data = app.server_fn(&client, "account_overview", &[("customer_id", &id)]).await;
+        assert!(
+            !html.contains("Holding Europe") && !html.contains("Contoso"),
+            "nothing of the other customer leaks"
+        );
+        let data = app
+            .server_fn(&client, "account_overview", &[("customer_id", &id)])
+            .await;
         assert_eq!(data.status(), 404, "server fn with {id}");
         assert!(!data.text().await.unwrap().contains("Holding"));
     }
     // The same contact's own account works through both doors.
     let northwind = app.customer_id("Northwind Traders").await.to_string();
-    let own = app.server_fn(&client, "account_overview", &[("customer_id", &northwind)]).await;
+    let own = app
+        .server_fn(&client, "account_overview", &[("customer_id", &northwind)])
+        .await;
     assert_eq!(own.status(), 200);
     let json: serde_json::Value = own.json().await.unwrap();
     assert_eq!(json["customer_name"], "Northwind Traders");
@@ -40,31 +54,63 @@ async fn a_contact_on_two_customers_sees_both(backend: Backend) {
     let eu = app.customer_id("Holding Europe GmbH").await;
     let us = app.customer_id("Holding Americas Inc.").await;
     let home = app.get_with(&client, "/").await;
-    assert_eq!(home.status(), 200, "two accounts: a chooser, not a redirect");
+    assert_eq!(
+        home.status(),
+        200,
+        "two accounts: a chooser, not a redirect"
+    );
     let html = home.text().await.unwrap();
     assert!(html.contains(&format!("/accounts/{eu}")) && html.contains(&format!("/accounts/{us}")));
     assert!(html.contains("Switch account"));
     for id in [eu, us] {
-        assert_eq!(app.get_with(&client, &format!("/accounts/{id}")).await.status(), 200);
+        assert_eq!(
+            app.get_with(&client, &format!("/accounts/{id}"))
+                .await
+                .status(),
+            200
+        );
     }
-    let eu_page = app.get_with(&client, &format!("/accounts/{eu}")).await.text().await.unwrap();
+    let eu_page = app
+        .get_with(&client, &format!("/accounts/{eu}"))
+        .await
+        .text()
+        .await
+        .unwrap();
     assert!(eu_page.contains("€"), "the EUR account shows euro balances");
     let northwind = app.customer_id("Northwind Traders").await;
-    assert_eq!(app.get_with(&client, &format!("/accounts/{northwind}")).await.status(), 404);
+    assert_eq!(
+        app.get_with(&client, &format!("/accounts/{northwind}"))
+            .await
+            .status(),
+        404
+    );
 }
 
 async fn server_functions_refuse_the_signed_out(backend: Backend) {
     let app = spawn_app(backend).await;
     let anonymous = new_client();
     let northwind = app.customer_id("Northwind Traders").await.to_string();
-    for (name, form) in [("account_overview", vec![("customer_id", northwind.as_str())]), ("my_sessions", vec![]), ("staff_home", vec![])] {
+    for (name, form) in [
+        (
+            "account_overview",
+            vec![("customer_id", northwind.as_str())],
+        ),
+        ("my_sessions", vec![]),
+        ("staff_home", vec![]),
+    ] {
         let response = app.server_fn(&anonymous, name, &form).await;
         assert_eq!(response.status(), 401, "{name}");
     }
     // Pages send the signed-out to sign in.
     assert_eq!(location(&app.get_with(&anonymous, "/").await), "/sign-in");
-    assert_eq!(location(&app.get_with(&anonymous, "/sessions").await), "/sign-in");
-    assert_eq!(location(&app.get_with(&anonymous, "/staff").await), "/staff/sign-in");
+    assert_eq!(
+        location(&app.get_with(&anonymous, "/sessions").await),
+        "/sign-in"
+    );
+    assert_eq!(
+        location(&app.get_with(&anonymous, "/staff").await),
+        "/staff/sign-in"
+    );
 }
 
 async fn cross_origin_state_changes_are_refused(backend: Backend) {
@@ -78,9 +124,19 @@ async fn cross_origin_state_changes_are_refused(backend: Backend) {
         .await
         .unwrap();
     assert_eq!(evil.status(), 403);
-    let no_origin = client.post(app.url("/auth/sign-out")).form(&[("x", "1")]).send().await.unwrap();
+    let no_origin = client
+        .post(app.url("/auth/sign-out"))
+        .form(&[("x", "1")])
+        .send()
+        .await
+        .unwrap();
     assert_eq!(no_origin.status(), 403);
-    let cross_site = client.post(app.url("/sessions/end-all")).header("sec-fetch-site", "cross-site").send().await.unwrap();
+    let cross_site = client
+        .post(app.url("/sessions/end-all"))
+        .header("sec-fetch-site", "cross-site")
+        .send()
+        .await
+        .unwrap();
     assert_eq!(cross_site.status(), 403);
     // Nothing changed: no link was issued, and the session lives on.
     assert_eq!(app.count("SELECT COUNT(*) FROM one_time_tokens").await, 1);
@@ -95,24 +151,52 @@ async fn security_headers_are_set(backend: Backend) {
     let app = spawn_app(backend).await;
     let client = app.signed_in_client("ap@northwind.example").await;
     let northwind = app.customer_id("Northwind Traders").await;
-    for path in [format!("/accounts/{northwind}"), "/sign-in".into(), "/auth/confirm?token=x".into(), "/sessions".into()] {
+    for path in [
+        format!("/accounts/{northwind}"),
+        "/sign-in".into(),
+        "/auth/confirm?token=x".into(),
+        "/sessions".into(),
+    ] {
         let response = app.get_with(&client, &path).await;
         let h = response.headers().clone();
         assert_eq!(h["cache-control"], "no-store", "{path}");
         assert_eq!(h["x-content-type-options"], "nosniff");
         assert_eq!(h["referrer-policy"], "same-origin");
         let csp = h["content-security-policy"].to_str().unwrap().to_owned();
-        assert!(csp.contains("frame-ancestors 'none'") && csp.contains("object-src 'none'"), "{csp}");
-        let nonce = csp.split("'nonce-").nth(1).and_then(|s| s.split('\'').next()).expect("a script nonce").to_owned();
+        assert!(
+            csp.contains("frame-ancestors 'none'") && csp.contains("object-src 'none'"),
+            "{csp}"
+        );
+        let nonce = csp
+            .split("'nonce-")
+            .nth(1)
+            .and_then(|s| s.split('\'').next())
+            .expect("a script nonce")
+            .to_owned();
         let html = response.text().await.unwrap();
-        assert!(html.contains(&format!(r#"<script type="module" nonce="{nonce}">"#)), "hydration script carries the header's nonce ({path})");
-        assert!(!html.contains("<script>"), "no inline script without a nonce");
+        assert!(
+            html.contains(&format!(r#"<script type="module" nonce="{nonce}">"#)),
+            "hydration script carries the header's nonce ({path})"
+        );
+        assert!(
+            !html.contains("<script>"),
+            "no inline script without a nonce"
+        );
     }
-    let a = app.get("/sign-in").await.headers()["content-security-policy"].to_str().unwrap().to_owned();
-    let b = app.get("/sign-in").await.headers()["content-security-policy"].to_str().unwrap().to_owned();
+    let a = app.get("/sign-in").await.headers()["content-security-policy"]
+        .to_str()
+        .unwrap()
+        .to_owned();
+    let b = app.get("/sign-in").await.headers()["content-security-policy"]
+        .to_str()
+        .unwrap()
+        .to_owned();
     assert_ne!(a, b, "a fresh nonce per response");
     let health = app.get("/health").await;
-    assert!(health.headers()["content-security-policy"].to_str().unwrap().contains("default-src 'none'"));
+    assert!(health.headers()["content-security-policy"]
+        .to_str()
+        .unwrap()
+        .contains("default-src 'none'"));
 }
 
 async fn the_dev_mailbox_shows_mail_in_development(backend: Backend) {
@@ -122,5 +206,8 @@ async fn the_dev_mailbox_shows_mail_in_development(backend: Backend) {
     let page = app.get("/dev/mailbox").await;
     assert_eq!(page.status(), 200);
     let html = page.text().await.unwrap();
-    assert!(html.contains("Your sign-in link for the Acme Supply Co. billing portal") && html.contains("ap@northwind.example"));
+    assert!(
+        html.contains("Your sign-in link for the Acme Supply Co. billing portal")
+            && html.contains("ap@northwind.example")
+    );
 }

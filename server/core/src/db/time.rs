@@ -8,10 +8,12 @@ pub fn ts(t: DateTime<Utc>) -> String {
 }
 
 pub fn parse_ts(s: &str) -> DateTime<Utc> {
-    DateTime::parse_from_rfc3339(s).map(|t| t.with_timezone(&Utc)).unwrap_or_else(|_| {
-        tracing::error!(value = s, "unparseable timestamp in database");
-        DateTime::<Utc>::UNIX_EPOCH
-    })
+    DateTime::parse_from_rfc3339(s)
+        .map(|t| t.with_timezone(&Utc))
+        .unwrap_or_else(|_| {
+            tracing::error!(value = s, "unparseable timestamp in database");
+            DateTime::<Utc>::UNIX_EPOCH
+        })
 }
 
 pub fn date_text(d: NaiveDate) -> String {

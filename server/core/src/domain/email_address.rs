@@ -22,8 +22,14 @@ impl EmailAddress {
             && !domain.ends_with('.')
             && !domain.contains("..")
             && !domain.contains('@')
-            && domain.chars().all(|c| c.is_alphanumeric() || c == '.' || c == '-');
-        if local.is_empty() || local.len() > 64 || !domain_ok || email.contains(['<', '>', ',', ';', '"']) {
+            && domain
+                .chars()
+                .all(|c| c.is_alphanumeric() || c == '.' || c == '-');
+        if local.is_empty()
+            || local.len() > 64
+            || !domain_ok
+            || email.contains(['<', '>', ',', ';', '"'])
+        {
             return Err(InvalidEmail);
         }
         Ok(EmailAddress(email))
@@ -46,13 +52,33 @@ mod tests {
 
     #[test]
     fn normalises_case_and_space() {
-        assert_eq!(EmailAddress::parse("  AP@Northwind.Example ").unwrap().as_str(), "ap@northwind.example");
+        assert_eq!(
+            EmailAddress::parse("  AP@Northwind.Example ")
+                .unwrap()
+                .as_str(),
+            "ap@northwind.example"
+        );
     }
 
     #[test]
     fn refuses_what_cannot_be_an_address() {
-        for bad in ["", "ap", "ap@", "@x.com", "ap@localhost", "a p@x.com", "ap@x..com", "a@b@c.com", "<a@b.com>", "a@b.com,c@d.com"] {
-            assert_eq!(EmailAddress::parse(bad), Err(InvalidEmail), "{bad:?} was accepted");
+        for bad in [
+            "",
+            "ap",
+            "ap@",
+            "@x.com",
+            "ap@localhost",
+            "a p@x.com",
+            "ap@x..com",
+            "a@b@c.com",
+            "<a@b.com>",
+            "a@b.com,c@d.com",
+        ] {
+            assert_eq!(
+                EmailAddress::parse(bad),
+                Err(InvalidEmail),
+                "{bad:?} was accepted"
+            );
         }
     }
 

@@ -26,7 +26,10 @@ impl InvoiceStatus {
     pub fn is_open(&self) -> bool {
         matches!(
             self,
-            InvoiceStatus::Open | InvoiceStatus::DueSoon { .. } | InvoiceStatus::Overdue { .. } | InvoiceStatus::PartiallyPaid
+            InvoiceStatus::Open
+                | InvoiceStatus::DueSoon { .. }
+                | InvoiceStatus::Overdue { .. }
+                | InvoiceStatus::PartiallyPaid
         )
     }
 
@@ -82,7 +85,10 @@ pub struct InvoiceStanding {
 /// an invoice due today is not overdue until tomorrow.
 pub fn invoice_standing(facts: &InvoiceFacts, today: NaiveDate) -> InvoiceStanding {
     if facts.voided {
-        return InvoiceStanding { balance_minor: 0, status: InvoiceStatus::Void };
+        return InvoiceStanding {
+            balance_minor: 0,
+            status: InvoiceStatus::Void,
+        };
     }
     let balance_minor = facts.total_minor - facts.paid_minor - facts.credited_minor;
     let status = if balance_minor <= 0 {
@@ -100,12 +106,17 @@ pub fn invoice_standing(facts: &InvoiceFacts, today: NaiveDate) -> InvoiceStandi
         } else if facts.paid_minor + facts.credited_minor > 0 {
             InvoiceStatus::PartiallyPaid
         } else if days_to_due <= DUE_SOON_DAYS {
-            InvoiceStatus::DueSoon { days_left: days_to_due }
+            InvoiceStatus::DueSoon {
+                days_left: days_to_due,
+            }
         } else {
             InvoiceStatus::Open
         }
     };
-    InvoiceStanding { balance_minor: balance_minor.max(0), status }
+    InvoiceStanding {
+        balance_minor: balance_minor.max(0),
+        status,
+    }
 }
 
 #[cfg(test)]
@@ -117,22 +128,43 @@ mod tests {
     }
 
     fn facts(total: i64, paid: i64, credited: i64, due: &str) -> InvoiceFacts {
-        InvoiceFacts { total_minor: total, paid_minor: paid, credited_minor: credited, due_date: day(due), voided: false }
+        InvoiceFacts {
+            total_minor: total,
+            paid_minor: paid,
+            credited_minor: credited,
+            due_date: day(due),
+            voided: false,
+        }
     }
 
     #[test]
     fn due_today_is_due_soon_and_tomorrow_overdue_by_one_day() {
         let f = facts(10_000, 0, 0, "2026-03-10");
-        assert_eq!(invoice_standing(&f, day("2026-03-10")).status, InvoiceStatus::DueSoon { days_left: 0 });
-        assert_eq!(invoice_standing(&f, day("2026-03-11")).status, InvoiceStatus::Overdue { days: 1 });
-        assert_eq!(invoice_standing(&f, day("2026-07-08")).status, InvoiceStatus::Overdue { days: 120 });
+        assert_eq!(
+            invoice_standing(&f, day("2026-03-10")).status,
+            InvoiceStatus::DueSoon { days_left: 0 }
+        );
+        assert_eq!(
+            invoice_standing(&f, day("2026-03-11")).status,
+            InvoiceStatus::Overdue { days: 1 }
+        );
+        assert_eq!(
+            invoice_standing(&f, day("2026-07-08")).status,
+            InvoiceStatus::Overdue { days: 120 }
+        );
     }
 
     #[test]
     fn due_soon_window_is_seven_days() {
         let f = facts(10_000, 0, 0, "2026-03-10");
-        assert_eq!(invoice_standing(&f, day("2026-03-03")).status, InvoiceStatus::DueSoon { days_left: 7 });
-        assert_eq!(invoice_standing(&f, day("2026-03-02")).status, InvoiceStatus::Open);
+        assert_eq!(
+            invoice_standing(&f, day("2026-03-03")).status,
+            InvoiceStatus::DueSoon { days_left: 7 }
+        );
+        assert_eq!(
+            invoice_standing(&f, day("2026-03-02")).status,
+            InvoiceStatus::Open
+        );
     }
 
     #[test]
@@ -142,15 +174,30 @@ mod tests {
         assert_eq!(s.balance_minor, 6_500);
         assert_eq!(s.status, InvoiceStatus::PartiallyPaid);
         // Overdue wins over "partly paid": it is what the customer must act on.
-        assert_eq!(invoice_standing(&f, day("2026-03-20")).status, InvoiceStatus::Overdue { days: 10 });
+        assert_eq!(
+            invoice_standing(&f, day("2026-03-20")).status,
+            InvoiceStatus::Overdue { days: 10 }
+        );
     }
 
     #[test]
     fn settled_invoices_are_paid_or_credited() {
-        assert_eq!(invoice_standing(&facts(500, 500, 0, "2026-01-01"), day("2026-06-01")).status, InvoiceStatus::Paid);
-        assert_eq!(invoice_standing(&facts(500, 200, 300, "2026-01-01"), day("2026-06-01")).status, InvoiceStatus::Paid);
-        assert_eq!(invoice_standing(&facts(500, 0, 500, "2026-01-01"), day("2026-06-01")).status, InvoiceStatus::Credited);
-        assert_eq!(invoice_standing(&facts(500, 0, 500, "2026-01-01"), day("2026-06-01")).balance_minor, 0);
+        assert_eq!(
+            invoice_standing(&facts(500, 500, 0, "2026-01-01"), day("2026-06-01")).status,
+            InvoiceStatus::Paid
+        );
+        assert_eq!(
+            invoice_standing(&facts(500, 200, 300, "2026-01-01"), day("2026-06-01")).status,
+            InvoiceStatus::Paid
+        );
+        assert_eq!(
+            invoice_standing(&facts(500, 0, 500, "2026-01-01"), day("2026-06-01")).status,
+            InvoiceStatus::Credited
+        );
+        assert_eq!(
+            invoice_standing(&facts(500, 0, 500, "2026-01-01"), day("2026-06-01")).balance_minor,
+            0
+        );
     }
 
     #[test]

@@ -19,7 +19,10 @@ pub struct SignInEmail<'a> {
 }
 
 pub fn sign_in_email(e: &SignInEmail<'_>) -> RenderedEmail {
-    let subject = format!("Your sign-in link for the {} {}", e.seller_name, e.area_name);
+    let subject = format!(
+        "Your sign-in link for the {} {}",
+        e.seller_name, e.area_name
+    );
     let text_body = format!(
         "Hello {name},\n\n\
          Use this link to sign in to the {seller} {area}:\n\n{link}\n\n\
@@ -52,7 +55,11 @@ pub fn sign_in_email(e: &SignInEmail<'_>) -> RenderedEmail {
         link = html_escape(e.link),
         minutes = e.valid_minutes,
     );
-    RenderedEmail { subject, text_body, html_body }
+    RenderedEmail {
+        subject,
+        text_body,
+        html_body,
+    }
 }
 
 #[cfg(test)]
@@ -69,8 +76,12 @@ mod tests {
             area_name: "billing portal",
         });
         assert!(m.text_body.contains("http://x/auth/confirm?token=abc&x=1"));
-        assert!(m.html_body.contains("http://x/auth/confirm?token=abc&amp;x=1"));
-        assert!(m.html_body.contains("Acme &lt;Supply&gt;") && !m.html_body.contains("Acme <Supply>"));
+        assert!(m
+            .html_body
+            .contains("http://x/auth/confirm?token=abc&amp;x=1"));
+        assert!(
+            m.html_body.contains("Acme &lt;Supply&gt;") && !m.html_body.contains("Acme <Supply>")
+        );
         assert!(m.subject.contains("Acme <Supply> billing portal"));
     }
 }

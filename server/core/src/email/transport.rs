@@ -37,15 +37,29 @@ impl EmailTransport for SmtpTransport {
     }
 
     async fn send(&self, email: &OutboxEmail) -> Result<(), String> {
-        let to: Mailbox = email.to_address.parse().map_err(|e| format!("bad recipient: {e}"))?;
+        let to: Mailbox = email
+            .to_address
+            .parse()
+            .map_err(|e| format!("bad recipient: {e}"))?;
         let message = Message::builder()
             .from(self.from.clone())
             .to(to)
             .subject(email.subject.clone())
-            .message_id(Some(format!("<outbox-{}@{}>", email.email_id, self.from.email.domain())))
-            .multipart(MultiPart::alternative_plain_html(email.text_body.clone(), email.html_body.clone()))
+            .message_id(Some(format!(
+                "<outbox-{}@{}>",
+                email.email_id,
+                self.from.email.domain()
+            )))
+            .multipart(MultiPart::alternative_plain_html(
+                email.text_body.clone(),
+                email.html_body.clone(),
+            ))
             .map_err(|e| format!("cannot build message: {e}"))?;
-        self.mailer.send(message).await.map(|_| ()).map_err(|e| format!("SMTP: {e}"))
+        self.mailer
+            .send(message)
+            .await
+            .map(|_| ())
+            .map_err(|e| format!("SMTP: {e}"))
     }
 }
 
@@ -62,7 +76,11 @@ impl EmailTransport for DevMailbox {
     }
 
     async fn send(&self, email: &OutboxEmail) -> Result<(), String> {
-        let link = email.text_body.lines().find(|l| l.contains("/auth/confirm?token=")).unwrap_or("");
+        let link = email
+            .text_body
+            .lines()
+            .find(|l| l.contains("/auth/confirm?token="))
+            .unwrap_or("");
         tracing::info!(to = %email.to_address, subject = %email.subject, link = link.trim(), "dev mailbox: email delivered (open /dev/mailbox)");
         Ok(())
     }

@@ -28,7 +28,9 @@ pub struct OutboxWorker {
 
 /// Backoff before attempt n+1: 10 s, 20 s, 40 s … capped at 30 minutes.
 pub fn backoff(attempts: i64) -> chrono::Duration {
-    let secs = 10i64.saturating_mul(1i64 << attempts.clamp(0, 20).saturating_sub(1)).min(30 * 60);
+    let secs = 10i64
+        .saturating_mul(1i64 << attempts.clamp(0, 20).saturating_sub(1))
+        .min(30 * 60);
     chrono::Duration::seconds(secs)
 }
 
@@ -59,11 +61,21 @@ impl OutboxWorker {
             let result = self.transport.send(email).await;
             let mut conn = self.db.pool.acquire().await?;
             match result {
-                Ok(()) => outbox::mark_sent(&mut conn, email.email_id, self.transport.name(), self.clock.now()).await?,
+                Ok(()) => {
+                    outbox::mark_sent(
+                        &mut conn,
+                        email.email_id,
+                        self.transport.name(),
+                        self.clock.now(),
+                    )
+                    .await?
+                }
                 Err(error) => {
-                    let retry_at = (email.attempts < MAX_ATTEMPTS).then(|| self.clock.now() + backoff(email.attempts));
+                    let retry_at = (email.attempts < MAX_ATTEMPTS)
+                        .then(|| self.clock.now() + backoff(email.attempts));
                     tracing::warn!(email_id = email.email_id, attempts = email.attempts, %error, "email not sent; will retry: {}", retry_at.is_some());
-                    outbox::mark_attempt_failed(&mut conn, email.email_id, &error, retry_at).await?;
+                    outbox::mark_attempt_failed(&mut conn, email.email_id, &error, retry_at)
+                        .await?;
                 }
             }
         }

@@ -30,20 +30,36 @@ pub struct MembershipRow {
     pub role: ContactRole,
 }
 
-pub async fn active_contact_by_email(conn: &mut Conn, email: &str) -> Result<Option<ContactRow>, sqlx::Error> {
-    let row = sqlx::query("SELECT contact_id, email, name FROM contacts WHERE email = $1 AND disabled_at IS NULL")
-        .bind(email)
-        .fetch_optional(conn)
-        .await?;
-    Ok(row.map(|r| ContactRow { contact_id: r.get("contact_id"), email: r.get("email"), name: r.get("name") }))
+pub async fn active_contact_by_email(
+    conn: &mut Conn,
+    email: &str,
+) -> Result<Option<ContactRow>, sqlx::Error> {
+    let row = sqlx::query(
+        "SELECT contact_id, email, name FROM contacts WHERE email = $1 AND disabled_at IS NULL",
+    )
+    .bind(email)
+    .fetch_optional(conn)
+    .await?;
+    Ok(row.map(|r| ContactRow {
+        contact_id: r.get("contact_id"),
+        email: r.get("email"),
+        name: r.get("name"),
+    }))
 }
 
-pub async fn active_contact(conn: &mut Conn, contact_id: i64) -> Result<Option<ContactRow>, sqlx::Error> {
+pub async fn active_contact(
+    conn: &mut Conn,
+    contact_id: i64,
+) -> Result<Option<ContactRow>, sqlx::Error> {
     let row = sqlx::query("SELECT contact_id, email, name FROM contacts WHERE contact_id = $1 AND disabled_at IS NULL")
         .bind(contact_id)
         .fetch_optional(conn)
         .await?;
-    Ok(row.map(|r| ContactRow { contact_id: r.get("contact_id"), email: r.get("email"), name: r.get("name") }))
+    Ok(row.map(|r| ContactRow {
+        contact_id: r.get("contact_id"),
+        email: r.get("email"),
+        name: r.get("name"),
+    }))
 }
 
 fn staff_from(r: sqlx::any::AnyRow) -> StaffRow {
@@ -56,7 +72,10 @@ fn staff_from(r: sqlx::any::AnyRow) -> StaffRow {
     }
 }
 
-pub async fn active_staff_by_email(conn: &mut Conn, email: &str) -> Result<Option<StaffRow>, sqlx::Error> {
+pub async fn active_staff_by_email(
+    conn: &mut Conn,
+    email: &str,
+) -> Result<Option<StaffRow>, sqlx::Error> {
     let row = sqlx::query("SELECT staff_id, email, name, role FROM staff_users WHERE email = $1 AND disabled_at IS NULL")
         .bind(email)
         .fetch_optional(conn)
@@ -73,7 +92,13 @@ pub async fn active_staff(conn: &mut Conn, staff_id: i64) -> Result<Option<Staff
 }
 
 /// Creates a staff user, or renames / re-enables the one with this email.
-pub async fn upsert_staff(conn: &mut Conn, email: &str, name: &str, role: StaffRole, now: DateTime<Utc>) -> Result<i64, sqlx::Error> {
+pub async fn upsert_staff(
+    conn: &mut Conn,
+    email: &str,
+    name: &str,
+    role: StaffRole,
+    now: DateTime<Utc>,
+) -> Result<i64, sqlx::Error> {
     let row = sqlx::query(
         "INSERT INTO staff_users (email, name, role, created_at) VALUES ($1, $2, $3, $4)
          ON CONFLICT (email) DO UPDATE SET name = excluded.name, role = excluded.role, disabled_at = NULL
@@ -89,7 +114,10 @@ pub async fn upsert_staff(conn: &mut Conn, email: &str, name: &str, role: StaffR
 }
 
 /// The accounts a contact belongs to, by name.
-pub async fn memberships(conn: &mut Conn, contact_id: i64) -> Result<Vec<MembershipRow>, sqlx::Error> {
+pub async fn memberships(
+    conn: &mut Conn,
+    contact_id: i64,
+) -> Result<Vec<MembershipRow>, sqlx::Error> {
     let rows = sqlx::query(
         "SELECT c.customer_id, c.name, c.currency, cc.role
          FROM customer_contacts cc JOIN customers c ON c.customer_id = cc.customer_id
@@ -129,7 +157,10 @@ pub struct InvoiceLedgerRow {
 
 /// Invoices of one customer that are not void and not fully settled,
 /// oldest due first. (The full, filtered list is the invoice pages' work.)
-pub async fn unsettled_invoices(conn: &mut Conn, customer_id: i64) -> Result<Vec<InvoiceLedgerRow>, sqlx::Error> {
+pub async fn unsettled_invoices(
+    conn: &mut Conn,
+    customer_id: i64,
+) -> Result<Vec<InvoiceLedgerRow>, sqlx::Error> {
     let rows = sqlx::query(
         "SELECT i.invoice_id, i.number, i.po_number, i.issue_date, i.due_date, i.currency, i.total_minor, i.voided_at,
                 CAST(COALESCE((SELECT SUM(pa.amount_minor) FROM payment_allocations pa
@@ -180,5 +211,9 @@ pub async fn portfolio_counts(conn: &mut Conn) -> Result<PortfolioCounts, sqlx::
     )
     .fetch_one(conn)
     .await?;
-    Ok(PortfolioCounts { customers: row.get("customers"), contacts: row.get("contacts"), invoices: row.get("invoices") })
+    Ok(PortfolioCounts {
+        customers: row.get("customers"),
+        contacts: row.get("contacts"),
+        invoices: row.get("invoices"),
+    })
 }

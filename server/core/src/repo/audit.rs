@@ -15,7 +15,11 @@ pub struct AuditEvent<'a> {
     pub ip: Option<&'a str>,
 }
 
-pub async fn record(conn: &mut Conn, at: DateTime<Utc>, event: AuditEvent<'_>) -> Result<(), sqlx::Error> {
+pub async fn record(
+    conn: &mut Conn,
+    at: DateTime<Utc>,
+    event: AuditEvent<'_>,
+) -> Result<(), sqlx::Error> {
     sqlx::query(
         "INSERT INTO audit_events (occurred_at, actor_kind, actor_id, customer_id, action, detail, ip)
          VALUES ($1, $2, $3, $4, $5, $6, $7)",
@@ -41,7 +45,11 @@ pub struct AuditRow {
     pub detail: String,
 }
 
-pub async fn recent_by_action_prefix(conn: &mut Conn, prefix: &str, limit: i64) -> Result<Vec<AuditRow>, sqlx::Error> {
+pub async fn recent_by_action_prefix(
+    conn: &mut Conn,
+    prefix: &str,
+    limit: i64,
+) -> Result<Vec<AuditRow>, sqlx::Error> {
     let rows = sqlx::query(
         "SELECT occurred_at, actor_kind, actor_id, action, detail FROM audit_events
          WHERE action LIKE $1 ORDER BY audit_event_id DESC LIMIT $2",

@@ -16,7 +16,11 @@ pub struct NewEmail<'a> {
     pub html_body: &'a str,
 }
 
-pub async fn enqueue(conn: &mut Conn, now: DateTime<Utc>, email: NewEmail<'_>) -> Result<i64, sqlx::Error> {
+pub async fn enqueue(
+    conn: &mut Conn,
+    now: DateTime<Utc>,
+    email: NewEmail<'_>,
+) -> Result<i64, sqlx::Error> {
     let row = sqlx::query(
         "INSERT INTO email_outbox (to_address, subject, text_body, html_body, status, attempts, next_attempt_at, created_at)
          VALUES ($1, $2, $3, $4, 'pending', 0, $5, $5) RETURNING email_id",
@@ -55,7 +59,10 @@ fn from_row(r: sqlx::any::AnyRow) -> OutboxEmail {
         attempts: r.get("attempts"),
         status: r.get("status"),
         created_at: parse_ts(r.get::<String, _>("created_at").as_str()),
-        sent_at: r.get::<Option<String>, _>("sent_at").as_deref().map(parse_ts),
+        sent_at: r
+            .get::<Option<String>, _>("sent_at")
+            .as_deref()
+            .map(parse_ts),
         last_error: r.get("last_error"),
     }
 }
@@ -65,7 +72,13 @@ const COLUMNS: &str = "email_id, to_address, subject, text_body, html_body, atte
 /// Claims up to `limit` due emails for `lease`. On PostgreSQL several
 /// instances claim concurrently without blocking each other (SKIP LOCKED);
 /// SQLite has a single writer, so the UPDATE alone is atomic.
-pub async fn claim_due(conn: &mut Conn, backend: Backend, now: DateTime<Utc>, lease_until: DateTime<Utc>, limit: i64) -> Result<Vec<OutboxEmail>, sqlx::Error> {
+pub async fn claim_due(
+    conn: &mut Conn,
+    backend: Backend,
+    now: DateTime<Utc>,
+    lease_until: DateTime<Utc>,
+    limit: i64,
+) -> Result<Vec<OutboxEmail>, sqlx::Error> {
     let lock = match backend {
         Backend::Postgres => "FOR UPDATE SKIP LOCKED",
         Backend::Sqlite => "",
@@ -78,13 +91,23 @@ pub async fn claim_due(conn: &mut Conn, backend: Backend, now: DateTime<Utc>, le
              ORDER BY email_id LIMIT $3 {lock})
          RETURNING {COLUMNS}"
     );
-    let rows = sqlx::query(&sql).bind(ts(now)).bind(ts(lease_until)).bind(limit).fetch_all(conn).await?;
+    let rows = sqlx::query(&sql)
+        .bind(ts(now))
+        .bind(ts(lease_until))
+        .bind(limit)
+        .fetch_all(conn)
+        .await?;
     let mut emails: Vec<OutboxEmail> = rows.into_iter().map(from_row).collect();
     emails.sort_by_key(|e| e.email_id);
     Ok(emails)
 }
 
-pub async fn mark_sent(conn: &mut Conn, email_id: i64, transport: &str, now: DateTime<Utc>) -> Result<(), sqlx::Error> {
+pub async fn mark_sent(
+    conn: &mut Conn,
+    email_id: i64,
+    transport: &str,
+    now: DateTime<Utc>,
+) -> Result<(), sqlx::Error> {
     sqlx::query("UPDATE email_outbox SET status = 'sent', transport = $2, sent_at = $3, locked_until = NULL, last_error = NULL WHERE email_id = $1")
         .bind(email_id)
         .bind(transport)
@@ -95,7 +118,12 @@ pub async fn mark_sent(conn: &mut Conn, email_id: i64, transport: &str, now: Dat
 }
 
 /// Schedules another try, or gives up (status `failed`, kept for AR to see).
-pub async fn mark_attempt_failed(conn: &mut Conn, email_id: i64, error: &str, retry_at: Option<DateTime<Utc>>) -> Result<(), sqlx::Error> {
+pub async fn mark_attempt_failed(
+    conn: &mut Conn,
+    email_id: i64,
+    error: &str,
+    retry_at: Option<DateTime<Utc>>,
+) -> Result<(), sqlx::Error> {
     match retry_at {
         Some(at) => {
             sqlx::query("UPDATE email_outbox SET next_attempt_at = $2, locked_until = NULL, last_error = $3 WHERE email_id = $1")
@@ -125,5 +153,9 @@ pub async fn recent(conn: &mut Conn, limit: i64) -> Result<Vec<OutboxEmail>, sql
 
 pub async fn find(conn: &mut Conn, email_id: i64) -> Result<Option<OutboxEmail>, sqlx::Error> {
     let sql = format!("SELECT {COLUMNS} FROM email_outbox WHERE email_id = $1");
-    Ok(sqlx::query(&sql).bind(email_id).fetch_optional(conn).await?.map(from_row))
+    Ok(sqlx::query(&sql)
+        .bind(email_id)
+        .fetch_optional(conn)
+        .await?
+        .map(from_row))
 }

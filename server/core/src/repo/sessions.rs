@@ -18,7 +18,12 @@ pub struct SessionRow {
 }
 
 /// Live sessions of one principal, most recently used first.
-pub async fn list_for_principal(conn: &mut Conn, kind: &str, principal_id: i64, now: DateTime<Utc>) -> Result<Vec<SessionRow>, sqlx::Error> {
+pub async fn list_for_principal(
+    conn: &mut Conn,
+    kind: &str,
+    principal_id: i64,
+    now: DateTime<Utc>,
+) -> Result<Vec<SessionRow>, sqlx::Error> {
     let rows = sqlx::query(
         "SELECT session_id, id_hash, user_agent, ip, created_at, last_seen_at FROM sessions
          WHERE principal_kind = $1 AND principal_id = $2 AND expires_at > $3
@@ -43,18 +48,29 @@ pub async fn list_for_principal(conn: &mut Conn, kind: &str, principal_id: i64, 
 }
 
 /// Ends one session, only if it belongs to this principal. Returns whether it did.
-pub async fn delete_one_of(conn: &mut Conn, kind: &str, principal_id: i64, session_id: i64) -> Result<bool, sqlx::Error> {
-    let done = sqlx::query("DELETE FROM sessions WHERE session_id = $1 AND principal_kind = $2 AND principal_id = $3")
-        .bind(session_id)
-        .bind(kind)
-        .bind(principal_id)
-        .execute(conn)
-        .await?;
+pub async fn delete_one_of(
+    conn: &mut Conn,
+    kind: &str,
+    principal_id: i64,
+    session_id: i64,
+) -> Result<bool, sqlx::Error> {
+    let done = sqlx::query(
+        "DELETE FROM sessions WHERE session_id = $1 AND principal_kind = $2 AND principal_id = $3",
+    )
+    .bind(session_id)
+    .bind(kind)
+    .bind(principal_id)
+    .execute(conn)
+    .await?;
     Ok(done.rows_affected() > 0)
 }
 
 /// Ends every session of a principal. Returns how many.
-pub async fn delete_all_of(conn: &mut Conn, kind: &str, principal_id: i64) -> Result<u64, sqlx::Error> {
+pub async fn delete_all_of(
+    conn: &mut Conn,
+    kind: &str,
+    principal_id: i64,
+) -> Result<u64, sqlx::Error> {
     let done = sqlx::query("DELETE FROM sessions WHERE principal_kind = $1 AND principal_id = $2")
         .bind(kind)
         .bind(principal_id)
@@ -64,6 +80,9 @@ pub async fn delete_all_of(conn: &mut Conn, kind: &str, principal_id: i64) -> Re
 }
 
 pub async fn delete_expired(conn: &mut Conn, now: DateTime<Utc>) -> Result<u64, sqlx::Error> {
-    let done = sqlx::query("DELETE FROM sessions WHERE expires_at <= $1").bind(ts(now)).execute(conn).await?;
+    let done = sqlx::query("DELETE FROM sessions WHERE expires_at <= $1")
+        .bind(ts(now))
+        .execute(conn)
+        .await?;
     Ok(done.rows_affected())
 }

@@ -12,7 +12,11 @@ pub struct NewToken<'a> {
     pub requested_ip: Option<&'a str>,
 }
 
-pub async fn insert(conn: &mut Conn, now: DateTime<Utc>, token: NewToken<'_>) -> Result<(), sqlx::Error> {
+pub async fn insert(
+    conn: &mut Conn,
+    now: DateTime<Utc>,
+    token: NewToken<'_>,
+) -> Result<(), sqlx::Error> {
     sqlx::query(
         "INSERT INTO one_time_tokens (token_hash, purpose, principal_id, created_at, expires_at, requested_ip)
          VALUES ($1, $2, $3, $4, $5, $6)",
@@ -30,7 +34,12 @@ pub async fn insert(conn: &mut Conn, now: DateTime<Utc>, token: NewToken<'_>) ->
 
 /// Marks the token used if, and only if, it is unused and unexpired; the
 /// single UPDATE makes two simultaneous clicks redeem it at most once.
-pub async fn redeem(conn: &mut Conn, token_hash: &str, purpose: &str, now: DateTime<Utc>) -> Result<Option<i64>, sqlx::Error> {
+pub async fn redeem(
+    conn: &mut Conn,
+    token_hash: &str,
+    purpose: &str,
+    now: DateTime<Utc>,
+) -> Result<Option<i64>, sqlx::Error> {
     let row = sqlx::query(
         "UPDATE one_time_tokens SET used_at = $1
          WHERE token_hash = $2 AND purpose = $3 AND used_at IS NULL AND expires_at > $1
@@ -51,10 +60,12 @@ pub struct TokenState {
 }
 
 pub async fn find(conn: &mut Conn, token_hash: &str) -> Result<Option<TokenState>, sqlx::Error> {
-    let row = sqlx::query("SELECT purpose, expires_at, used_at FROM one_time_tokens WHERE token_hash = $1")
-        .bind(token_hash)
-        .fetch_optional(conn)
-        .await?;
+    let row = sqlx::query(
+        "SELECT purpose, expires_at, used_at FROM one_time_tokens WHERE token_hash = $1",
+    )
+    .bind(token_hash)
+    .fetch_optional(conn)
+    .await?;
     Ok(row.map(|r| TokenState {
         purpose: r.get("purpose"),
         expires_at: parse_ts(r.get::<String, _>("expires_at").as_str()),
@@ -82,13 +93,21 @@ pub async fn sign_in_requests_since(
     Ok((row.get("n"), oldest.as_deref().map(parse_ts)))
 }
 
-pub async fn record_sign_in_request(conn: &mut Conn, email_hash: &str, area: &str, ip: Option<&str>, now: DateTime<Utc>) -> Result<(), sqlx::Error> {
-    sqlx::query("INSERT INTO sign_in_requests (email_hash, area, ip, requested_at) VALUES ($1, $2, $3, $4)")
-        .bind(email_hash)
-        .bind(area)
-        .bind(ip)
-        .bind(ts(now))
-        .execute(conn)
-        .await?;
+pub async fn record_sign_in_request(
+    conn: &mut Conn,
+    email_hash: &str,
+    area: &str,
+    ip: Option<&str>,
+    now: DateTime<Utc>,
+) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "INSERT INTO sign_in_requests (email_hash, area, ip, requested_at) VALUES ($1, $2, $3, $4)",
+    )
+    .bind(email_hash)
+    .bind(area)
+    .bind(ip)
+    .bind(ts(now))
+    .execute(conn)
+    .await?;
     Ok(())
 }

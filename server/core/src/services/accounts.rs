@@ -5,7 +5,9 @@
 use std::collections::BTreeMap;
 
 use super::Services;
-use crate::domain::{invoice_standing, ContactRole, Currency, InvoiceFacts, InvoiceStatus, Money, StaffRole};
+use crate::domain::{
+    invoice_standing, ContactRole, Currency, InvoiceFacts, InvoiceStatus, Money, StaffRole,
+};
 use crate::error::{ServiceError, ServiceResult};
 use crate::repo::accounts::{self, MembershipRow};
 
@@ -81,19 +83,37 @@ pub fn balances_by_currency(invoices: &[OpenInvoice]) -> Vec<CurrencyBalance> {
 impl Services {
     pub async fn contact_profile(&self, contact_id: i64) -> ServiceResult<ContactProfile> {
         let mut conn = self.db.pool.acquire().await?;
-        let contact = accounts::active_contact(&mut conn, contact_id).await?.ok_or(ServiceError::NotFound)?;
+        let contact = accounts::active_contact(&mut conn, contact_id)
+            .await?
+            .ok_or(ServiceError::NotFound)?;
         let memberships = accounts::memberships(&mut conn, contact_id).await?;
-        Ok(ContactProfile { contact_id, name: contact.name, email: contact.email, accounts: memberships })
+        Ok(ContactProfile {
+            contact_id,
+            name: contact.name,
+            email: contact.email,
+            accounts: memberships,
+        })
     }
 
     pub async fn staff_profile(&self, staff_id: i64) -> ServiceResult<StaffProfile> {
         let mut conn = self.db.pool.acquire().await?;
-        let staff = accounts::active_staff(&mut conn, staff_id).await?.ok_or(ServiceError::NotFound)?;
-        Ok(StaffProfile { staff_id, name: staff.name, email: staff.email, role: staff.role })
+        let staff = accounts::active_staff(&mut conn, staff_id)
+            .await?
+            .ok_or(ServiceError::NotFound)?;
+        Ok(StaffProfile {
+            staff_id,
+            name: staff.name,
+            email: staff.email,
+            role: staff.role,
+        })
     }
 
     /// The home page of one account, for a contact who belongs to it.
-    pub async fn account_overview(&self, contact_id: i64, customer_id: i64) -> ServiceResult<AccountOverview> {
+    pub async fn account_overview(
+        &self,
+        contact_id: i64,
+        customer_id: i64,
+    ) -> ServiceResult<AccountOverview> {
         let mut conn = self.db.pool.acquire().await?;
         let membership = accounts::memberships(&mut conn, contact_id)
             .await?
@@ -137,7 +157,12 @@ impl Services {
         })
     }
 
-    pub async fn create_staff(&self, email: &str, name: &str, role: StaffRole) -> ServiceResult<i64> {
+    pub async fn create_staff(
+        &self,
+        email: &str,
+        name: &str,
+        role: StaffRole,
+    ) -> ServiceResult<i64> {
         let email = super::auth::normalise_email(email)?;
         let name = name.trim();
         if name.is_empty() {
@@ -184,7 +209,18 @@ mod tests {
         assert_eq!(b.len(), 2);
         let eur = &b[0];
         let usd = &b[1];
-        assert_eq!((eur.currency, eur.open.minor, eur.overdue.minor, eur.open_count), (Currency::EUR, 700, 0, 1));
-        assert_eq!((usd.open.minor, usd.overdue.minor, usd.overdue_count), (3_500, 2_500, 1));
+        assert_eq!(
+            (
+                eur.currency,
+                eur.open.minor,
+                eur.overdue.minor,
+                eur.open_count
+            ),
+            (Currency::EUR, 700, 0, 1)
+        );
+        assert_eq!(
+            (usd.open.minor, usd.overdue.minor, usd.overdue_count),
+            (3_500, 2_500, 1)
+        );
     }
 }

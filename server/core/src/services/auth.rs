@@ -51,7 +51,9 @@ impl Area {
 pub enum LinkRequest {
     /// The same outcome for known and unknown addresses.
     Accepted,
-    RateLimited { retry_after: Duration },
+    RateLimited {
+        retry_after: Duration,
+    },
 }
 
 /// Why a link cannot be used. Shown to the user, with a way to get a new one.
@@ -77,25 +79,40 @@ fn email_hash(email: &EmailAddress) -> String {
 }
 
 impl Services {
-    pub async fn request_sign_in_link(&self, area: Area, email_input: &str, ip: Option<&str>) -> ServiceResult<LinkRequest> {
-        let email = EmailAddress::parse(email_input).map_err(|e| ServiceError::Invalid(e.to_string()))?;
+    pub async fn request_sign_in_link(
+        &self,
+        area: Area,
+        email_input: &str,
+        ip: Option<&str>,
+    ) -> ServiceResult<LinkRequest> {
+        let email =
+            EmailAddress::parse(email_input).map_err(|e| ServiceError::Invalid(e.to_string()))?;
         let now = self.clock.now();
-        let window = chrono::Duration::from_std(self.config.sign_in_email_window).expect("window fits");
+        let window =
+            chrono::Duration::from_std(self.config.sign_in_email_window).expect("window fits");
         let hash = email_hash(&email);
 
         let mut tx = self.db.begin_write().await?;
-        let (count, oldest) = tokens::sign_in_requests_since(&mut tx, &hash, area.name(), now - window).await?;
+        let (count, oldest) =
+            tokens::sign_in_requests_since(&mut tx, &hash, area.name(), now - window).await?;
         if count >= i64::from(self.config.sign_in_per_email) {
             let free_at = oldest.unwrap_or(now) + window;
-            let retry_after = (free_at - now).to_std().unwrap_or_default().max(Duration::from_secs(1));
-            audit::record(&mut tx, now, AuditEvent {
-                actor_kind: "anonymous",
-                actor_id: None,
-                customer_id: None,
-                action: "sign_in.rate_limited",
-                detail: serde_json::json!({ "area": area.name(), "email_sha256": hash }),
-                ip,
-            })
+            let retry_after = (free_at - now)
+                .to_std()
+                .unwrap_or_default()
+                .max(Duration::from_secs(1));
+            audit::record(
+                &mut tx,
+                now,
+                AuditEvent {
+                    actor_kind: "anonymous",
+                    actor_id: None,
+                    customer_id: None,
+                    action: "sign_in.rate_limited",
+                    detail: serde_json::json!({ "area": area.name(), "email_sha256": hash }),
+                    ip,
+                },
+            )
             .await?;
             tx.commit().await?;
             return Ok(LinkRequest::RateLimited { retry_after });
@@ -103,22 +120,32 @@ impl Services {
         tokens::record_sign_in_request(&mut tx, &hash, area.name(), ip, now).await?;
 
         let recipient = match area {
-            Area::Contact => accounts::active_contact_by_email(&mut tx, email.as_str()).await?.map(|c| (c.contact_id, c.name)),
-            Area::Staff => accounts::active_staff_by_email(&mut tx, email.as_str()).await?.map(|s| (s.staff_id, s.name)),
+            Area::Contact => accounts::active_contact_by_email(&mut tx, email.as_str())
+                .await?
+                .map(|c| (c.contact_id, c.name)),
+            Area::Staff => accounts::active_staff_by_email(&mut tx, email.as_str())
+                .await?
+                .map(|s| (s.staff_id, s.name)),
         };
         match recipient {
             Some((principal_id, name)) => {
                 let minted = token::mint_token();
                 let ttl = self.config.magic_link_ttl;
-                tokens::insert(&mut tx, now, tokens::NewToken {
-                    token_hash: &minted.hash,
-                    purpose: area.purpose(),
-                    principal_id,
-                    expires_at: now + chrono::Duration::from_std(ttl).expect("ttl fits"),
-                    requested_ip: ip,
-                })
+                tokens::insert(
+                    &mut tx,
+                    now,
+                    tokens::NewToken {
+                        token_hash: &minted.hash,
+                        purpose: area.purpose(),
+                        principal_id,
+                        expires_at: now + chrono::Duration::from_std(ttl).expect("ttl fits"),
+                        requested_ip: ip,
+                    },
+                )
                 .await?;
-                let link = self.config.link(&format!("{}?token={}", area.confirm_path(), minted.plain));
+                let link =
+                    self.config
+                        .link(&format!("{}?token={}", area.confirm_path(), minted.plain));
                 let message = sign_in_email(&SignInEmail {
                     seller_name: &self.config.seller_name,
                     recipient_name: &name,
@@ -129,32 +156,44 @@ impl Services {
                         Area::Staff => "AR workspace",
                     },
                 });
-                outbox::enqueue(&mut tx, now, outbox::NewEmail {
-                    to: email.as_str(),
-                    subject: &message.subject,
-                    text_body: &message.text_body,
-                    html_body: &message.html_body,
-                })
+                outbox::enqueue(
+                    &mut tx,
+                    now,
+                    outbox::NewEmail {
+                        to: email.as_str(),
+                        subject: &message.subject,
+                        text_body: &message.text_body,
+                        html_body: &message.html_body,
+                    },
+                )
                 .await?;
-                audit::record(&mut tx, now, AuditEvent {
-                    actor_kind: area.name(),
-                    actor_id: Some(principal_id),
-                    customer_id: None,
-                    action: "sign_in.link_sent",
-                    detail: serde_json::json!({}),
-                    ip,
-                })
+                audit::record(
+                    &mut tx,
+                    now,
+                    AuditEvent {
+                        actor_kind: area.name(),
+                        actor_id: Some(principal_id),
+                        customer_id: None,
+                        action: "sign_in.link_sent",
+                        detail: serde_json::json!({}),
+                        ip,
+                    },
+                )
                 .await?;
             }
             None => {
-                audit::record(&mut tx, now, AuditEvent {
-                    actor_kind: "anonymous",
-                    actor_id: None,
-                    customer_id: None,
-                    action: "sign_in.unknown_email",
-                    detail: serde_json::json!({ "area": area.name(), "email_sha256": hash }),
-                    ip,
-                })
+                audit::record(
+                    &mut tx,
+                    now,
+                    AuditEvent {
+                        actor_kind: "anonymous",
+                        actor_id: None,
+                        customer_id: None,
+                        action: "sign_in.unknown_email",
+                        detail: serde_json::json!({ "area": area.name(), "email_sha256": hash }),
+                        ip,
+                    },
+                )
                 .await?;
             }
         }
@@ -164,8 +203,14 @@ impl Services {
     }
 
     /// What the confirm page should say about a link, without spending it.
-    pub async fn check_sign_in_link(&self, area: Area, token_input: &str) -> ServiceResult<Result<(), LinkProblem>> {
-        let Some(hash) = token::parse_and_hash(token_input) else { return Ok(Err(LinkProblem::Invalid)) };
+    pub async fn check_sign_in_link(
+        &self,
+        area: Area,
+        token_input: &str,
+    ) -> ServiceResult<Result<(), LinkProblem>> {
+        let Some(hash) = token::parse_and_hash(token_input) else {
+            return Ok(Err(LinkProblem::Invalid));
+        };
         let mut conn = self.db.pool.acquire().await?;
         let state = tokens::find(&mut conn, &hash).await?;
         Ok(match state {
@@ -179,18 +224,36 @@ impl Services {
 
     /// Spends the link and returns who signed in. Successes and failures go
     /// to the audit log.
-    pub async fn redeem_sign_in_link(&self, area: Area, token_input: &str, ip: Option<&str>) -> ServiceResult<Result<Principal, LinkProblem>> {
+    pub async fn redeem_sign_in_link(
+        &self,
+        area: Area,
+        token_input: &str,
+        ip: Option<&str>,
+    ) -> ServiceResult<Result<Principal, LinkProblem>> {
         let now = self.clock.now();
         let Some(hash) = token::parse_and_hash(token_input) else {
-            self.audit_sign_in_failure(area, LinkProblem::Invalid, ip).await?;
+            self.audit_sign_in_failure(area, LinkProblem::Invalid, ip)
+                .await?;
             return Ok(Err(LinkProblem::Invalid));
         };
         let mut tx = self.db.begin_write().await?;
         let redeemed = tokens::redeem(&mut tx, &hash, area.purpose(), now).await?;
         let principal = match redeemed {
             Some(id) => match area {
-                Area::Contact => accounts::active_contact(&mut tx, id).await?.map(|c| Principal::Contact { contact_id: c.contact_id }),
-                Area::Staff => accounts::active_staff(&mut tx, id).await?.map(|s| Principal::Staff { staff_id: s.staff_id }),
+                Area::Contact => {
+                    accounts::active_contact(&mut tx, id)
+                        .await?
+                        .map(|c| Principal::Contact {
+                            contact_id: c.contact_id,
+                        })
+                }
+                Area::Staff => {
+                    accounts::active_staff(&mut tx, id)
+                        .await?
+                        .map(|s| Principal::Staff {
+                            staff_id: s.staff_id,
+                        })
+                }
             },
             None => None,
         };
@@ -204,43 +267,69 @@ impl Services {
             self.audit_sign_in_failure(area, problem, ip).await?;
             return Ok(Err(problem));
         };
-        audit::record(&mut tx, now, AuditEvent {
-            actor_kind: principal.kind(),
-            actor_id: Some(principal.id()),
-            customer_id: None,
-            action: "sign_in.succeeded",
-            detail: serde_json::json!({}),
-            ip,
-        })
+        audit::record(
+            &mut tx,
+            now,
+            AuditEvent {
+                actor_kind: principal.kind(),
+                actor_id: Some(principal.id()),
+                customer_id: None,
+                action: "sign_in.succeeded",
+                detail: serde_json::json!({}),
+                ip,
+            },
+        )
         .await?;
         tx.commit().await?;
         Ok(Ok(principal))
     }
 
-    async fn audit_sign_in_failure(&self, area: Area, problem: LinkProblem, ip: Option<&str>) -> ServiceResult<()> {
+    async fn audit_sign_in_failure(
+        &self,
+        area: Area,
+        problem: LinkProblem,
+        ip: Option<&str>,
+    ) -> ServiceResult<()> {
         let mut conn = self.db.pool.acquire().await?;
-        audit::record(&mut conn, self.clock.now(), AuditEvent {
-            actor_kind: "anonymous",
-            actor_id: None,
-            customer_id: None,
-            action: "sign_in.failed",
-            detail: serde_json::json!({ "area": area.name(), "reason": problem.key() }),
-            ip,
-        })
+        audit::record(
+            &mut conn,
+            self.clock.now(),
+            AuditEvent {
+                actor_kind: "anonymous",
+                actor_id: None,
+                customer_id: None,
+                action: "sign_in.failed",
+                detail: serde_json::json!({ "area": area.name(), "reason": problem.key() }),
+                ip,
+            },
+        )
         .await?;
         Ok(())
     }
 
-    pub async fn audit_sign_out(&self, principal: Principal, everywhere: bool, ip: Option<&str>) -> ServiceResult<()> {
+    pub async fn audit_sign_out(
+        &self,
+        principal: Principal,
+        everywhere: bool,
+        ip: Option<&str>,
+    ) -> ServiceResult<()> {
         let mut conn = self.db.pool.acquire().await?;
-        audit::record(&mut conn, self.clock.now(), AuditEvent {
-            actor_kind: principal.kind(),
-            actor_id: Some(principal.id()),
-            customer_id: None,
-            action: if everywhere { "sign_out.everywhere" } else { "sign_out" },
-            detail: serde_json::json!({}),
-            ip,
-        })
+        audit::record(
+            &mut conn,
+            self.clock.now(),
+            AuditEvent {
+                actor_kind: principal.kind(),
+                actor_id: Some(principal.id()),
+                customer_id: None,
+                action: if everywhere {
+                    "sign_out.everywhere"
+                } else {
+                    "sign_out"
+                },
+                detail: serde_json::json!({}),
+                ip,
+            },
+        )
         .await?;
         Ok(())
     }

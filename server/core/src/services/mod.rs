@@ -25,7 +25,12 @@ pub struct Services {
 
 impl Services {
     pub fn new(db: Db, config: Arc<Config>, clock: Arc<dyn Clock>) -> Self {
-        Services { db, config, clock, outbox_wake: Arc::new(Notify::new()) }
+        Services {
+            db,
+            config,
+            clock,
+            outbox_wake: Arc::new(Notify::new()),
+        }
     }
 
     pub fn today(&self) -> chrono::NaiveDate {
@@ -35,7 +40,10 @@ impl Services {
 
 impl Services {
     /// The newest emails of the outbox, for the dev mailbox page.
-    pub async fn recent_emails(&self, limit: i64) -> crate::ServiceResult<Vec<crate::repo::outbox::OutboxEmail>> {
+    pub async fn recent_emails(
+        &self,
+        limit: i64,
+    ) -> crate::ServiceResult<Vec<crate::repo::outbox::OutboxEmail>> {
         let mut conn = self.db.pool.acquire().await?;
         Ok(crate::repo::outbox::recent(&mut conn, limit).await?)
     }

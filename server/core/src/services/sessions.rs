@@ -8,7 +8,13 @@ use crate::repo::sessions::{self, SessionRow};
 impl Services {
     pub async fn list_sessions(&self, principal: Principal) -> ServiceResult<Vec<SessionRow>> {
         let mut conn = self.db.pool.acquire().await?;
-        Ok(sessions::list_for_principal(&mut conn, principal.kind(), principal.id(), self.clock.now()).await?)
+        Ok(sessions::list_for_principal(
+            &mut conn,
+            principal.kind(),
+            principal.id(),
+            self.clock.now(),
+        )
+        .await?)
     }
 
     /// Ends one of the principal's own sessions; any other id is `NotFound`.

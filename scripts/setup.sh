@@ -1,0 +1,84 @@
+#!/usr/bin/env bash
+# Installs what the portal needs on a Debian machine, skipping whatever is
+# already there at the right version. Sourced by serve.sh and test.sh.
+#
+#   scripts/setup.sh          # what serving needs
+#   scripts/setup.sh --test   # plus Chromium, PostgreSQL and the browser-test packages
+set -euo pipefail
+
+repo="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+# Build caches live outside the clone, so a fresh clone on a warm machine
+# rebuilds in seconds.
+export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/receivables-portal/target}"
+export PATH="$HOME/.cargo/bin:$PATH"
+
+CARGO_LEPTOS_VERSION="0.3.11"
+toolchain="$(sed -n 's/^channel *= *"\(.*\)"/\1/p' "$repo/rust-toolchain.toml")"
+wasm_bindgen_version="$(awk '/^name = "wasm-bindgen"$/ {getline; gsub(/version = |"/, ""); print; exit}' "$repo/Cargo.lock")"
+
+step() { printf '\033[1m==> %s\033[0m\n' "$*"; }
+
+as_root() {
+  if [ "$(id -u)" = 0 ]; then "$@"; elif command -v sudo >/dev/null; then sudo "$@"; else
+    echo "need root for: $*" >&2; return 1
+  fi
+}
+
+apt_packages() {
+  local missing=()
+  for pkg in "$@"; do
+    dpkg -s "$pkg" >/dev/null 2>&1 || missing+=("$pkg")
+  done
+  if [ "${#missing[@]}" -gt 0 ]; then
+    step "apt-get install ${missing[*]}"
+    as_root apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive as_root apt-get install -y -qq "${missing[@]}" >/dev/null
+  fi
+}
+
+setup_rust() {
+  if ! command -v rustup >/dev/null; then
+    echo "rustup is required (https://rustup.rs); it installs the pinned toolchain by itself" >&2
+    exit 1
+  fi
+  if ! rustup run "$toolchain" rustc --version >/dev/null 2>&1 ||
+     ! rustup target list --installed --toolchain "$toolchain" | grep -q wasm32-unknown-unknown; then
+    step "rustup: toolchain $toolchain with wasm32-unknown-unknown"
+    rustup toolchain install "$toolchain" --profile minimal -c rustfmt,clippy -t wasm32-unknown-unknown
+  fi
+  if [ "$(cargo leptos --version 2>/dev/null | awk '{print $2}')" != "$CARGO_LEPTOS_VERSION" ]; then
+    step "cargo install cargo-leptos $CARGO_LEPTOS_VERSION (no_downloads; takes 10-30 minutes once)"
+    cargo install cargo-leptos --version "=$CARGO_LEPTOS_VERSION" --locked --features no_downloads
+  fi
+  if [ "$(wasm-bindgen --version 2>/dev/null | awk '{print $2}')" != "$wasm_bindgen_version" ]; then
+    step "cargo install wasm-bindgen-cli $wasm_bindgen_version (must equal the crate in Cargo.lock; ~10 minutes once)"
+    cargo install wasm-bindgen-cli --version "=$wasm_bindgen_version"
+  fi
+}
+
+setup_serve() {
+  # binaryen: wasm-opt for release builds; gcc/make for crates that build C.
+  apt_packages ca-certificates build-essential binaryen
+  setup_rust
+}
+
+setup_test() {
+  setup_serve
+  apt_packages postgresql chromium nodejs npm poppler-utils
+  local stamp="$repo/end2end/node_modules/.portal-lock-sha256"
+  local want
+  want="$(sha256sum "$repo/end2end/package-lock.json" | cut -d' ' -f1)"
+  if [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
+    step "npm ci (end2end: Playwright, axe-core, SMTP sink; no browser download)"
+    (cd "$repo/end2end" && PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 npm ci --no-audit --no-fund --silent)
+    echo "$want" > "$stamp"
+  fi
+}
+
+if [ "${BASH_SOURCE[0]}" = "$0" ]; then
+  case "${1:-}" in
+    --test) setup_test ;;
+    "") setup_serve ;;
+    *) echo "usage: $0 [--test]" >&2; exit 2 ;;
+  esac
+fi
