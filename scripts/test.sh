@@ -9,9 +9,21 @@ cd "$repo"
 source scripts/setup.sh
 setup_test
 started=$(date +%s)
+log="$(mktemp)"
+trap 'rm -f "$log"' EXIT
+# Runs a test command, keeping its output for the closing count.
+run_tests() { "$@" 2>&1 | tee -a "$log"; }
 
 step "cargo fmt --check"
 cargo fmt --all --check
+
+step "no server-only crate in the WASM bundle"
+server_only=$(cargo tree -p portal-hydrate --target wasm32-unknown-unknown -e normal --prefix none |
+  awk '{print $1}' | sort -u | grep -E '^(sqlx.*|lettre|async-stripe|stripe.*|portal-core|tower-sessions.*|tokio|axum|leptos_axum)$' || true)
+if [ -n "$server_only" ]; then
+  echo "server-only crates reach the WASM build: $server_only" >&2
+  exit 1
+fi
 
 step "PostgreSQL on loopback"
 TEST_DATABASE_URL="$(scripts/postgres.sh start)"
@@ -19,15 +31,18 @@ export TEST_DATABASE_URL
 export PORTAL_TEST_REQUIRE_POSTGRES=1
 
 step "unit tests (portal-core)"
-cargo test -p portal-core
+run_tests cargo test -p portal-core
 
 step "server unit tests and integration tests (SQLite and PostgreSQL)"
-cargo test -p server
+run_tests cargo test -p server
 
 step "build the site (cargo leptos build: server + WASM)"
 cargo leptos build
 
 step "browser tests (Chromium: hydrated and JavaScript off, axe-core)"
-(cd end2end && PORTAL_BIN="$CARGO_TARGET_DIR/debug/portal" LEPTOS_SITE_ROOT="$repo/target/site" npx playwright test)
+(cd end2end && PORTAL_BIN="$CARGO_TARGET_DIR/debug/portal" LEPTOS_SITE_ROOT="$repo/target/site" run_tests npx playwright test)
 
-step "all tests passed in $(( $(date +%s) - started )) s"
+rust_passed=$(grep -o 'test result: ok\. [0-9]* passed' "$log" | awk '{s += $4} END {print s + 0}')
+browser_passed=$(grep -oE '^ +[0-9]+ passed' "$log" | awk '{s += $1} END {print s + 0}')
+step "all tests passed in $(( $(date +%s) - started )) s: $rust_passed Rust, $browser_passed browser"
+echo "tests: $(( rust_passed + browser_passed )) passed, 0 failed"

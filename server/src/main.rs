@@ -112,9 +112,11 @@ async fn run(command: Command, config: Config) -> Result<(), String> {
         }
         Command::CreateStaff { email, name, role } => {
             let role = StaffRole::parse(&role).ok_or("--role: expected agent or admin")?;
+            let email =
+                portal_core::services::auth::normalise_email(&email).map_err(|e| e.to_string())?;
             let id = portal
                 .services
-                .create_staff(&email, &name, role)
+                .create_staff(email.as_str(), &name, role)
                 .await
                 .map_err(|e| e.to_string())?;
             println!("staff user {id} ready: {email} ({})", role.as_str());

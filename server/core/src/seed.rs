@@ -74,8 +74,14 @@ const CUSTOMERS: &[DemoCustomer] = &[
     },
 ];
 
-/// (email, name, [(customer key, role)])
-const CONTACTS: &[(&str, &str, &[(&str, &str)])] = &[
+/// A demo contact: email, name, and (customer key, role) memberships.
+type DemoContact = (
+    &'static str,
+    &'static str,
+    &'static [(&'static str, &'static str)],
+);
+
+const CONTACTS: &[DemoContact] = &[
     (
         "ap@northwind.example",
         "Nadia Patel",

@@ -3,6 +3,8 @@
 //! server on loopback, and HTTP as a browser speaks it. One binary, in the
 //! zero-to-production style.
 
+mod cli;
+mod demo_data;
 mod helpers;
 mod outbox;
 mod security;

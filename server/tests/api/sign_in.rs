@@ -321,7 +321,7 @@ async fn asking_too_often_from_one_ip_gets_429_with_retry_after(backend: Backend
         .unwrap()
         .parse()
         .unwrap();
-    assert!(retry >= 1 && retry <= 60, "Retry-After {retry}");
+    assert!((1..=60).contains(&retry), "Retry-After {retry}");
     assert_eq!(
         app.count("SELECT COUNT(*) FROM sign_in_requests").await,
         4,
