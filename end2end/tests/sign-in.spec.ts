@@ -29,6 +29,7 @@ test("a customer signs in from the emailed link, sees the account, manages sessi
   await expect(page.getByRole("heading", { name: "Balance" })).toBeVisible();
   await expect(page.locator(".balance-open").first()).toHaveText(/^(\$|€)[\d,]+\.\d\d$/);
   await expect(page.getByRole("table")).toContainText("Overdue 120 days");
+  await expect(page.getByRole("navigation", { name: "Your account" }).getByRole("button", { name: "Sign out" })).toBeVisible();
   await expectHydrated(page, testInfo);
   await expectAccessible(page);
 
@@ -40,6 +41,8 @@ test("a customer signs in from the emailed link, sees the account, manages sessi
   await page.getByRole("link", { name: "Sessions" }).click();
   await expect(page.getByRole("heading", { name: "Where you are signed in" })).toBeVisible();
   await expect(page.getByText("This device")).toBeVisible();
+  // Every signed-in page offers sign-out in its header.
+  await expect(page.getByRole("navigation", { name: "Your account" }).getByRole("button", { name: "Sign out" })).toBeVisible();
   await expectAccessible(page);
 
   // The link was spent: opening it again says so and offers a new one.
@@ -93,6 +96,7 @@ test("staff sign in to their own area", async ({ page }, testInfo) => {
   await signIn(page, "ar@seller.example", "staff");
   await expect(page).toHaveURL(/\/staff$/);
   await expect(page.getByRole("heading", { name: "Welcome, Alex Rivera" })).toBeVisible();
+  await expect(page.getByRole("navigation", { name: "Your account" }).getByRole("button", { name: "Sign out" })).toBeVisible();
   await expectHydrated(page, testInfo);
   await expectAccessible(page);
 });

@@ -24,12 +24,21 @@ pub struct AppState {
     pub services: Services,
 }
 
-pub const SESSION_COOKIE: &str = "portal_session";
+/// The session cookie's name. Where cookies are Secure (production, https)
+/// it carries the `__Host-` prefix, which makes browsers refuse it unless it
+/// is Secure, host-only and for Path=/ (no subdomain can set or shadow it).
+pub fn session_cookie_name(secure: bool) -> &'static str {
+    if secure {
+        "__Host-portal_session"
+    } else {
+        "portal_session"
+    }
+}
 
 pub fn router(state: AppState, leptos_router: Router<AppState>) -> Router {
     let config = state.services.config.clone();
     let sessions = SessionManagerLayer::new(DbSessionStore::new(state.services.db.clone()))
-        .with_name(SESSION_COOKIE)
+        .with_name(session_cookie_name(config.secure_cookies()))
         .with_http_only(true)
         .with_same_site(SameSite::Lax)
         .with_secure(config.secure_cookies())
@@ -38,6 +47,7 @@ pub fn router(state: AppState, leptos_router: Router<AppState>) -> Router {
             config.session_idle.as_secs() as i64,
         )));
 
+    // One per-IP budget shared by asking for links and redeeming them.
     let sign_in_limit = auth_routes::sign_in_rate_limit(&config);
     Router::new()
         // A bare route, for health checks and as the benchmarks' baseline.
@@ -48,10 +58,16 @@ pub fn router(state: AppState, leptos_router: Router<AppState>) -> Router {
         )
         .route(
             "/staff/auth/sign-in",
-            post(auth_routes::request_staff_link).layer(sign_in_limit),
+            post(auth_routes::request_staff_link).layer(sign_in_limit.clone()),
         )
-        .route("/auth/confirm", post(auth_routes::confirm_contact))
-        .route("/staff/auth/confirm", post(auth_routes::confirm_staff))
+        .route(
+            "/auth/confirm",
+            post(auth_routes::confirm_contact).layer(sign_in_limit.clone()),
+        )
+        .route(
+            "/staff/auth/confirm",
+            post(auth_routes::confirm_staff).layer(sign_in_limit),
+        )
         .route("/auth/sign-out", post(auth_routes::sign_out))
         .route("/sessions/{session_id}/end", post(auth_routes::end_session))
         .route("/sessions/end-all", post(auth_routes::end_all_sessions))

@@ -1,7 +1,7 @@
 //! The demo data is what the issue promises, checked against the database
 //! with the same derivation the pages use.
 
-use portal_core::domain::{invoice_standing, InvoiceFacts, InvoiceStatus};
+use portal_core::domain::{invoice_standing, InvoiceStatus};
 use portal_core::repo::accounts::unsettled_invoices;
 
 use crate::helpers::{spawn_app, Backend};
@@ -63,16 +63,7 @@ async fn demo_data_is_believable(backend: Backend) {
     ] {
         let id = app.customer_id(customer).await;
         for row in unsettled_invoices(&mut conn, id).await.unwrap() {
-            let standing = invoice_standing(
-                &InvoiceFacts {
-                    total_minor: row.total_minor,
-                    paid_minor: row.paid_minor,
-                    credited_minor: row.credited_minor,
-                    due_date: row.due_date,
-                    voided: row.voided,
-                },
-                today,
-            );
+            let standing = invoice_standing(&row.facts(), today);
             if row.paid_minor > 0 {
                 partly_paid += 1;
             }

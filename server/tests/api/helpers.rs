@@ -472,7 +472,7 @@ pub fn set_cookie(headers: &HeaderMap) -> Option<String> {
         .get_all("set-cookie")
         .iter()
         .map(|v| v.to_str().unwrap().to_owned())
-        .find(|c| c.starts_with("portal_session="))
+        .find(|c| c.starts_with("portal_session=") || c.starts_with("__Host-portal_session="))
 }
 
 pub fn cookie_value(set_cookie: &str) -> String {
@@ -480,6 +480,7 @@ pub fn cookie_value(set_cookie: &str) -> String {
         .split(';')
         .next()
         .unwrap()
+        .trim_start_matches("__Host-")
         .trim_start_matches("portal_session=")
         .to_owned()
 }

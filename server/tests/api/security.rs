@@ -163,8 +163,16 @@ async fn security_headers_are_set(backend: Backend) {
         assert_eq!(h["x-content-type-options"], "nosniff");
         assert_eq!(h["referrer-policy"], "same-origin");
         let csp = h["content-security-policy"].to_str().unwrap().to_owned();
+        for directive in [
+            "frame-ancestors 'none'",
+            "object-src 'none'",
+            "base-uri 'none'",
+            "form-action 'self'",
+        ] {
+            assert!(csp.contains(directive), "{directive} in {csp}");
+        }
         assert!(
-            csp.contains("frame-ancestors 'none'") && csp.contains("object-src 'none'"),
+            !csp.contains("'unsafe-inline'") && !csp.contains("'unsafe-eval'"),
             "{csp}"
         );
         let nonce = csp
@@ -193,10 +201,16 @@ async fn security_headers_are_set(backend: Backend) {
         .to_owned();
     assert_ne!(a, b, "a fresh nonce per response");
     let health = app.get("/health").await;
-    assert!(health.headers()["content-security-policy"]
+    let other = health.headers()["content-security-policy"]
         .to_str()
         .unwrap()
-        .contains("default-src 'none'"));
+        .to_owned();
+    assert!(
+        other.contains("default-src 'none'") && other.contains("frame-ancestors 'none'"),
+        "{other}"
+    );
+    assert_eq!(health.headers()["x-frame-options"], "DENY");
+    assert_eq!(health.headers()["x-content-type-options"], "nosniff");
 }
 
 async fn the_dev_mailbox_shows_mail_in_development(backend: Backend) {

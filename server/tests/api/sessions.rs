@@ -223,10 +223,15 @@ async fn production_cookies_are_secure(backend: Backend) {
         cookie.contains("Secure") && cookie.contains("HttpOnly") && cookie.contains("SameSite=Lax"),
         "{cookie}"
     );
-    assert!(response
-        .headers()
-        .get("strict-transport-security")
-        .is_some());
+    assert!(
+        cookie.starts_with("__Host-portal_session="),
+        "host-only prefix in production: {cookie}"
+    );
+    assert!(!cookie.contains("Domain="));
+    assert_eq!(
+        response.headers()["strict-transport-security"],
+        "max-age=31536000; includeSubDomains"
+    );
     // Dev pages do not exist in production.
     assert_eq!(
         app.server_fn(&client, "dev_mailbox", &[]).await.status(),

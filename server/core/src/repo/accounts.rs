@@ -155,6 +155,19 @@ pub struct InvoiceLedgerRow {
     pub voided: bool,
 }
 
+impl InvoiceLedgerRow {
+    /// What the standing of this invoice is derived from.
+    pub fn facts(&self) -> crate::domain::InvoiceFacts {
+        crate::domain::InvoiceFacts {
+            total_minor: self.total_minor,
+            paid_minor: self.paid_minor,
+            credited_minor: self.credited_minor,
+            due_date: self.due_date,
+            voided: self.voided,
+        }
+    }
+}
+
 /// Invoices of one customer that are not void and not fully settled,
 /// oldest due first. (The full, filtered list is the invoice pages' work.)
 pub async fn unsettled_invoices(

@@ -5,9 +5,7 @@
 use std::collections::BTreeMap;
 
 use super::Services;
-use crate::domain::{
-    invoice_standing, ContactRole, Currency, InvoiceFacts, InvoiceStatus, Money, StaffRole,
-};
+use crate::domain::{invoice_standing, ContactRole, Currency, InvoiceStatus, Money, StaffRole};
 use crate::error::{ServiceError, ServiceResult};
 use crate::repo::accounts::{self, MembershipRow};
 
@@ -125,16 +123,7 @@ impl Services {
             .await?
             .into_iter()
             .map(|row| {
-                let standing = invoice_standing(
-                    &InvoiceFacts {
-                        total_minor: row.total_minor,
-                        paid_minor: row.paid_minor,
-                        credited_minor: row.credited_minor,
-                        due_date: row.due_date,
-                        voided: row.voided,
-                    },
-                    today,
-                );
+                let standing = invoice_standing(&row.facts(), today);
                 OpenInvoice {
                     invoice_id: row.invoice_id,
                     number: row.number,
