@@ -4,6 +4,7 @@
 # authentication on 127.0.0.1 only. Prints the admin URL for TEST_DATABASE_URL.
 #
 #   scripts/postgres.sh start   # idempotent
+#   scripts/postgres.sh clean   # drop the databases earlier test runs left (portal_test_*)
 #   scripts/postgres.sh stop
 set -euo pipefail
 
@@ -30,11 +31,15 @@ case "${1:-start}" in
     fi
     echo "postgres://postgres@127.0.0.1:$PGPORT/postgres"
     ;;
+  clean)
+    echo "SELECT format('DROP DATABASE %I', datname) FROM pg_database WHERE datname LIKE 'portal\_test\_%' \gexec" |
+      as_postgres "$PGBIN/psql" -q -h 127.0.0.1 -p "$PGPORT" -U postgres -d postgres >/dev/null
+    ;;
   stop)
     as_postgres "$PGBIN/pg_ctl" -D "$PGDATA" -m fast stop >/dev/null 2>&1 || true
     ;;
   *)
-    echo "usage: $0 start|stop" >&2
+    echo "usage: $0 start|clean|stop" >&2
     exit 2
     ;;
 esac

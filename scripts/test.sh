@@ -27,6 +27,7 @@ fi
 
 step "PostgreSQL on loopback"
 TEST_DATABASE_URL="$(scripts/postgres.sh start)"
+scripts/postgres.sh clean  # each integration test creates its own database
 export TEST_DATABASE_URL
 export PORTAL_TEST_REQUIRE_POSTGRES=1
 
