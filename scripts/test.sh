@@ -35,7 +35,11 @@ step "unit tests (portal-core)"
 run_tests cargo test -p portal-core
 
 step "server unit tests and integration tests (SQLite and PostgreSQL)"
-run_tests cargo test -p server
+# The integration tests run one at a time: with several portals serving
+# side by side in one test process, about one run in eight stalled for good
+# (see docs/ARCHITECTURE.md, "Known problem"). One at a time takes ~15 s, and
+# `timeout` makes any stall a failure instead of a hung CI.
+run_tests timeout 600 cargo test -p server -- --test-threads=1
 
 step "build the site (cargo leptos build: server + WASM)"
 cargo leptos build

@@ -53,6 +53,17 @@ fn leptos_options() -> Result<LeptosOptions, StartError> {
     Ok(conf.leptos_options)
 }
 
+/// The app's routes, worked out once per process. Generating them renders
+/// the app with resource loading suppressed through a process-wide flag
+/// (leptos_server), so a render that starts meanwhile in the same process
+/// would hang forever (leptos issue #4773). One portal per process never
+/// meets this; the tests, which build many portals side by side, would.
+fn route_list() -> Vec<leptos_axum::AxumRouteListing> {
+    static ROUTES: std::sync::OnceLock<Vec<leptos_axum::AxumRouteListing>> =
+        std::sync::OnceLock::new();
+    ROUTES.get_or_init(|| generate_route_list(app::App)).clone()
+}
+
 /// Connects, migrates and builds the router. `transport` replaces the
 /// configured email transport (tests); `clock` is the system clock in
 /// production.
@@ -93,7 +104,7 @@ pub async fn build(
         leptos_options: leptos_options.clone(),
         services: services.clone(),
     };
-    let routes = generate_route_list(app::App);
+    let routes = route_list();
     let context = {
         let services = services.clone();
         move || provide_context(services.clone())

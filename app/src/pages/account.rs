@@ -3,7 +3,7 @@ use leptos_meta::Title;
 use leptos_router::hooks::use_params_map;
 
 use crate::api::accounts::account_overview;
-use crate::components::{Layout, ProblemView};
+use crate::components::{Layout, Loaded};
 use crate::error::AppError;
 use crate::models::AccountOverviewView;
 use crate::pages::home::role_label;
@@ -23,14 +23,7 @@ pub fn AccountPage() -> impl IntoView {
     );
     view! {
         <Layout>
-            <Suspense fallback=|| view! { <p>"Loading your account…"</p> }>
-                {move || Suspend::new(async move {
-                    match overview.await {
-                        Ok(account) => view! { <AccountView account/> }.into_any(),
-                        Err(e) => view! { <ProblemView error=e/> }.into_any(),
-                    }
-                })}
-            </Suspense>
+            <Loaded resource=overview render={|account: AccountOverviewView| view! { <AccountView account/> }}/>
         </Layout>
     }
 }

@@ -7,7 +7,7 @@ use leptos_meta::Title;
 use leptos_router::hooks::use_query_map;
 
 use crate::api::auth::check_sign_in_link;
-use crate::components::{layout::use_site, Layout, ProblemView};
+use crate::components::{layout::use_site, Layout, Loaded};
 use crate::models::LinkState;
 
 fn prefix(staff: bool) -> &'static str {
@@ -146,26 +146,21 @@ pub fn ConfirmPage(staff: bool) -> impl IntoView {
     let state = Resource::new(token, move |token| check_sign_in_link(staff, token));
     view! {
         <Layout>
-            <Suspense fallback=|| view! { <p>"Checking your link…"</p> }>
-                {move || Suspend::new(async move {
-                    match state.await {
-                        Ok(LinkState::Usable) => view! {
-                            <Title text="Sign in · Billing portal"/>
-                            <section class="card narrow">
-                                <h1>"Sign in"</h1>
-                                <p>"Press the button to finish signing in on this device."</p>
-                                <form method="post" action=format!("{}/auth/confirm", prefix(staff))>
-                                    <input type="hidden" name="token" value=token()/>
-                                    <button type="submit" class="primary-large">"Sign in"</button>
-                                </form>
-                            </section>
-                        }
-                        .into_any(),
-                        Ok(problem) => view! { <LinkProblem staff state=problem/> }.into_any(),
-                        Err(e) => view! { <ProblemView error=e/> }.into_any(),
-                    }
-                })}
-            </Suspense>
+            <Loaded resource=state render={move |state: LinkState| match state {
+                LinkState::Usable => view! {
+                    <Title text="Sign in · Billing portal"/>
+                    <section class="card narrow">
+                        <h1>"Sign in"</h1>
+                        <p>"Press the button to finish signing in on this device."</p>
+                        <form method="post" action=format!("{}/auth/confirm", prefix(staff))>
+                            <input type="hidden" name="token" value=token()/>
+                            <button type="submit" class="primary-large">"Sign in"</button>
+                        </form>
+                    </section>
+                }
+                .into_any(),
+                problem => view! { <LinkProblem staff state=problem/> }.into_any(),
+            }}/>
         </Layout>
     }
 }

@@ -2,7 +2,8 @@ use leptos::prelude::*;
 use leptos_meta::Title;
 
 use crate::api::staff::staff_home;
-use crate::components::{Layout, ProblemView};
+use crate::components::{Layout, Loaded};
+use crate::models::StaffHomeView;
 
 /// `/staff`: where AR staff land after signing in.
 #[component]
@@ -11,26 +12,18 @@ pub fn StaffHomePage() -> impl IntoView {
     view! {
         <Layout>
             <Title text="AR workspace"/>
-            <Suspense fallback=|| view! { <p>"Loading…"</p> }>
-                {move || Suspend::new(async move {
-                    match home.await {
-                        Err(e) => view! { <ProblemView error=e/> }.into_any(),
-                        Ok(h) => view! {
-                            <div class="page-head">
-                                <h1>{format!("Welcome, {}", h.name)}</h1>
-                                <p class="muted">"Signed in to the AR workspace as " {h.role.clone()} "."</p>
-                            </div>
-                            <ul class="stats">
-                                <li class="card"><span class="stat">{h.customers}</span>" customer accounts"</li>
-                                <li class="card"><span class="stat">{h.contacts}</span>" customer contacts"</li>
-                                <li class="card"><span class="stat">{h.invoices}</span>" invoices"</li>
-                            </ul>
-                            <p>"The request queue (disputes and payment plans) arrives here in a coming release."</p>
-                        }
-                        .into_any(),
-                    }
-                })}
-            </Suspense>
+            <Loaded resource=home render={|h: StaffHomeView| view! {
+                <div class="page-head">
+                    <h1>{format!("Welcome, {}", h.name)}</h1>
+                    <p class="muted">"Signed in to the AR workspace as " {h.role.clone()} "."</p>
+                </div>
+                <ul class="stats">
+                    <li class="card"><span class="stat">{h.customers}</span>" customer accounts"</li>
+                    <li class="card"><span class="stat">{h.contacts}</span>" customer contacts"</li>
+                    <li class="card"><span class="stat">{h.invoices}</span>" invoices"</li>
+                </ul>
+                <p>"The request queue (disputes and payment plans) arrives here in a coming release."</p>
+            }}/>
         </Layout>
     }
 }

@@ -358,11 +358,12 @@ pub async fn spawn_app_with(options: AppOptions) -> TestApp {
 }
 
 /// A browser-like client: keeps cookies, does not follow redirects (tests
-/// look at them), sends our Origin on every request.
+/// look at them). A 15 s timeout turns a stalled response into a failure.
 pub fn new_client() -> reqwest::Client {
     reqwest::Client::builder()
         .cookie_store(true)
         .redirect(Policy::none())
+        .timeout(Duration::from_secs(15))
         .build()
         .unwrap()
 }

@@ -328,9 +328,15 @@ async fn asking_too_often_from_one_ip_gets_429_with_retry_after(backend: Backend
         "the refused request was not recorded"
     );
     // Redeeming links draws on the same per-IP budget: no guessing spree.
-    let guess = app.post_form("/auth/confirm", &[("token", &"C".repeat(43))]).await;
+    let guess = app
+        .post_form("/auth/confirm", &[("token", &"C".repeat(43))])
+        .await;
     assert_eq!(guess.status(), 429);
-    assert_eq!(app.count("SELECT COUNT(*) FROM audit_events WHERE action = 'sign_in.failed'").await, 0);
+    assert_eq!(
+        app.count("SELECT COUNT(*) FROM audit_events WHERE action = 'sign_in.failed'")
+            .await,
+        0
+    );
 }
 
 async fn staff_sign_in_lands_in_the_staff_area(backend: Backend) {
