@@ -144,10 +144,6 @@ impl Config {
         })
     }
 
-    pub fn is_sqlite(&self) -> bool {
-        self.database_url.starts_with("sqlite:")
-    }
-
     /// Cookies are Secure in production and whenever the public URL is https.
     pub fn secure_cookies(&self) -> bool {
         self.production || self.base_url.scheme() == "https"
@@ -206,7 +202,7 @@ mod tests {
     #[test]
     fn defaults_run_locally_on_sqlite() {
         let c = config(&[]).unwrap();
-        assert!(c.is_sqlite());
+        assert!(c.database_url.starts_with("sqlite:"));
         assert!(!c.production && !c.secure_cookies() && c.dev_pages());
         assert_eq!(c.link("/sign-in"), "http://127.0.0.1:3000/sign-in");
         assert_eq!(c.magic_link_ttl, Duration::from_secs(600));

@@ -11,8 +11,6 @@ pub enum ServiceError {
     NotFound,
     #[error("database error: {0}")]
     Database(#[from] sqlx::Error),
-    #[error("internal error: {0}")]
-    Internal(String),
 }
 
 pub type ServiceResult<T> = Result<T, ServiceError>;

@@ -211,20 +211,12 @@ pub async fn end_session(
     let Ok(session_id) = session_id.parse::<i64>() else {
         return not_found();
     };
-    let is_current = services
-        .list_sessions(me.principal)
-        .await
-        .map(|rows| {
-            rows.iter()
-                .any(|r| r.session_id == session_id && r.id_hash == me.session_hash)
-        })
-        .unwrap_or(false);
     match services.end_session(me.principal, session_id).await {
-        Ok(()) if is_current => {
+        Ok(ended) if ended == me.session_hash => {
             let _ = session.flush().await;
             signed_out_redirect(Some(me.principal))
         }
-        Ok(()) => Redirect::to("/sessions").into_response(),
+        Ok(_) => Redirect::to("/sessions").into_response(),
         Err(ServiceError::NotFound) => not_found(),
         Err(e) => {
             tracing::error!(error = %e, "could not end a session");

@@ -30,6 +30,14 @@ pub struct MembershipRow {
     pub role: ContactRole,
 }
 
+fn contact_from(r: sqlx::any::AnyRow) -> ContactRow {
+    ContactRow {
+        contact_id: r.get("contact_id"),
+        email: r.get("email"),
+        name: r.get("name"),
+    }
+}
+
 pub async fn active_contact_by_email(
     conn: &mut Conn,
     email: &str,
@@ -40,11 +48,7 @@ pub async fn active_contact_by_email(
     .bind(email)
     .fetch_optional(conn)
     .await?;
-    Ok(row.map(|r| ContactRow {
-        contact_id: r.get("contact_id"),
-        email: r.get("email"),
-        name: r.get("name"),
-    }))
+    Ok(row.map(contact_from))
 }
 
 pub async fn active_contact(
@@ -55,11 +59,7 @@ pub async fn active_contact(
         .bind(contact_id)
         .fetch_optional(conn)
         .await?;
-    Ok(row.map(|r| ContactRow {
-        contact_id: r.get("contact_id"),
-        email: r.get("email"),
-        name: r.get("name"),
-    }))
+    Ok(row.map(contact_from))
 }
 
 fn staff_from(r: sqlx::any::AnyRow) -> StaffRow {

@@ -150,12 +150,3 @@ pub async fn recent(conn: &mut Conn, limit: i64) -> Result<Vec<OutboxEmail>, sql
     let rows = sqlx::query(&sql).bind(limit).fetch_all(conn).await?;
     Ok(rows.into_iter().map(from_row).collect())
 }
-
-pub async fn find(conn: &mut Conn, email_id: i64) -> Result<Option<OutboxEmail>, sqlx::Error> {
-    let sql = format!("SELECT {COLUMNS} FROM email_outbox WHERE email_id = $1");
-    Ok(sqlx::query(&sql)
-        .bind(email_id)
-        .fetch_optional(conn)
-        .await?
-        .map(from_row))
-}

@@ -47,22 +47,23 @@ pub async fn list_for_principal(
         .collect())
 }
 
-/// Ends one session, only if it belongs to this principal. Returns whether it did.
+/// Ends one session, only if it belongs to this principal. Returns the
+/// ended session's id hash, or `None` if there was no such session of theirs.
 pub async fn delete_one_of(
     conn: &mut Conn,
     kind: &str,
     principal_id: i64,
     session_id: i64,
-) -> Result<bool, sqlx::Error> {
-    let done = sqlx::query(
-        "DELETE FROM sessions WHERE session_id = $1 AND principal_kind = $2 AND principal_id = $3",
+) -> Result<Option<String>, sqlx::Error> {
+    let row = sqlx::query(
+        "DELETE FROM sessions WHERE session_id = $1 AND principal_kind = $2 AND principal_id = $3 RETURNING id_hash",
     )
     .bind(session_id)
     .bind(kind)
     .bind(principal_id)
-    .execute(conn)
+    .fetch_optional(conn)
     .await?;
-    Ok(done.rows_affected() > 0)
+    Ok(row.map(|r| r.get("id_hash")))
 }
 
 /// Ends every session of a principal. Returns how many.

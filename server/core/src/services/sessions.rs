@@ -17,14 +17,18 @@ impl Services {
         .await?)
     }
 
-    /// Ends one of the principal's own sessions; any other id is `NotFound`.
-    pub async fn end_session(&self, principal: Principal, session_id: i64) -> ServiceResult<()> {
+    /// Ends one of the principal's own sessions and returns its id hash
+    /// (so the caller can tell whether it was the current one); any other
+    /// id is `NotFound`.
+    pub async fn end_session(
+        &self,
+        principal: Principal,
+        session_id: i64,
+    ) -> ServiceResult<String> {
         let mut conn = self.db.pool.acquire().await?;
-        if sessions::delete_one_of(&mut conn, principal.kind(), principal.id(), session_id).await? {
-            Ok(())
-        } else {
-            Err(ServiceError::NotFound)
-        }
+        sessions::delete_one_of(&mut conn, principal.kind(), principal.id(), session_id)
+            .await?
+            .ok_or(ServiceError::NotFound)
     }
 
     pub async fn end_all_sessions(&self, principal: Principal) -> ServiceResult<u64> {
