@@ -16,10 +16,15 @@ use crate::pages::{
     account::AccountPage,
     dev_mailbox::DevMailboxPage,
     home::HomePage,
+    invoice_link::InvoiceLinkPage,
+    invoices::{InvoiceDetailPage, InvoiceListPage},
     not_found::NotFound,
+    payments::{PaymentsPage, ReceiptPage},
     sessions::SessionsPage,
     sign_in::{CheckEmailPage, ConfirmPage, LinkProblemPage, SignInPage},
     staff::StaffHomePage,
+    staff_links::StaffInvoiceLinksPage,
+    statement::StatementPage,
 };
 
 /// The HTML document around the app, rendered on the server only. It also
@@ -81,6 +86,13 @@ pub fn App() -> impl IntoView {
             <Routes fallback=|| view! { <NotFound/> }>
                 <Route path=path!("/") view=HomePage ssr=SsrMode::Async/>
                 <Route path=path!("/accounts/:customer_id") view=AccountPage ssr=SsrMode::Async/>
+                <Route path=path!("/accounts/:customer_id/invoices") view=InvoiceListPage ssr=SsrMode::Async/>
+                <Route path=path!("/accounts/:customer_id/invoices/:invoice_id") view=InvoiceDetailPage ssr=SsrMode::Async/>
+                <Route path=path!("/accounts/:customer_id/statement") view=StatementPage ssr=SsrMode::Async/>
+                <Route path=path!("/accounts/:customer_id/payments") view=PaymentsPage ssr=SsrMode::Async/>
+                <Route path=path!("/accounts/:customer_id/payments/:payment_id") view=ReceiptPage ssr=SsrMode::Async/>
+                <Route path=path!("/invoice-link") view=InvoiceLinkPage ssr=SsrMode::Async/>
+                <Route path=path!("/staff/invoice-links") view=StaffInvoiceLinksPage ssr=SsrMode::Async/>
                 <Route path=path!("/sessions") view=SessionsPage ssr=SsrMode::Async/>
                 <Route path=path!("/sign-in") view=|| view! { <SignInPage staff=false/> } ssr=SsrMode::Async/>
                 <Route path=path!("/sign-in/check-email") view=|| view! { <CheckEmailPage staff=false/> } ssr=SsrMode::Async/>

@@ -102,3 +102,197 @@ pub enum LinkState {
     Expired,
     Invalid,
 }
+
+/// A moment, shown in the viewer's time zone once the page is hydrated
+/// (the server renders UTC; see `components::LocalTime`).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Stamp {
+    /// RFC 3339, for `<time datetime>` and the browser's conversion.
+    pub iso: String,
+    /// Server rendering in UTC, in the viewer's language's date style.
+    pub text: String,
+}
+
+/// What the filter form shows: the values as the user gave them.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct FilterState {
+    pub status: String,
+    pub currency: String,
+    pub issued_from: String,
+    pub issued_to: String,
+    pub due_from: String,
+    pub due_to: String,
+    pub min: String,
+    pub max: String,
+    pub q: String,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct SortLink {
+    pub key: String,
+    pub label: String,
+    /// Where clicking the header goes (toggles direction on the active column).
+    pub href: String,
+    /// "ascending" / "descending" on the active column, for aria-sort.
+    pub aria_sort: Option<String>,
+    pub numeric: bool,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct InvoiceListView {
+    pub customer_id: i64,
+    pub customer_name: String,
+    pub filters: FilterState,
+    /// Why the filters were refused, if they were (nothing is listed then).
+    pub error: Option<String>,
+    pub rows: Vec<InvoiceRowView>,
+    pub matching: i64,
+    pub totals: Vec<BalanceView>,
+    pub columns: Vec<SortLink>,
+    pub next_href: Option<String>,
+    pub previous_href: Option<String>,
+    pub csv_href: String,
+    pub statuses: Vec<(String, String)>,
+    pub currencies: Vec<String>,
+    pub filtered: bool,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct LineView {
+    pub description: String,
+    pub quantity: String,
+    pub unit_price: String,
+    pub tax_rate: String,
+    pub amount: String,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ApplicationView {
+    pub kind: String,
+    pub date: String,
+    pub reference: String,
+    pub status: String,
+    pub amount: String,
+    /// The payment's receipt, for contacts.
+    pub href: Option<String>,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ActivityView {
+    pub at: Stamp,
+    pub what: String,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct InvoiceDetailView {
+    pub customer_id: i64,
+    pub customer_name: String,
+    pub invoice_id: i64,
+    pub number: String,
+    pub po_number: Option<String>,
+    pub issue_date: String,
+    pub due_date: String,
+    pub terms: String,
+    pub status_label: String,
+    pub status_key: String,
+    pub currency: String,
+    pub subtotal: String,
+    pub tax: String,
+    pub total: String,
+    pub paid: String,
+    pub credited: String,
+    pub balance: String,
+    pub lines: Vec<LineView>,
+    pub applications: Vec<ApplicationView>,
+    pub activity: Vec<ActivityView>,
+    pub pdf_href: String,
+    pub original_pdf: bool,
+    pub via_link: bool,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct StatementLineView {
+    pub date: String,
+    pub kind: String,
+    pub reference: String,
+    pub charge: String,
+    pub credit: String,
+    pub balance: String,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct StatementCurrencyView {
+    pub currency: String,
+    pub opening: String,
+    pub invoiced: String,
+    pub paid_and_credited: String,
+    pub closing: String,
+    pub lines: Vec<StatementLineView>,
+    /// (bucket, amount) in order: current, 1-30, 31-60, 61-90, over 90.
+    pub aging: Vec<(String, String)>,
+    pub unapplied: Option<String>,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct StatementView {
+    pub customer_id: i64,
+    pub customer_name: String,
+    pub from: String,
+    pub to: String,
+    pub from_value: String,
+    pub to_value: String,
+    pub currencies: Vec<StatementCurrencyView>,
+    pub pdf_href: String,
+    pub csv_href: String,
+    pub error: Option<String>,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct AllocationView {
+    pub invoice_id: i64,
+    pub number: String,
+    pub amount: String,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct PaymentView {
+    pub payment_id: i64,
+    pub date: String,
+    pub method: String,
+    pub amount: String,
+    pub refunded: Option<String>,
+    pub status: String,
+    pub status_key: String,
+    pub reference: String,
+    pub allocations: Vec<AllocationView>,
+    pub receipt_href: String,
+    pub receipt_pdf_href: String,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct PaymentHistoryView {
+    pub customer_id: i64,
+    pub customer_name: String,
+    pub payments: Vec<PaymentView>,
+    pub page: i64,
+    pub pages: i64,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ReceiptView {
+    pub customer_id: i64,
+    pub customer_name: String,
+    pub payment: PaymentView,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct InvoiceLinkView {
+    pub link_id: i64,
+    pub invoice_number: String,
+    pub created: Stamp,
+    pub expires: Stamp,
+    pub last_used: Option<Stamp>,
+    pub created_by: String,
+    /// "active", "expired" or "revoked".
+    pub state: String,
+}

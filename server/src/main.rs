@@ -4,6 +4,8 @@
 //!   portal migrate                       apply database migrations
 //!   portal seed-demo                     load demo customers and invoices
 //!   portal create-staff --email E --name N [--role agent|admin]
+//!   portal invoice-link --invoice NUMBER [--valid-until YYYY-MM-DD]
+//!   portal seed-scale --customers N --invoices M
 
 use std::process::ExitCode;
 use std::sync::Arc;
@@ -41,6 +43,25 @@ enum Command {
         name: String,
         #[arg(long, default_value = "agent", value_parser = ["agent", "admin"])]
         role: String,
+    },
+    /// Print a link to one invoice, as reminder emails carry: it shows that
+    /// invoice and its PDF without signing in. Valid by default until
+    /// PORTAL_INVOICE_LINK_DAYS_AFTER_DUE days after the due date.
+    InvoiceLink {
+        /// The invoice number, e.g. INV-2026-0042.
+        #[arg(long)]
+        invoice: String,
+        /// Last day the link works (UTC), instead of the default.
+        #[arg(long)]
+        valid_until: Option<chrono::NaiveDate>,
+    },
+    /// Fill the database with many invoices for benchmarks (spread evenly
+    /// over new customers, one contact each).
+    SeedScale {
+        #[arg(long, default_value_t = 200)]
+        customers: usize,
+        #[arg(long, default_value_t = 1_000_000)]
+        invoices: usize,
     },
 }
 
@@ -108,6 +129,64 @@ async fn run(command: Command, config: Config) -> Result<(), String> {
                     summary.customers, summary.contacts, summary.invoices, summary.payments, summary.credit_notes
                 );
             }
+            Ok(())
+        }
+        Command::InvoiceLink {
+            invoice,
+            valid_until,
+        } => {
+            let until =
+                valid_until.map(|d| d.and_hms_opt(23, 59, 59).expect("valid time").and_utc());
+            let link = portal
+                .services
+                .create_invoice_link(&invoice, until, "cli")
+                .await
+                .map_err(|e| e.to_string())?;
+            println!("{}", link.url);
+            eprintln!(
+                "valid until {} (link id {}; AR staff can revoke it at /staff/invoice-links)",
+                link.expires_at.format("%Y-%m-%d %H:%M UTC"),
+                link.link_id
+            );
+            Ok(())
+        }
+        Command::SeedScale {
+            customers,
+            invoices,
+        } => {
+            if customers == 0 || invoices < customers {
+                return Err(
+                    "--customers must be at least 1 and --invoices at least --customers".into(),
+                );
+            }
+            let bar = indicatif::ProgressBar::new(invoices as u64);
+            bar.set_style(
+                indicatif::ProgressStyle::with_template(
+                    "{bar:40} {pos}/{len} invoices  {per_sec}  eta {eta}",
+                )
+                .expect("valid template"),
+            );
+            let started = std::time::Instant::now();
+            let summary = portal_core::seed_scale::seed_scale(
+                &portal.services,
+                portal_core::seed_scale::ScaleSpec {
+                    customers,
+                    invoices,
+                },
+                |done, _| bar.set_position(done as u64),
+            )
+            .await
+            .map_err(|e| format!("seed-scale failed: {e}"))?;
+            bar.finish();
+            println!(
+                "{} invoices for {} customers ({} payments) in {:.1} s; sign in as {} (customer {})",
+                summary.invoices,
+                summary.customers,
+                summary.payments,
+                started.elapsed().as_secs_f64(),
+                summary.sample_contact,
+                summary.sample_customer_id
+            );
             Ok(())
         }
         Command::CreateStaff { email, name, role } => {

@@ -4,6 +4,8 @@
 pub mod accounts;
 pub mod auth;
 pub mod dev;
+pub mod invoices;
+pub mod payments;
 pub mod sessions;
 pub mod site;
 pub mod staff;
@@ -31,7 +33,7 @@ pub(crate) mod ssr {
             .and_then(|parts| parts.extensions.get::<SignedIn>().cloned())
     }
 
-    fn status(code: StatusCode) {
+    pub fn status(code: StatusCode) {
         if let Some(response) = use_context::<ResponseOptions>() {
             response.set_status(code);
         }
@@ -68,11 +70,99 @@ pub(crate) mod ssr {
         result.or_else(|e| fail(AppError::from(e)))
     }
 
+    /// How the viewer's language writes a date, from Accept-Language.
+    #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+    pub enum DateStyle {
+        /// Jan 5, 2026 (en-US and the default)
+        MonthFirst,
+        /// 5 Jan 2026 (en-GB, en-AU, en-IE, en-NZ, en-IN ...)
+        DayFirst,
+        /// 05.01.2026 (de, ru, pl, fi, ...)
+        Dotted,
+        /// 05/01/2026 (fr, es, it, pt, nl-BE ...)
+        Slashed,
+        /// 2026-01-05 (sv, ja, zh, ko, lt, ...)
+        Iso,
+    }
+
+    pub fn date_style_for(accept_language: &str) -> DateStyle {
+        let first = accept_language
+            .split(',')
+            .next()
+            .unwrap_or("")
+            .split(';')
+            .next()
+            .unwrap_or("")
+            .trim()
+            .to_ascii_lowercase();
+        let (lang, region) = first.split_once('-').unwrap_or((first.as_str(), ""));
+        match lang {
+            "en" if region.is_empty() || region == "us" || region == "ca" || region == "ph" => {
+                DateStyle::MonthFirst
+            }
+            "en" => DateStyle::DayFirst,
+            "de" | "ru" | "pl" | "fi" | "nb" | "no" | "da" | "cs" | "sk" | "tr" | "uk" | "ro"
+            | "hu" => DateStyle::Dotted,
+            "fr" | "es" | "it" | "pt" | "el" | "vi" | "id" | "ca" => DateStyle::Slashed,
+            "nl" => DateStyle::Slashed,
+            "sv" | "ja" | "zh" | "ko" | "lt" | "hr" => DateStyle::Iso,
+            _ => DateStyle::MonthFirst,
+        }
+    }
+
+    fn date_style() -> DateStyle {
+        use_context::<http::request::Parts>()
+            .and_then(|p| {
+                p.headers
+                    .get(http::header::ACCEPT_LANGUAGE)
+                    .and_then(|v| v.to_str().ok())
+                    .map(date_style_for)
+            })
+            .unwrap_or(DateStyle::MonthFirst)
+    }
+
+    /// A calendar date (issue, due) in the viewer's style. Calendar dates
+    /// have no time zone: an invoice due on the 5th is due on the 5th.
     pub fn date(d: chrono::NaiveDate) -> String {
-        d.format("%b %-d, %Y").to_string()
+        let pattern = match date_style() {
+            DateStyle::MonthFirst => "%b %-d, %Y",
+            DateStyle::DayFirst => "%-d %b %Y",
+            DateStyle::Dotted => "%d.%m.%Y",
+            DateStyle::Slashed => "%d/%m/%Y",
+            DateStyle::Iso => "%Y-%m-%d",
+        };
+        d.format(pattern).to_string()
     }
 
     pub fn timestamp(t: chrono::DateTime<chrono::Utc>) -> String {
-        t.format("%b %-d, %Y %H:%M UTC").to_string()
+        format!("{} {} UTC", date(t.date_naive()), t.format("%H:%M"))
+    }
+
+    /// A moment: UTC from the server, the viewer's zone after hydration.
+    pub fn stamp(t: chrono::DateTime<chrono::Utc>) -> crate::models::Stamp {
+        crate::models::Stamp {
+            iso: t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+            text: timestamp(t),
+        }
+    }
+
+    /// The ids in a route are text from the browser: malformed is not found.
+    pub fn id(text: &str) -> Result<i64, AppError> {
+        text.parse::<i64>().or_else(|_| fail(AppError::NotFound))
+    }
+
+    #[cfg(test)]
+    mod tests {
+        use super::*;
+
+        #[test]
+        fn date_styles_follow_the_first_language() {
+            assert_eq!(date_style_for("en-US,en;q=0.9"), DateStyle::MonthFirst);
+            assert_eq!(date_style_for("en-GB,en;q=0.8"), DateStyle::DayFirst);
+            assert_eq!(date_style_for("de-DE,de;q=0.9,en;q=0.5"), DateStyle::Dotted);
+            assert_eq!(date_style_for("fr"), DateStyle::Slashed);
+            assert_eq!(date_style_for("sv-SE"), DateStyle::Iso);
+            assert_eq!(date_style_for(""), DateStyle::MonthFirst);
+        }
     }
 }

@@ -12,7 +12,8 @@ pub async fn load_site_info() -> Result<SiteInfo, AppError> {
 
     let services = services()?;
     let viewer = match signed_in().map(|s| s.principal) {
-        None => None,
+        // Someone who came through an invoice link is a guest here.
+        None | Some(Principal::InvoiceLink { .. }) => None,
         Some(Principal::Contact { contact_id }) => {
             let profile = mapped(services.contact_profile(contact_id).await)?;
             Some(Viewer {

@@ -3,7 +3,7 @@ use leptos_meta::Title;
 use leptos_router::hooks::use_params_map;
 
 use crate::api::accounts::account_overview;
-use crate::components::{Layout, Loaded};
+use crate::components::{AccountNav, AccountSection, Layout, Loaded};
 use crate::error::AppError;
 use crate::models::AccountOverviewView;
 use crate::pages::home::role_label;
@@ -34,10 +34,9 @@ fn AccountView(account: AccountOverviewView) -> impl IntoView {
     let count = account.open_invoices.len();
     view! {
         <Title text=title/>
-        <div class="page-head">
-            <h1>{account.customer_name.clone()}</h1>
-            <p class="muted">"Your access: " {role_label(&account.role)}</p>
-        </div>
+        <AccountNav customer_id=account.customer_id customer_name=account.customer_name.clone() current=AccountSection::Overview/>
+        <h1>{account.customer_name.clone()}</h1>
+        <p class="muted">"Your access: " {role_label(&account.role)}</p>
         <section aria-labelledby="balances-heading">
             <h2 id="balances-heading">"Balance"</h2>
             {if account.balances.is_empty() {
@@ -63,14 +62,14 @@ fn AccountView(account: AccountOverviewView) -> impl IntoView {
             }}
         </section>
         <section aria-labelledby="open-heading">
-            <h2 id="open-heading">"Open invoices"</h2>
+            <h2 id="open-heading">"Oldest open invoices"</h2>
             {if count == 0 {
                 view! { <p>"No open invoices."</p> }.into_any()
             } else {
                 view! {
                     <div class="table-wrap" tabindex="0" role="region" aria-labelledby="open-heading">
                         <table class="invoices">
-                            <caption class="visually-hidden">{format!("{count} open invoices, oldest due date first")}</caption>
+                            <caption class="visually-hidden">{format!("{count} oldest open invoices, by due date")}</caption>
                             <thead>
                                 <tr>
                                     <th scope="col">"Invoice"</th>
@@ -85,7 +84,7 @@ fn AccountView(account: AccountOverviewView) -> impl IntoView {
                             <tbody>
                                 {account.open_invoices.into_iter().map(|i| view! {
                                     <tr>
-                                        <th scope="row">{i.number}</th>
+                                        <th scope="row"><a href=format!("/accounts/{}/invoices/{}", account.customer_id, i.invoice_id)>{i.number}</a></th>
                                         <td>{i.po_number.unwrap_or_default()}</td>
                                         <td>{i.issue_date}</td>
                                         <td>{i.due_date}</td>
@@ -100,6 +99,11 @@ fn AccountView(account: AccountOverviewView) -> impl IntoView {
                 }
                 .into_any()
             }}
+            <p class="see-all">
+                <a href=format!("/accounts/{}/invoices?status=unpaid&sort=due&dir=asc", account.customer_id)>"All unpaid invoices"</a>
+                " · "
+                <a href=format!("/accounts/{}/invoices", account.customer_id)>"All invoices"</a>
+            </p>
         </section>
     }
 }

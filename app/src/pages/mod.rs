@@ -1,7 +1,12 @@
 pub mod account;
 pub mod dev_mailbox;
 pub mod home;
+pub mod invoice_link;
+pub mod invoices;
 pub mod not_found;
+pub mod payments;
 pub mod sessions;
 pub mod sign_in;
 pub mod staff;
+pub mod staff_links;
+pub mod statement;

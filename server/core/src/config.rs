@@ -32,6 +32,8 @@ pub struct Config {
     pub sign_in_ip_refill_secs: u64,
     /// Read the client IP from X-Forwarded-For / Forwarded (behind a proxy only).
     pub trust_proxy: bool,
+    /// Invoice links in emails work until this many days after the due date.
+    pub invoice_link_days_after_due: i64,
 }
 
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
@@ -141,6 +143,8 @@ impl Config {
             sign_in_ip_burst: positive(&get, "PORTAL_SIGN_IN_IP_BURST", 20)? as u32,
             sign_in_ip_refill_secs: positive(&get, "PORTAL_SIGN_IN_IP_REFILL_SECONDS", 6)?,
             trust_proxy: flag(&get, "PORTAL_TRUST_PROXY")?,
+            invoice_link_days_after_due: positive(&get, "PORTAL_INVOICE_LINK_DAYS_AFTER_DUE", 30)?
+                as i64,
         })
     }
 

@@ -9,8 +9,10 @@ pub mod db;
 pub mod domain;
 pub mod email;
 pub mod error;
+pub mod pdf;
 pub mod repo;
 pub mod seed;
+pub mod seed_scale;
 pub mod services;
 pub mod session_store;
 

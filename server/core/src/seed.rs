@@ -424,6 +424,7 @@ pub async fn seed_demo(services: &Services) -> Result<SeedSummary, sqlx::Error> 
                 .await?;
             summary.credit_notes += 1;
         }
+        crate::repo::invoices::refresh_settlement(&mut tx, invoice_id).await?;
     }
     tx.commit().await?;
     Ok(summary)

@@ -120,31 +120,13 @@ async fn confirm(
             return server_error();
         }
     };
-    // A new session id at sign-in (no fixation), with nothing carried over.
-    let now = ts(services.clock.now());
-    let user_agent = headers
-        .get(header::USER_AGENT)
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or("")
-        .to_owned();
-    let started = async {
-        session.clear().await;
-        session.cycle_id().await?;
-        session.insert(keys::PRINCIPAL, principal).await?;
-        session.insert(keys::SIGNED_IN_AT, &now).await?;
-        session.insert(keys::LAST_SEEN_AT, &now).await?;
-        session.insert(keys::USER_AGENT, user_agent).await?;
-        session
-            .insert(keys::IP, ip.0.clone().unwrap_or_default())
-            .await?;
-        Ok::<_, tower_sessions::session::Error>(())
-    };
+    let started = start_session(&session, principal, services.clock.now(), &headers, &ip);
     if let Err(e) = started.await {
         tracing::error!(error = %e, "could not start a session");
         return server_error();
     }
     Redirect::to(match principal {
-        Principal::Contact { .. } => "/",
+        Principal::Contact { .. } | Principal::InvoiceLink { .. } => "/",
         Principal::Staff { .. } => "/staff",
     })
     .into_response()
@@ -168,6 +150,33 @@ pub async fn confirm_staff(
     Form(form): Form<HashMap<String, String>>,
 ) -> Response {
     confirm(&services, Area::Staff, session, ip, &headers, form).await
+}
+
+/// Starts a fresh session for `principal`: a new session id (no fixation),
+/// nothing carried over from before.
+pub async fn start_session(
+    session: &Session,
+    principal: Principal,
+    now: chrono::DateTime<chrono::Utc>,
+    headers: &HeaderMap,
+    ip: &ClientIp,
+) -> Result<(), tower_sessions::session::Error> {
+    let now = ts(now);
+    let user_agent = headers
+        .get(header::USER_AGENT)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("")
+        .to_owned();
+    session.clear().await;
+    session.cycle_id().await?;
+    session.insert(keys::PRINCIPAL, principal).await?;
+    session.insert(keys::SIGNED_IN_AT, &now).await?;
+    session.insert(keys::LAST_SEEN_AT, &now).await?;
+    session.insert(keys::USER_AGENT, user_agent).await?;
+    session
+        .insert(keys::IP, ip.0.clone().unwrap_or_default())
+        .await?;
+    Ok(())
 }
 
 fn signed_out_redirect(principal: Option<Principal>) -> Response {

@@ -4,6 +4,7 @@
 
 pub mod auth_routes;
 pub mod client_ip;
+pub mod invoice_routes;
 pub mod plain_page;
 pub mod security;
 pub mod session_guard;
@@ -71,6 +72,36 @@ pub fn router(state: AppState, leptos_router: Router<AppState>) -> Router {
         .route("/auth/sign-out", post(auth_routes::sign_out))
         .route("/sessions/{session_id}/end", post(auth_routes::end_session))
         .route("/sessions/end-all", post(auth_routes::end_all_sessions))
+        .route(
+            "/accounts/{customer_id}/invoices/{invoice_id}/pdf",
+            get(invoice_routes::invoice_pdf),
+        )
+        .route(
+            "/accounts/{customer_id}/invoices.csv",
+            get(invoice_routes::invoices_csv),
+        )
+        .route(
+            "/accounts/{customer_id}/invoices.zip",
+            get(invoice_routes::invoices_zip),
+        )
+        .route(
+            "/accounts/{customer_id}/statement.pdf",
+            get(invoice_routes::statement_pdf),
+        )
+        .route(
+            "/accounts/{customer_id}/statement.csv",
+            get(invoice_routes::statement_csv),
+        )
+        .route(
+            "/accounts/{customer_id}/payments/{payment_id}/receipt.pdf",
+            get(invoice_routes::receipt_pdf),
+        )
+        .route("/i/{token}", get(invoice_routes::open_invoice_link))
+        .route("/i/{token}/fresh", post(invoice_routes::fresh_invoice_link))
+        .route(
+            "/staff/invoice-links/{link_id}/revoke",
+            post(invoice_routes::revoke_invoice_link),
+        )
         .merge(leptos_router)
         .layer(middleware::from_fn_with_state(
             state.clone(),

@@ -95,6 +95,13 @@ pub async fn session_guard(
     } else {
         "/staff/sign-in"
     };
+    if let Some(Principal::InvoiceLink { link_id }) = principal {
+        if let Some(response) =
+            keep_to_the_linked_invoice(&state, &session, link_id, req.uri().path()).await
+        {
+            return response;
+        }
+    }
     match (area_of(req.uri().path()), principal) {
         (Area::Contact, Some(Principal::Staff { .. })) => {
             return Redirect::to("/staff").into_response()
@@ -102,15 +109,50 @@ pub async fn session_guard(
         (Area::Contact, None) | (Area::SignedIn, None) => {
             return Redirect::to(contact_sign_in).into_response()
         }
-        (Area::Staff, Some(Principal::Contact { .. })) | (Area::Staff, None) => {
-            return Redirect::to(staff_sign_in).into_response()
-        }
+        (Area::Staff, Some(Principal::Contact { .. }))
+        | (Area::Staff, Some(Principal::InvoiceLink { .. }))
+        | (Area::Staff, None) => return Redirect::to(staff_sign_in).into_response(),
         _ => {}
     }
     if let Some(s) = signed_in {
         req.extensions_mut().insert(s);
     }
     next.run(req).await
+}
+
+/// A session opened from an invoice link reaches that invoice (its page
+/// and PDF) and public pages, nothing else: other customer pages are 404,
+/// and once the link is revoked or expired the session ends.
+async fn keep_to_the_linked_invoice(
+    state: &AppState,
+    session: &Session,
+    link_id: i64,
+    path: &str,
+) -> Option<Response> {
+    let grant = match state.services.invoice_link_grant(link_id).await {
+        Ok(Some(grant)) => grant,
+        Ok(None) => {
+            let _ = session.flush().await;
+            return Some(Redirect::to("/invoice-link?state=ended").into_response());
+        }
+        Err(e) => {
+            tracing::error!(error = %e, "checking an invoice link failed");
+            return Some(super::plain_page::server_error());
+        }
+    };
+    let invoice_page = format!(
+        "/accounts/{}/invoices/{}",
+        grant.customer_id, grant.invoice_id
+    );
+    if path == "/" {
+        return Some(Redirect::to(&invoice_page).into_response());
+    }
+    let allowed = path == invoice_page || path == format!("{invoice_page}/pdf");
+    match area_of(path) {
+        Area::Contact if !allowed => Some(super::plain_page::not_found()),
+        Area::SignedIn => Some(super::plain_page::not_found()),
+        _ => None,
+    }
 }
 
 #[cfg(test)]

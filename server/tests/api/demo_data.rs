@@ -1,8 +1,9 @@
 //! The demo data is what the issue promises, checked against the database
 //! with the same derivation the pages use.
 
+use portal_core::domain::invoice_query::{InvoiceQuery, StatusFilter};
 use portal_core::domain::{invoice_standing, InvoiceStatus};
-use portal_core::repo::accounts::unsettled_invoices;
+use portal_core::repo::invoices::list_page;
 
 use crate::helpers::{spawn_app, Backend};
 
@@ -62,7 +63,15 @@ async fn demo_data_is_believable(backend: Backend) {
         "Contoso Manufacturing",
     ] {
         let id = app.customer_id(customer).await;
-        for row in unsettled_invoices(&mut conn, id).await.unwrap() {
+        let unpaid = InvoiceQuery {
+            status: Some(StatusFilter::Unpaid),
+            ..InvoiceQuery::default()
+        };
+        for row in list_page(&mut conn, id, &unpaid, today, 1_000)
+            .await
+            .unwrap()
+            .rows
+        {
             let standing = invoice_standing(&row.facts(), today);
             if row.paid_minor > 0 {
                 partly_paid += 1;

@@ -442,6 +442,23 @@ impl TestApp {
         client
     }
 
+    /// An AR admin (seeded `ar@seller.example`) signed in through the staff link.
+    pub async fn signed_in_staff_client(&self) -> reqwest::Client {
+        let email = "ar@seller.example";
+        let client = new_client();
+        let before = self.smtp.messages_to(email).len();
+        let response = self
+            .post_form_with(&client, "/staff/auth/sign-in", &[("email", email)])
+            .await;
+        assert_eq!(response.status(), 303, "asking for a staff link");
+        let mail = self.smtp.wait_for(email, before + 1).await;
+        let response = self
+            .post_form_with(&client, "/staff/auth/confirm", &[("token", &mail.token())])
+            .await;
+        assert_eq!(response.status(), 303, "confirming the staff link");
+        client
+    }
+
     pub async fn customer_id(&self, name: &str) -> i64 {
         let mut conn = self.services.db.pool.acquire().await.unwrap();
         sqlx::query_scalar::<_, i64>("SELECT customer_id FROM customers WHERE name = $1")

@@ -6,6 +6,7 @@
 mod cli;
 mod demo_data;
 mod helpers;
+mod invoices;
 mod outbox;
 mod security;
 mod sessions;

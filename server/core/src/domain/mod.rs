@@ -1,12 +1,16 @@
 //! Domain rules: plain Rust, no I/O, unit-tested.
 
 pub mod email_address;
+pub mod invoice_query;
 pub mod invoice_status;
 pub mod money;
 pub mod roles;
+pub mod statement;
 pub mod token;
 
 pub use email_address::{EmailAddress, InvalidEmail};
-pub use invoice_status::{invoice_standing, InvoiceFacts, InvoiceStanding, InvoiceStatus};
+pub use invoice_status::{
+    invoice_standing, InvoiceFacts, InvoiceStanding, InvoiceStatus, DUE_SOON_DAYS,
+};
 pub use money::{Currency, Money};
 pub use roles::{ContactRole, Principal, StaffRole};

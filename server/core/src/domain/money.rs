@@ -12,11 +12,11 @@ pub struct Currency([u8; 3]);
 
 /// Currencies whose minor unit is not 1/100. Everything else valid in
 /// ISO 4217 that we are asked to accept uses two decimals.
-const ZERO_DECIMAL: &[&str] = &[
+pub const ZERO_DECIMAL: &[&str] = &[
     "BIF", "CLP", "DJF", "GNF", "ISK", "JPY", "KMF", "KRW", "PYG", "RWF", "UGX", "VND", "VUV",
     "XAF", "XOF", "XPF",
 ];
-const THREE_DECIMAL: &[&str] = &["BHD", "IQD", "JOD", "KWD", "LYD", "OMR", "TND"];
+pub const THREE_DECIMAL: &[&str] = &["BHD", "IQD", "JOD", "KWD", "LYD", "OMR", "TND"];
 
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
 #[error("`{0}` is not a three-letter ISO 4217 currency code")]

@@ -64,8 +64,17 @@ impl StaffRole {
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum Principal {
-    Contact { contact_id: i64 },
-    Staff { staff_id: i64 },
+    Contact {
+        contact_id: i64,
+    },
+    Staff {
+        staff_id: i64,
+    },
+    /// Someone who opened a link to one invoice from an email: sees that
+    /// invoice and nothing else, while the link stays valid.
+    InvoiceLink {
+        link_id: i64,
+    },
 }
 
 impl Principal {
@@ -73,6 +82,7 @@ impl Principal {
         match self {
             Principal::Contact { .. } => "contact",
             Principal::Staff { .. } => "staff",
+            Principal::InvoiceLink { .. } => "invoice_link",
         }
     }
 
@@ -80,6 +90,7 @@ impl Principal {
         match self {
             Principal::Contact { contact_id } => *contact_id,
             Principal::Staff { staff_id } => *staff_id,
+            Principal::InvoiceLink { link_id } => *link_id,
         }
     }
 }

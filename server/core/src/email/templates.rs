@@ -62,6 +62,59 @@ pub fn sign_in_email(e: &SignInEmail<'_>) -> RenderedEmail {
     }
 }
 
+pub struct InvoiceLinkEmail<'a> {
+    pub seller_name: &'a str,
+    pub invoice_number: &'a str,
+    pub amount_due: &'a str,
+    pub due_date: &'a str,
+    pub link: &'a str,
+    pub valid_until: &'a str,
+}
+
+/// A fresh link to one invoice, asked for from an expired or revoked link.
+pub fn invoice_link_email(e: &InvoiceLinkEmail<'_>) -> RenderedEmail {
+    let subject = format!("Invoice {} from {}", e.invoice_number, e.seller_name);
+    let text_body = format!(
+        "Hello,\n\n\
+         Here is a new link to invoice {number} ({amount} due {due}):\n\n{link}\n\n\
+         It shows this invoice and its PDF without signing in, until {until}. \
+         To see your whole account, use \"Sign in\" on that page.\n\n\
+         Someone opened an old link to this invoice and asked for a new one. If that was \
+         not you, you can ignore this email.\n\n{seller}\n",
+        number = e.invoice_number,
+        amount = e.amount_due,
+        due = e.due_date,
+        link = e.link,
+        until = e.valid_until,
+        seller = e.seller_name,
+    );
+    let html_body = format!(
+        r#"<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>{subject}</title></head>
+<body style="font-family: system-ui, sans-serif; color: #1f2937; line-height: 1.5;">
+<p>Hello,</p>
+<p>Here is a new link to invoice {number} ({amount} due {due}):</p>
+<p><a href="{link}" style="display: inline-block; padding: 10px 18px; background: #1d4ed8; color: #ffffff; border-radius: 6px; text-decoration: none;">View invoice {number}</a></p>
+<p>Or copy this address into your browser:<br><span style="word-break: break-all;">{link}</span></p>
+<p>It shows this invoice and its PDF without signing in, until {until}. To see your whole account, use "Sign in" on that page.</p>
+<p>Someone opened an old link to this invoice and asked for a new one. If that was not you, you can ignore this email.</p>
+<p>{seller}</p>
+</body></html>"#,
+        subject = html_escape(&subject),
+        number = html_escape(e.invoice_number),
+        amount = html_escape(e.amount_due),
+        due = html_escape(e.due_date),
+        link = html_escape(e.link),
+        until = html_escape(e.valid_until),
+        seller = html_escape(e.seller_name),
+    );
+    RenderedEmail {
+        subject,
+        text_body,
+        html_body,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

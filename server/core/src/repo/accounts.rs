@@ -4,8 +4,8 @@ use chrono::{DateTime, Utc};
 use sqlx::Row;
 
 use super::Conn;
-use crate::db::{parse_date, ts};
-use crate::domain::{ContactRole, Currency, StaffRole};
+use crate::db::ts;
+use crate::domain::{ContactRole, StaffRole};
 
 #[derive(Clone, Debug)]
 pub struct ContactRow {
@@ -137,75 +137,6 @@ pub async fn memberships(
                 role: ContactRole::parse(&role).unwrap_or(ContactRole::Viewer),
             }
         })
-        .collect())
-}
-
-/// An invoice with the sums its standing is derived from.
-#[derive(Clone, Debug)]
-pub struct InvoiceLedgerRow {
-    pub invoice_id: i64,
-    pub number: String,
-    pub po_number: Option<String>,
-    pub issue_date: chrono::NaiveDate,
-    pub due_date: chrono::NaiveDate,
-    pub currency: Currency,
-    pub total_minor: i64,
-    pub paid_minor: i64,
-    pub credited_minor: i64,
-    pub voided: bool,
-}
-
-impl InvoiceLedgerRow {
-    /// What the standing of this invoice is derived from.
-    pub fn facts(&self) -> crate::domain::InvoiceFacts {
-        crate::domain::InvoiceFacts {
-            total_minor: self.total_minor,
-            paid_minor: self.paid_minor,
-            credited_minor: self.credited_minor,
-            due_date: self.due_date,
-            voided: self.voided,
-        }
-    }
-}
-
-/// Invoices of one customer that are not void and not fully settled,
-/// oldest due first. (The full, filtered list is the invoice pages' work.)
-pub async fn unsettled_invoices(
-    conn: &mut Conn,
-    customer_id: i64,
-) -> Result<Vec<InvoiceLedgerRow>, sqlx::Error> {
-    let rows = sqlx::query(
-        "SELECT i.invoice_id, i.number, i.po_number, i.issue_date, i.due_date, i.currency, i.total_minor, i.voided_at,
-                CAST(COALESCE((SELECT SUM(pa.amount_minor) FROM payment_allocations pa
-                               JOIN payments p ON p.payment_id = pa.payment_id
-                               WHERE pa.invoice_id = i.invoice_id AND p.status = 'succeeded'), 0) AS BIGINT) AS paid_minor,
-                CAST(COALESCE((SELECT SUM(ca.amount_minor) FROM credit_allocations ca
-                               WHERE ca.invoice_id = i.invoice_id), 0) AS BIGINT) AS credited_minor
-         FROM invoices i
-         WHERE i.customer_id = $1 AND i.voided_at IS NULL
-         ORDER BY i.due_date, i.number",
-    )
-    .bind(customer_id)
-    .fetch_all(conn)
-    .await?;
-    Ok(rows
-        .into_iter()
-        .map(|r| {
-            let currency: String = r.get("currency");
-            InvoiceLedgerRow {
-                invoice_id: r.get("invoice_id"),
-                number: r.get("number"),
-                po_number: r.get("po_number"),
-                issue_date: parse_date(r.get::<String, _>("issue_date").as_str()),
-                due_date: parse_date(r.get::<String, _>("due_date").as_str()),
-                currency: Currency::parse(&currency).unwrap_or(Currency::USD),
-                total_minor: r.get("total_minor"),
-                paid_minor: r.get("paid_minor"),
-                credited_minor: r.get("credited_minor"),
-                voided: r.get::<Option<String>, _>("voided_at").is_some(),
-            }
-        })
-        .filter(|row| row.total_minor - row.paid_minor - row.credited_minor > 0)
         .collect())
 }
 

@@ -11,6 +11,8 @@ pub struct AuditEvent<'a> {
     pub action: &'a str,
     pub detail: serde_json::Value,
     pub ip: Option<&'a str>,
+    /// What the event is about, e.g. `invoice:42`, for per-record activity.
+    pub subject: Option<String>,
 }
 
 pub async fn record(
@@ -19,8 +21,8 @@ pub async fn record(
     event: AuditEvent<'_>,
 ) -> Result<(), sqlx::Error> {
     sqlx::query(
-        "INSERT INTO audit_events (occurred_at, actor_kind, actor_id, customer_id, action, detail, ip)
-         VALUES ($1, $2, $3, $4, $5, $6, $7)",
+        "INSERT INTO audit_events (occurred_at, actor_kind, actor_id, customer_id, action, detail, ip, subject)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
     )
     .bind(ts(at))
     .bind(event.actor_kind)
@@ -29,6 +31,7 @@ pub async fn record(
     .bind(event.action)
     .bind(event.detail.to_string())
     .bind(event.ip)
+    .bind(event.subject)
     .execute(conn)
     .await?;
     Ok(())

@@ -4,7 +4,10 @@
 
 pub mod accounts;
 pub mod audit;
+pub mod invoice_links;
+pub mod invoices;
 pub mod outbox;
+pub mod payments;
 pub mod sessions;
 pub mod tokens;
 

@@ -2,12 +2,15 @@
 //! contact and checks membership first: a customer the contact does not
 //! belong to is `NotFound`, exactly like one that does not exist.
 
-use std::collections::BTreeMap;
-
 use super::Services;
+use crate::domain::invoice_query::{Direction, InvoiceQuery, SortKey, StatusFilter};
 use crate::domain::{invoice_standing, ContactRole, Currency, InvoiceStatus, Money, StaffRole};
 use crate::error::{ServiceError, ServiceResult};
 use crate::repo::accounts::{self, MembershipRow};
+use crate::repo::invoices;
+
+/// Open invoices the account overview lists (oldest due first).
+pub const OVERVIEW_INVOICES: usize = 10;
 
 #[derive(Clone, Debug)]
 pub struct ContactProfile {
@@ -56,28 +59,6 @@ pub struct AccountOverview {
     pub open_invoices: Vec<OpenInvoice>,
 }
 
-/// Sums open and overdue balances per currency (pure, for the unit tests).
-pub fn balances_by_currency(invoices: &[OpenInvoice]) -> Vec<CurrencyBalance> {
-    let mut by: BTreeMap<Currency, CurrencyBalance> = BTreeMap::new();
-    for inv in invoices.iter().filter(|i| i.status.is_open()) {
-        let c = inv.balance.currency;
-        let entry = by.entry(c).or_insert_with(|| CurrencyBalance {
-            currency: c,
-            open: Money::zero(c),
-            overdue: Money::zero(c),
-            open_count: 0,
-            overdue_count: 0,
-        });
-        entry.open.minor += inv.balance.minor;
-        entry.open_count += 1;
-        if matches!(inv.status, InvoiceStatus::Overdue { .. }) {
-            entry.overdue.minor += inv.balance.minor;
-            entry.overdue_count += 1;
-        }
-    }
-    by.into_values().collect()
-}
-
 impl Services {
     pub async fn contact_profile(&self, contact_id: i64) -> ServiceResult<ContactProfile> {
         let mut conn = self.db.pool.acquire().await?;
@@ -119,8 +100,18 @@ impl Services {
             .find(|m| m.customer_id == customer_id)
             .ok_or(ServiceError::NotFound)?;
         let today = self.today();
-        let open_invoices: Vec<OpenInvoice> = accounts::unsettled_invoices(&mut conn, customer_id)
-            .await?
+        // The overview shows the oldest-due open invoices; the invoice list has the rest.
+        let query = InvoiceQuery {
+            status: Some(StatusFilter::Unpaid),
+            sort: SortKey::Due,
+            direction: Direction::Asc,
+            ..InvoiceQuery::default()
+        };
+        let page =
+            invoices::list_page(&mut conn, customer_id, &query, today, OVERVIEW_INVOICES).await?;
+        let (_, totals) = invoices::count_and_totals(&mut conn, customer_id, &query, today).await?;
+        let open_invoices: Vec<OpenInvoice> = page
+            .rows
             .into_iter()
             .map(|row| {
                 let standing = invoice_standing(&row.facts(), today);
@@ -135,13 +126,21 @@ impl Services {
                     status: standing.status,
                 }
             })
-            .filter(|i| i.status.is_open())
             .collect();
         Ok(AccountOverview {
             customer_id,
             customer_name: membership.customer_name,
             role: membership.role,
-            balances: balances_by_currency(&open_invoices),
+            balances: totals
+                .into_iter()
+                .map(|t| CurrencyBalance {
+                    currency: t.currency,
+                    open: Money::new(t.open_minor, t.currency),
+                    overdue: Money::new(t.overdue_minor, t.currency),
+                    open_count: t.open_count as usize,
+                    overdue_count: t.overdue_count as usize,
+                })
+                .collect(),
             open_invoices,
         })
     }
@@ -164,52 +163,5 @@ impl Services {
     pub async fn portfolio_counts(&self) -> ServiceResult<accounts::PortfolioCounts> {
         let mut conn = self.db.pool.acquire().await?;
         Ok(accounts::portfolio_counts(&mut conn).await?)
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use chrono::NaiveDate;
-
-    fn inv(minor: i64, currency: Currency, status: InvoiceStatus) -> OpenInvoice {
-        let d = NaiveDate::from_ymd_opt(2026, 1, 1).unwrap();
-        OpenInvoice {
-            invoice_id: 1,
-            number: "X".into(),
-            po_number: None,
-            issue_date: d,
-            due_date: d,
-            total: Money::new(minor, currency),
-            balance: Money::new(minor, currency),
-            status,
-        }
-    }
-
-    #[test]
-    fn balances_are_per_currency_and_count_overdue_separately() {
-        let list = vec![
-            inv(1_000, Currency::USD, InvoiceStatus::Open),
-            inv(2_500, Currency::USD, InvoiceStatus::Overdue { days: 3 }),
-            inv(700, Currency::EUR, InvoiceStatus::PartiallyPaid),
-            inv(9_999, Currency::EUR, InvoiceStatus::Paid),
-        ];
-        let b = balances_by_currency(&list);
-        assert_eq!(b.len(), 2);
-        let eur = &b[0];
-        let usd = &b[1];
-        assert_eq!(
-            (
-                eur.currency,
-                eur.open.minor,
-                eur.overdue.minor,
-                eur.open_count
-            ),
-            (Currency::EUR, 700, 0, 1)
-        );
-        assert_eq!(
-            (usd.open.minor, usd.overdue.minor, usd.overdue_count),
-            (3_500, 2_500, 1)
-        );
     }
 }

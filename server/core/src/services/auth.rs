@@ -111,6 +111,7 @@ impl Services {
                     action: "sign_in.rate_limited",
                     detail: serde_json::json!({ "area": area.name(), "email_sha256": hash }),
                     ip,
+                    subject: None,
                 },
             )
             .await?;
@@ -177,6 +178,7 @@ impl Services {
                         action: "sign_in.link_sent",
                         detail: serde_json::json!({}),
                         ip,
+                        subject: None,
                     },
                 )
                 .await?;
@@ -192,6 +194,7 @@ impl Services {
                         action: "sign_in.unknown_email",
                         detail: serde_json::json!({ "area": area.name(), "email_sha256": hash }),
                         ip,
+                        subject: None,
                     },
                 )
                 .await?;
@@ -277,6 +280,7 @@ impl Services {
                 action: "sign_in.succeeded",
                 detail: serde_json::json!({}),
                 ip,
+                subject: None,
             },
         )
         .await?;
@@ -301,6 +305,7 @@ impl Services {
                 action: "sign_in.failed",
                 detail: serde_json::json!({ "area": area.name(), "reason": problem.key() }),
                 ip,
+                subject: None,
             },
         )
         .await?;
@@ -328,6 +333,7 @@ impl Services {
                 },
                 detail: serde_json::json!({}),
                 ip,
+                subject: None,
             },
         )
         .await?;

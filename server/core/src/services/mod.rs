@@ -3,6 +3,8 @@
 
 pub mod accounts;
 pub mod auth;
+pub mod invoice_links;
+pub mod invoices;
 pub mod sessions;
 
 use std::sync::Arc;

@@ -1,0 +1,448 @@
+use leptos::prelude::*;
+
+use crate::error::AppError;
+use crate::models::{InvoiceDetailView, InvoiceLinkView, InvoiceListView, StatementView};
+
+/// One page of the invoice list. `query` is the page's query string as the
+/// browser has it: the filters live in the URL, so a list can be shared,
+/// bookmarked and walked back through.
+#[server(endpoint = "invoice_list")]
+pub async fn invoice_list(customer_id: String, query: String) -> Result<InvoiceListView, AppError> {
+    use super::ssr::{date, id, mapped, require_contact, services};
+    use crate::models::{BalanceView, FilterState, InvoiceRowView, SortLink};
+    use portal_core::domain::invoice_query::{Direction, InvoiceQuery, SortKey, StatusFilter};
+
+    let contact_id = require_contact()?;
+    let customer_id = id(&customer_id)?;
+    let services = services()?;
+    let pairs: Vec<(String, String)> = url::form_urlencoded::parse(query.as_bytes())
+        .into_owned()
+        .collect();
+    let raw = |name: &str| {
+        pairs
+            .iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.clone())
+            .unwrap_or_default()
+    };
+    let filters = FilterState {
+        status: raw("status"),
+        currency: raw("currency"),
+        issued_from: raw("issued_from"),
+        issued_to: raw("issued_to"),
+        due_from: raw("due_from"),
+        due_to: raw("due_to"),
+        min: raw("min"),
+        max: raw("max"),
+        q: raw("q"),
+    };
+    let base = format!("/accounts/{customer_id}/invoices");
+    let href = |pairs: Vec<(&str, String)>| {
+        let mut s = url::form_urlencoded::Serializer::new(String::new());
+        for (k, v) in pairs {
+            s.append_pair(k, &v);
+        }
+        let q = s.finish();
+        if q.is_empty() {
+            base.clone()
+        } else {
+            format!("{base}?{q}")
+        }
+    };
+    let statuses = StatusFilter::ALL
+        .iter()
+        .map(|s| (s.key().to_owned(), s.label().to_owned()))
+        .collect();
+
+    let parsed = InvoiceQuery::from_pairs(pairs.iter().map(|(k, v)| (k.as_str(), v.as_str())));
+    let query = match parsed {
+        Ok(q) => q,
+        Err(e) => {
+            // Show the form as typed with the message; list nothing.
+            super::ssr::status(http::StatusCode::BAD_REQUEST);
+            let overview = mapped(services.account_overview(contact_id, customer_id).await)?;
+            return Ok(InvoiceListView {
+                customer_id,
+                customer_name: overview.customer_name,
+                filters,
+                error: Some(e.message),
+                rows: vec![],
+                matching: 0,
+                totals: vec![],
+                columns: vec![],
+                next_href: None,
+                previous_href: None,
+                csv_href: format!("/accounts/{customer_id}/invoices.csv"),
+                statuses,
+                currencies: vec![],
+                filtered: true,
+            });
+        }
+    };
+    let list = mapped(
+        services
+            .invoice_list(contact_id, customer_id, query.clone())
+            .await,
+    )?;
+    let page_href = |key: &'static str, cursor: &portal_core::domain::invoice_query::Cursor| {
+        let mut p = query.sorted_pairs();
+        p.push((key, cursor.encode()));
+        href(p)
+    };
+    let columns = [
+        (SortKey::Number, "Invoice"),
+        (SortKey::Po, "PO"),
+        (SortKey::Issued, "Issued"),
+        (SortKey::Due, "Due"),
+        (SortKey::Status, "Status"),
+        (SortKey::Total, "Total"),
+        (SortKey::Balance, "Balance"),
+    ]
+    .into_iter()
+    .map(|(key, label)| {
+        let active = query.sort == key;
+        // A new column starts with the order people expect: newest dates,
+        // biggest amounts first; text A to Z. The active column flips.
+        let direction = if active {
+            match query.direction {
+                Direction::Asc => "desc",
+                Direction::Desc => "asc",
+            }
+        } else if matches!(key, SortKey::Number | SortKey::Po | SortKey::Status) {
+            "asc"
+        } else {
+            "desc"
+        };
+        let mut p = query.filter_pairs();
+        p.push(("sort", key.key().to_owned()));
+        p.push(("dir", direction.to_owned()));
+        SortLink {
+            key: key.key().to_owned(),
+            label: label.to_owned(),
+            href: href(p),
+            aria_sort: active.then(|| {
+                match query.direction {
+                    Direction::Asc => "ascending",
+                    Direction::Desc => "descending",
+                }
+                .to_owned()
+            }),
+            numeric: key.is_numeric(),
+        }
+    })
+    .collect();
+    let csv_href = {
+        let mut s = url::form_urlencoded::Serializer::new(String::new());
+        for (k, v) in query.sorted_pairs() {
+            s.append_pair(k, &v);
+        }
+        format!("/accounts/{customer_id}/invoices.csv?{}", s.finish())
+    };
+    Ok(InvoiceListView {
+        customer_id,
+        customer_name: list.customer_name,
+        filtered: !query.filter_pairs().is_empty(),
+        filters,
+        error: None,
+        rows: list
+            .invoices
+            .into_iter()
+            .map(|i| InvoiceRowView {
+                invoice_id: i.row.invoice_id,
+                total: i.total().display(),
+                number: i.row.number,
+                po_number: i.row.po_number,
+                issue_date: date(i.row.issue_date),
+                due_date: date(i.row.due_date),
+                balance: i.balance.display(),
+                status_label: i.status.label(),
+                status_key: i.status.key().to_owned(),
+            })
+            .collect(),
+        matching: list.matching,
+        totals: list
+            .totals
+            .into_iter()
+            .map(|t| BalanceView {
+                currency: t.currency.code().to_owned(),
+                open: portal_core::domain::Money::new(t.open_minor, t.currency).display(),
+                overdue: portal_core::domain::Money::new(t.overdue_minor, t.currency).display(),
+                open_count: t.open_count as usize,
+                overdue_count: t.overdue_count as usize,
+            })
+            .collect(),
+        columns,
+        next_href: list.next.as_ref().map(|c| page_href("after", c)),
+        previous_href: list.previous.as_ref().map(|c| page_href("before", c)),
+        csv_href,
+        statuses,
+        currencies: list
+            .currencies
+            .iter()
+            .map(|c| c.code().to_owned())
+            .collect(),
+    })
+}
+
+/// One invoice, for a contact of its account or the holder of its link.
+#[server(endpoint = "invoice_detail")]
+pub async fn invoice_detail(
+    customer_id: String,
+    invoice_id: String,
+) -> Result<InvoiceDetailView, AppError> {
+    use super::ssr::{date, fail, id, mapped, services, signed_in, stamp};
+    use crate::models::{ActivityView, ApplicationView, LineView};
+    use portal_core::domain::Money;
+    use portal_core::repo::payments::{method_label, payment_reference};
+    use portal_core::services::invoices::{quantity, tax_rate, Viewer};
+
+    let Some(viewer) = signed_in().and_then(|s| Viewer::of(s.principal)) else {
+        return fail(AppError::Unauthorized);
+    };
+    let (customer_id, invoice_id) = (id(&customer_id)?, id(&invoice_id)?);
+    let d = mapped(
+        services()?
+            .invoice_detail(viewer, customer_id, invoice_id)
+            .await,
+    )?;
+    let row = &d.invoice.row;
+    let money = |minor: i64| Money::new(minor, row.currency).display();
+    let via_link = d.via_link;
+    Ok(InvoiceDetailView {
+        customer_id,
+        customer_name: d.customer_name.clone(),
+        invoice_id,
+        number: row.number.clone(),
+        po_number: row.po_number.clone(),
+        issue_date: date(row.issue_date),
+        due_date: date(row.due_date),
+        terms: format!("Net {} days", d.payment_terms_days),
+        status_label: d.invoice.status.label(),
+        status_key: d.invoice.status.key().to_owned(),
+        currency: row.currency.code().to_owned(),
+        subtotal: money(row.subtotal_minor),
+        tax: money(row.tax_minor),
+        total: money(row.total_minor),
+        paid: money(row.paid_minor),
+        credited: money(row.credited_minor),
+        balance: d.invoice.balance.display(),
+        lines: d
+            .lines
+            .iter()
+            .map(|l| LineView {
+                description: l.description.clone(),
+                quantity: quantity(l.quantity_milli),
+                unit_price: money(l.unit_price_minor),
+                tax_rate: tax_rate(l.tax_rate_bp),
+                amount: money(l.amount_minor),
+            })
+            .collect(),
+        applications: d
+            .applications
+            .iter()
+            .map(|a| ApplicationView {
+                kind: if a.kind == "payment" {
+                    "Payment".into()
+                } else {
+                    "Credit note".into()
+                },
+                date: a.date.map(date).unwrap_or_default(),
+                reference: if a.kind == "payment" {
+                    payment_reference(a.id, a.detail.clone(), a.reference.clone())
+                } else {
+                    format!("{} ({})", a.reference.clone().unwrap_or_default(), a.detail)
+                },
+                status: if a.kind == "payment" {
+                    format!("{} · {}", method_label(&a.detail), a.status)
+                } else {
+                    "Applied".into()
+                },
+                amount: money(a.amount_minor),
+                href: (a.kind == "payment" && !via_link)
+                    .then(|| format!("/accounts/{customer_id}/payments/{}", a.id)),
+            })
+            .collect(),
+        activity: d
+            .activity
+            .iter()
+            .map(|a| ActivityView {
+                at: stamp(a.at),
+                what: a.what.clone(),
+            })
+            .collect(),
+        pdf_href: format!("/accounts/{customer_id}/invoices/{invoice_id}/pdf"),
+        original_pdf: d.has_original_pdf,
+        via_link,
+    })
+}
+
+/// Statement of account for `from..=to` (empty: the year to date).
+#[server(endpoint = "statement")]
+pub async fn statement(
+    customer_id: String,
+    from: String,
+    to: String,
+) -> Result<StatementView, AppError> {
+    use super::ssr::{date, id, mapped, require_contact, services};
+    use crate::models::{StatementCurrencyView, StatementLineView};
+    use portal_core::domain::statement::{Bucket, EntryKind};
+    use portal_core::domain::Money;
+
+    let contact_id = require_contact()?;
+    let customer_id = id(&customer_id)?;
+    let services = services()?;
+    let today = services.today();
+    let pairs = vec![
+        ("from".to_owned(), from.clone()),
+        ("to".to_owned(), to.clone()),
+    ];
+    let period = statement_period(&pairs, today);
+    let (from_date, to_date) = match period {
+        Ok(p) => p,
+        Err(message) => {
+            super::ssr::status(http::StatusCode::BAD_REQUEST);
+            let overview = mapped(services.account_overview(contact_id, customer_id).await)?;
+            return Ok(StatementView {
+                customer_id,
+                customer_name: overview.customer_name,
+                from: String::new(),
+                to: String::new(),
+                from_value: from,
+                to_value: to,
+                currencies: vec![],
+                pdf_href: String::new(),
+                csv_href: String::new(),
+                error: Some(message),
+            });
+        }
+    };
+    let soa = mapped(
+        services
+            .statement(contact_id, customer_id, from_date, to_date)
+            .await,
+    )?;
+    let period_query = format!("from={from_date}&to={to_date}");
+    Ok(StatementView {
+        customer_id,
+        customer_name: soa.customer_name,
+        from: date(from_date),
+        to: date(to_date),
+        from_value: from_date.to_string(),
+        to_value: to_date.to_string(),
+        currencies: soa
+            .statement
+            .currencies
+            .iter()
+            .map(|c| {
+                let m = |minor: i64| Money::new(minor, c.currency).display();
+                StatementCurrencyView {
+                    currency: c.currency.code().to_owned(),
+                    opening: m(c.opening_minor),
+                    invoiced: m(c.invoiced_minor),
+                    paid_and_credited: m(c.paid_and_credited_minor),
+                    closing: m(c.closing_minor),
+                    lines: soa
+                        .statement
+                        .lines
+                        .iter()
+                        .filter(|l| l.entry.currency == c.currency)
+                        .map(|l| {
+                            let charge = matches!(l.entry.kind, EntryKind::Invoice);
+                            StatementLineView {
+                                date: date(l.entry.date),
+                                kind: l.entry.kind.label().to_owned(),
+                                reference: l.entry.reference.clone(),
+                                charge: if charge {
+                                    m(l.entry.amount_minor)
+                                } else {
+                                    String::new()
+                                },
+                                credit: if charge {
+                                    String::new()
+                                } else {
+                                    m(l.entry.amount_minor)
+                                },
+                                balance: m(l.running_minor),
+                            }
+                        })
+                        .collect(),
+                    aging: Bucket::ALL
+                        .iter()
+                        .zip(c.aging_minor)
+                        .map(|(b, minor)| (b.label().to_owned(), m(minor)))
+                        .collect(),
+                    unapplied: (c.unapplied_minor != 0).then(|| m(c.unapplied_minor)),
+                }
+            })
+            .collect(),
+        pdf_href: format!("/accounts/{customer_id}/statement.pdf?{period_query}"),
+        csv_href: format!("/accounts/{customer_id}/statement.csv?{period_query}"),
+        error: None,
+    })
+}
+
+/// The statement period rule, shared with the download routes.
+#[cfg(feature = "ssr")]
+pub fn statement_period(
+    pairs: &[(String, String)],
+    today: chrono::NaiveDate,
+) -> Result<(chrono::NaiveDate, chrono::NaiveDate), String> {
+    use chrono::{Datelike, NaiveDate};
+    let get = |name: &str| {
+        pairs
+            .iter()
+            .find(|(k, v)| k == name && !v.trim().is_empty())
+            .map(|(_, v)| v.trim().to_owned())
+    };
+    let parse = |label: &str, v: String| {
+        NaiveDate::parse_from_str(&v, "%Y-%m-%d")
+            .map_err(|_| format!("{label}: enter a date as YYYY-MM-DD (got \"{v}\")"))
+    };
+    let from = match get("from") {
+        Some(v) => parse("From", v)?,
+        None => NaiveDate::from_ymd_opt(today.year(), 1, 1).expect("valid date"),
+    };
+    let to = match get("to") {
+        Some(v) => parse("To", v)?,
+        None => today,
+    };
+    if from > to {
+        return Err("The end date is before the start date".into());
+    }
+    Ok((from, to))
+}
+
+/// Invoice links, newest first, for AR staff (optionally of one invoice).
+#[server(endpoint = "staff_invoice_links")]
+pub async fn staff_invoice_links(invoice_number: String) -> Result<Vec<InvoiceLinkView>, AppError> {
+    use super::ssr::{mapped, require_staff, services, stamp};
+
+    require_staff()?;
+    let services = services()?;
+    let now = services.clock.now();
+    let number = invoice_number.trim();
+    let links = mapped(
+        services
+            .invoice_links((!number.is_empty()).then_some(number))
+            .await,
+    )?;
+    Ok(links
+        .into_iter()
+        .map(|l| InvoiceLinkView {
+            link_id: l.invoice_link_id,
+            invoice_number: l.invoice_number,
+            created: stamp(l.created_at),
+            expires: stamp(l.expires_at),
+            last_used: l.last_used_at.map(stamp),
+            created_by: l.created_by,
+            state: if l.revoked_at.is_some() {
+                "revoked"
+            } else if l.expires_at <= now {
+                "expired"
+            } else {
+                "active"
+            }
+            .to_owned(),
+        })
+        .collect())
+}

@@ -1,0 +1,334 @@
+use leptos::prelude::*;
+use leptos_meta::Title;
+use leptos_router::hooks::{use_location, use_params_map};
+
+use crate::api::invoices::{invoice_detail, invoice_list};
+use crate::components::{AccountNav, AccountSection, Layout, Loaded, LocalTime};
+use crate::models::{InvoiceDetailView, InvoiceListView};
+
+/// `/accounts/:customer_id/invoices`: filters in the URL, keyset pages.
+#[component]
+pub fn InvoiceListPage() -> impl IntoView {
+    let params = use_params_map();
+    let location = use_location();
+    let list = Resource::new(
+        move || {
+            (
+                params.read().get("customer_id").unwrap_or_default(),
+                location.search.get().trim_start_matches('?').to_owned(),
+            )
+        },
+        |(customer_id, query)| invoice_list(customer_id, query),
+    );
+    view! {
+        <Layout>
+            <Loaded resource=list render={|list: InvoiceListView| view! { <InvoiceListView list/> }}/>
+        </Layout>
+    }
+}
+
+#[component]
+fn InvoiceListView(list: InvoiceListView) -> impl IntoView {
+    let title = format!("Invoices · {} · Billing portal", list.customer_name);
+    let f = list.filters.clone();
+    let action = format!("/accounts/{}/invoices", list.customer_id);
+    let zip_action = format!("/accounts/{}/invoices.zip", list.customer_id);
+    let summary = if list.error.is_some() {
+        String::new()
+    } else if list.matching == 1 {
+        "1 invoice matches".to_owned()
+    } else {
+        format!("{} invoices match", list.matching)
+    };
+    let count = list.rows.len();
+    view! {
+        <Title text=title/>
+        <AccountNav customer_id=list.customer_id customer_name=list.customer_name.clone() current=AccountSection::Invoices/>
+        <h1>"Invoices"</h1>
+        <form method="get" action=action.clone() class="filters card" role="search" aria-label="Filter invoices">
+            <div class="filter-grid">
+                <div class="field field-wide">
+                    <label for="q">"Invoice or PO number"</label>
+                    <input id="q" name="q" type="search" value=f.q.clone() autocomplete="off"/>
+                </div>
+                <div class="field">
+                    <label for="status">"Status"</label>
+                    <select id="status" name="status">
+                        <option value="" selected=f.status.is_empty()>"Any status"</option>
+                        {list.statuses.iter().map(|(key, label)| {
+                            let selected = *key == f.status;
+                            view! { <option value=key.clone() selected=selected>{label.clone()}</option> }
+                        }).collect_view()}
+                    </select>
+                </div>
+                {(list.currencies.len() > 1).then(|| view! {
+                    <div class="field">
+                        <label for="currency">"Currency"</label>
+                        <select id="currency" name="currency">
+                            <option value="" selected=f.currency.is_empty()>"Any currency"</option>
+                            {list.currencies.iter().map(|c| {
+                                let selected = *c == f.currency;
+                                view! { <option value=c.clone() selected=selected>{c.clone()}</option> }
+                            }).collect_view()}
+                        </select>
+                    </div>
+                })}
+                <fieldset class="field range">
+                    <legend>"Issued"</legend>
+                    <label for="issued_from" class="visually-hidden">"Issued from"</label>
+                    <input id="issued_from" name="issued_from" type="date" value=f.issued_from.clone()/>
+                    <span aria-hidden="true">"–"</span>
+                    <label for="issued_to" class="visually-hidden">"Issued to"</label>
+                    <input id="issued_to" name="issued_to" type="date" value=f.issued_to.clone()/>
+                </fieldset>
+                <fieldset class="field range">
+                    <legend>"Due"</legend>
+                    <label for="due_from" class="visually-hidden">"Due from"</label>
+                    <input id="due_from" name="due_from" type="date" value=f.due_from.clone()/>
+                    <span aria-hidden="true">"–"</span>
+                    <label for="due_to" class="visually-hidden">"Due to"</label>
+                    <input id="due_to" name="due_to" type="date" value=f.due_to.clone()/>
+                </fieldset>
+                <fieldset class="field range">
+                    <legend>"Invoice total"</legend>
+                    <label for="min" class="visually-hidden">"Minimum total"</label>
+                    <input id="min" name="min" type="text" inputmode="decimal" placeholder="min" value=f.min.clone()/>
+                    <span aria-hidden="true">"–"</span>
+                    <label for="max" class="visually-hidden">"Maximum total"</label>
+                    <input id="max" name="max" type="text" inputmode="decimal" placeholder="max" value=f.max.clone()/>
+                </fieldset>
+            </div>
+            <div class="filter-actions">
+                <button type="submit">"Apply filters"</button>
+                {list.filtered.then(|| view! { <a href=action.clone()>"Clear filters"</a> })}
+            </div>
+        </form>
+        {list.error.clone().map(|message| view! {
+            <p class="notice notice-error" role="alert">{message}</p>
+        })}
+        {(!list.totals.is_empty()).then(|| view! {
+            <ul class="balances compact" aria-label="Open balance of the listed invoices">
+                {list.totals.iter().map(|b| view! {
+                    <li class="card balance">
+                        <span class="balance-currency">{format!("{} open", b.currency)}</span>
+                        <span class="balance-open">{b.open.clone()}</span>
+                        {(b.overdue_count > 0).then(|| view! {
+                            <span class="balance-overdue">{format!("{} overdue", b.overdue)}</span>
+                        })}
+                    </li>
+                }).collect_view()}
+            </ul>
+        })}
+        <div class="list-bar">
+            <p class="muted" role="status">{summary}</p>
+            {list.error.is_none().then(|| view! {
+                <a class="button secondary-link" href=list.csv_href.clone() download="">"Export CSV"</a>
+            })}
+        </div>
+        {if count == 0 {
+            (list.error.is_none()).then(|| view! { <p class="card">"No invoices match these filters."</p> }).into_any()
+        } else {
+            view! {
+                <form method="get" action=zip_action class="zip-form">
+                    <div class="table-wrap" tabindex="0" role="region" aria-labelledby="invoice-table-caption">
+                        <table class="invoices">
+                            <caption id="invoice-table-caption" class="visually-hidden">
+                                {format!("Invoices, {count} on this page. Column headers sort the list.")}
+                            </caption>
+                            <thead>
+                                <tr>
+                                    <th scope="col"><span class="visually-hidden">"Select"</span></th>
+                                    {list.columns.iter().map(|c| view! {
+                                        <th scope="col" class:num=c.numeric aria-sort=c.aria_sort.clone()>
+                                            <a href=c.href.clone()>
+                                                {c.label.clone()}
+                                                {c.aria_sort.as_deref().map(|s| if s == "ascending" { " ▲" } else { " ▼" })}
+                                            </a>
+                                        </th>
+                                    }).collect_view()}
+                                </tr>
+                            </thead>
+                            <tbody>
+                                {list.rows.iter().map(|i| {
+                                    let href = format!("/accounts/{}/invoices/{}", list.customer_id, i.invoice_id);
+                                    let box_id = format!("pick-{}", i.invoice_id);
+                                    view! {
+                                        <tr>
+                                            <td>
+                                                <input type="checkbox" name="invoice" value=i.invoice_id.to_string() id=box_id.clone()/>
+                                                <label for=box_id class="visually-hidden">{format!("Select invoice {}", i.number)}</label>
+                                            </td>
+                                            <th scope="row"><a href=href>{i.number.clone()}</a></th>
+                                            <td>{i.po_number.clone().unwrap_or_default()}</td>
+                                            <td>{i.issue_date.clone()}</td>
+                                            <td>{i.due_date.clone()}</td>
+                                            <td><span class=format!("status status-{}", i.status_key)>{i.status_label.clone()}</span></td>
+                                            <td class="num">{i.total.clone()}</td>
+                                            <td class="num">{i.balance.clone()}</td>
+                                        </tr>
+                                    }
+                                }).collect_view()}
+                            </tbody>
+                        </table>
+                    </div>
+                    <div class="list-bar">
+                        <button type="submit" class="secondary">"Download selected PDFs (zip)"</button>
+                        <nav class="pager" aria-label="Pages">
+                            {list.previous_href.clone().map(|h| view! { <a href=h rel="prev">"← Previous"</a> })}
+                            {list.next_href.clone().map(|h| view! { <a href=h rel="next">"Next →"</a> })}
+                        </nav>
+                    </div>
+                </form>
+            }
+            .into_any()
+        }}
+    }
+}
+
+/// `/accounts/:customer_id/invoices/:invoice_id`
+#[component]
+pub fn InvoiceDetailPage() -> impl IntoView {
+    let params = use_params_map();
+    let detail = Resource::new(
+        move || {
+            let p = params.read();
+            (
+                p.get("customer_id").unwrap_or_default(),
+                p.get("invoice_id").unwrap_or_default(),
+            )
+        },
+        |(customer_id, invoice_id)| invoice_detail(customer_id, invoice_id),
+    );
+    view! {
+        <Layout>
+            <Loaded resource=detail render={|invoice: InvoiceDetailView| view! { <InvoiceView invoice/> }}/>
+        </Layout>
+    }
+}
+
+#[component]
+fn InvoiceView(invoice: InvoiceDetailView) -> impl IntoView {
+    let i = invoice;
+    let title = format!("Invoice {} · Billing portal", i.number);
+    let pdf_label = if i.original_pdf {
+        "Download PDF (original)"
+    } else {
+        "Download PDF"
+    };
+    view! {
+        <Title text=title/>
+        {if i.via_link {
+            view! {
+                <div class="notice notice-info link-banner">
+                    <p>"You are viewing one invoice from a link in an email. To see all invoices, statements and payments of "
+                        {i.customer_name.clone()} ", sign in."</p>
+                    <a class="button" href="/sign-in">"See your whole account"</a>
+                </div>
+            }
+            .into_any()
+        } else {
+            view! {
+                <AccountNav customer_id=i.customer_id customer_name=i.customer_name.clone() current=AccountSection::Invoices/>
+            }
+            .into_any()
+        }}
+        <div class="invoice-head">
+            <div>
+                <h1>{format!("Invoice {}", i.number)}</h1>
+                <p><span class=format!("status status-{}", i.status_key)>{i.status_label.clone()}</span></p>
+            </div>
+            <div class="invoice-due card">
+                <span class="muted">"Balance due"</span>
+                <span class="balance-open">{i.balance.clone()}</span>
+                <a class="button" href=i.pdf_href.clone() download="">{pdf_label}</a>
+            </div>
+        </div>
+        <dl class="facts card">
+            <div><dt>"Issued"</dt><dd>{i.issue_date.clone()}</dd></div>
+            <div><dt>"Due"</dt><dd>{i.due_date.clone()}</dd></div>
+            <div><dt>"Terms"</dt><dd>{i.terms.clone()}</dd></div>
+            <div><dt>"PO number"</dt><dd>{i.po_number.clone().unwrap_or_else(|| "—".into())}</dd></div>
+            <div><dt>"Currency"</dt><dd>{i.currency.clone()}</dd></div>
+        </dl>
+        <section aria-labelledby="lines-heading">
+            <h2 id="lines-heading">"Lines"</h2>
+            <div class="table-wrap" tabindex="0" role="region" aria-labelledby="lines-heading">
+                <table class="invoices">
+                    <thead>
+                        <tr>
+                            <th scope="col">"Description"</th>
+                            <th scope="col" class="num">"Quantity"</th>
+                            <th scope="col" class="num">"Unit price"</th>
+                            <th scope="col" class="num">"Tax"</th>
+                            <th scope="col" class="num">"Amount"</th>
+                        </tr>
+                    </thead>
+                    <tbody>
+                        {i.lines.iter().map(|l| view! {
+                            <tr>
+                                <td class="wrap">{l.description.clone()}</td>
+                                <td class="num">{l.quantity.clone()}</td>
+                                <td class="num">{l.unit_price.clone()}</td>
+                                <td class="num">{l.tax_rate.clone()}</td>
+                                <td class="num">{l.amount.clone()}</td>
+                            </tr>
+                        }).collect_view()}
+                    </tbody>
+                    <tfoot>
+                        <tr><th scope="row" colspan="4" class="num">"Subtotal"</th><td class="num">{i.subtotal.clone()}</td></tr>
+                        <tr><th scope="row" colspan="4" class="num">"Tax"</th><td class="num">{i.tax.clone()}</td></tr>
+                        <tr><th scope="row" colspan="4" class="num">"Total"</th><td class="num">{i.total.clone()}</td></tr>
+                        <tr><th scope="row" colspan="4" class="num">"Paid"</th><td class="num">{i.paid.clone()}</td></tr>
+                        <tr><th scope="row" colspan="4" class="num">"Credited"</th><td class="num">{i.credited.clone()}</td></tr>
+                        <tr class="grand"><th scope="row" colspan="4" class="num">"Balance"</th><td class="num">{i.balance.clone()}</td></tr>
+                    </tfoot>
+                </table>
+            </div>
+        </section>
+        <section aria-labelledby="applied-heading">
+            <h2 id="applied-heading">"Payments and credits"</h2>
+            {if i.applications.is_empty() {
+                view! { <p>"Nothing has been paid or credited on this invoice yet."</p> }.into_any()
+            } else {
+                view! {
+                    <div class="table-wrap" tabindex="0" role="region" aria-labelledby="applied-heading">
+                        <table class="invoices">
+                            <thead>
+                                <tr>
+                                    <th scope="col">"Date"</th>
+                                    <th scope="col">"Type"</th>
+                                    <th scope="col">"Reference"</th>
+                                    <th scope="col">"Status"</th>
+                                    <th scope="col" class="num">"Amount"</th>
+                                </tr>
+                            </thead>
+                            <tbody>
+                                {i.applications.iter().map(|a| view! {
+                                    <tr>
+                                        <td>{a.date.clone()}</td>
+                                        <td>{a.kind.clone()}</td>
+                                        <td>{match a.href.clone() {
+                                            Some(h) => view! { <a href=h>{a.reference.clone()}</a> }.into_any(),
+                                            None => a.reference.clone().into_any(),
+                                        }}</td>
+                                        <td>{a.status.clone()}</td>
+                                        <td class="num">{a.amount.clone()}</td>
+                                    </tr>
+                                }).collect_view()}
+                            </tbody>
+                        </table>
+                    </div>
+                }
+                .into_any()
+            }}
+        </section>
+        <section aria-labelledby="activity-heading">
+            <h2 id="activity-heading">"Activity"</h2>
+            <ol class="activity">
+                {i.activity.iter().map(|a| view! {
+                    <li><LocalTime stamp=a.at.clone()/> <span>{a.what.clone()}</span></li>
+                }).collect_view()}
+            </ol>
+        </section>
+    }
+}

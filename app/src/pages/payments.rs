@@ -1,0 +1,151 @@
+use leptos::prelude::*;
+use leptos_meta::Title;
+use leptos_router::hooks::{use_params_map, use_query_map};
+
+use crate::api::payments::{payment_history, receipt};
+use crate::components::{AccountNav, AccountSection, Layout, Loaded};
+use crate::models::{PaymentHistoryView, ReceiptView};
+
+/// `/accounts/:customer_id/payments?page=N`
+#[component]
+pub fn PaymentsPage() -> impl IntoView {
+    let params = use_params_map();
+    let query = use_query_map();
+    let history = Resource::new(
+        move || {
+            (
+                params.read().get("customer_id").unwrap_or_default(),
+                query.read().get("page").unwrap_or_default(),
+            )
+        },
+        |(customer_id, page)| payment_history(customer_id, page),
+    );
+    view! {
+        <Layout>
+            <Loaded resource=history render={|h: PaymentHistoryView| view! { <PaymentHistoryBody h/> }}/>
+        </Layout>
+    }
+}
+
+#[component]
+fn PaymentHistoryBody(h: PaymentHistoryView) -> impl IntoView {
+    let title = format!("Payments · {} · Billing portal", h.customer_name);
+    let base = format!("/accounts/{}/payments", h.customer_id);
+    let previous = (h.page > 1).then(|| format!("{base}?page={}", h.page - 1));
+    let next = (h.page < h.pages).then(|| format!("{base}?page={}", h.page + 1));
+    view! {
+        <Title text=title/>
+        <AccountNav customer_id=h.customer_id customer_name=h.customer_name.clone() current=AccountSection::Payments/>
+        <h1>"Payment history"</h1>
+        {if h.payments.is_empty() {
+            view! { <p class="card">"No payments on this account yet."</p> }.into_any()
+        } else {
+            view! {
+                <div class="table-wrap" tabindex="0" role="region" aria-labelledby="payments-caption">
+                    <table class="invoices">
+                        <caption id="payments-caption" class="visually-hidden">
+                            {format!("Payments, newest first, page {} of {}", h.page, h.pages)}
+                        </caption>
+                        <thead>
+                            <tr>
+                                <th scope="col">"Date"</th>
+                                <th scope="col">"Reference"</th>
+                                <th scope="col">"Method"</th>
+                                <th scope="col">"Status"</th>
+                                <th scope="col">"Applied to"</th>
+                                <th scope="col" class="num">"Amount"</th>
+                            </tr>
+                        </thead>
+                        <tbody>
+                            {h.payments.into_iter().map(|p| view! {
+                                <tr>
+                                    <td>{p.date.clone()}</td>
+                                    <th scope="row"><a href=p.receipt_href.clone()>{p.reference.clone()}</a></th>
+                                    <td>{p.method.clone()}</td>
+                                    <td><span class=format!("status status-pay-{}", p.status_key)>{p.status.clone()}</span></td>
+                                    <td class="wrap">
+                                        {p.allocations.iter().map(|a| view! {
+                                            <a href=format!("/accounts/{}/invoices/{}", h.customer_id, a.invoice_id)>{a.number.clone()}</a>
+                                            " "
+                                        }).collect_view()}
+                                    </td>
+                                    <td class="num">{p.amount.clone()}</td>
+                                </tr>
+                            }).collect_view()}
+                        </tbody>
+                    </table>
+                </div>
+                <nav class="pager" aria-label="Pages">
+                    {previous.map(|href| view! { <a href=href rel="prev">"← Newer"</a> })}
+                    <span class="muted">{format!("Page {} of {}", h.page, h.pages)}</span>
+                    {next.map(|href| view! { <a href=href rel="next">"Older →"</a> })}
+                </nav>
+            }
+            .into_any()
+        }}
+    }
+}
+
+/// `/accounts/:customer_id/payments/:payment_id`: the receipt.
+#[component]
+pub fn ReceiptPage() -> impl IntoView {
+    let params = use_params_map();
+    let r = Resource::new(
+        move || {
+            let p = params.read();
+            (
+                p.get("customer_id").unwrap_or_default(),
+                p.get("payment_id").unwrap_or_default(),
+            )
+        },
+        |(customer_id, payment_id)| receipt(customer_id, payment_id),
+    );
+    view! {
+        <Layout>
+            <Loaded resource=r render={|r: ReceiptView| view! { <ReceiptBody r/> }}/>
+        </Layout>
+    }
+}
+
+#[component]
+fn ReceiptBody(r: ReceiptView) -> impl IntoView {
+    let p = r.payment;
+    let title = format!("Receipt PAY-{} · Billing portal", p.payment_id);
+    view! {
+        <Title text=title/>
+        <AccountNav customer_id=r.customer_id customer_name=r.customer_name.clone() current=AccountSection::Payments/>
+        <div class="invoice-head">
+            <div>
+                <h1>{format!("Payment receipt PAY-{}", p.payment_id)}</h1>
+                <p><span class=format!("status status-pay-{}", p.status_key)>{p.status.clone()}</span></p>
+            </div>
+            <div class="invoice-due card">
+                <span class="muted">"Amount"</span>
+                <span class="balance-open">{p.amount.clone()}</span>
+                <a class="button" href=p.receipt_pdf_href.clone() download="">"Download receipt (PDF)"</a>
+            </div>
+        </div>
+        <dl class="facts card">
+            <div><dt>"Date"</dt><dd>{p.date.clone()}</dd></div>
+            <div><dt>"Method"</dt><dd>{p.method.clone()}</dd></div>
+            <div><dt>"Reference"</dt><dd>{p.reference.clone()}</dd></div>
+            {p.refunded.clone().map(|amount| view! { <div><dt>"Refunded"</dt><dd>{amount}</dd></div> })}
+        </dl>
+        <section aria-labelledby="alloc-heading">
+            <h2 id="alloc-heading">"Applied to"</h2>
+            <div class="table-wrap" tabindex="0" role="region" aria-labelledby="alloc-heading">
+                <table class="invoices">
+                    <thead><tr><th scope="col">"Invoice"</th><th scope="col" class="num">"Amount"</th></tr></thead>
+                    <tbody>
+                        {p.allocations.iter().map(|a| view! {
+                            <tr>
+                                <th scope="row"><a href=format!("/accounts/{}/invoices/{}", r.customer_id, a.invoice_id)>{a.number.clone()}</a></th>
+                                <td class="num">{a.amount.clone()}</td>
+                            </tr>
+                        }).collect_view()}
+                    </tbody>
+                </table>
+            </div>
+        </section>
+    }
+}

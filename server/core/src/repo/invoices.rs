@@ -1,0 +1,599 @@
+//! Invoice reads for the list, detail, downloads and statement, and the
+//! settlement cache on the invoice row (see migration 0002).
+
+use chrono::{DateTime, Duration, NaiveDate, Utc};
+use sqlx::any::AnyRow;
+use sqlx::Row;
+
+use super::Conn;
+use crate::db::{date_text, parse_date, parse_ts};
+use crate::domain::invoice_query::{Direction, InvoiceQuery, SortKey, StatusFilter};
+use crate::domain::money::{THREE_DECIMAL, ZERO_DECIMAL};
+use crate::domain::{Currency, InvoiceFacts, DUE_SOON_DAYS};
+
+/// An invoice with the sums its standing is derived from.
+#[derive(Clone, Debug)]
+pub struct InvoiceLedgerRow {
+    pub invoice_id: i64,
+    pub customer_id: i64,
+    pub number: String,
+    pub po_number: Option<String>,
+    pub issue_date: NaiveDate,
+    pub due_date: NaiveDate,
+    pub currency: Currency,
+    pub subtotal_minor: i64,
+    pub tax_minor: i64,
+    pub total_minor: i64,
+    pub paid_minor: i64,
+    pub credited_minor: i64,
+    pub voided: bool,
+}
+
+impl InvoiceLedgerRow {
+    /// What the standing of this invoice is derived from.
+    pub fn facts(&self) -> InvoiceFacts {
+        InvoiceFacts {
+            total_minor: self.total_minor,
+            paid_minor: self.paid_minor,
+            credited_minor: self.credited_minor,
+            due_date: self.due_date,
+            voided: self.voided,
+        }
+    }
+}
+
+const LEDGER_COLUMNS: &str =
+    "i.invoice_id, i.customer_id, i.number, i.po_number, i.issue_date, i.due_date, i.currency,
+     i.subtotal_minor, i.tax_minor, i.total_minor, i.paid_minor, i.credited_minor, i.voided_at";
+
+fn ledger_row(r: &AnyRow) -> InvoiceLedgerRow {
+    let currency: String = r.get("currency");
+    InvoiceLedgerRow {
+        invoice_id: r.get("invoice_id"),
+        customer_id: r.get("customer_id"),
+        number: r.get("number"),
+        po_number: r.get("po_number"),
+        issue_date: parse_date(r.get::<String, _>("issue_date").as_str()),
+        due_date: parse_date(r.get::<String, _>("due_date").as_str()),
+        currency: Currency::parse(&currency).unwrap_or(Currency::USD),
+        subtotal_minor: r.get("subtotal_minor"),
+        tax_minor: r.get("tax_minor"),
+        total_minor: r.get("total_minor"),
+        paid_minor: r.get("paid_minor"),
+        credited_minor: r.get("credited_minor"),
+        voided: r.get::<Option<String>, _>("voided_at").is_some(),
+    }
+}
+
+/// Recomputes the settlement cache of one invoice from its allocations.
+/// Call it in the transaction that changed an allocation or a payment's status.
+pub async fn refresh_settlement(conn: &mut Conn, invoice_id: i64) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "UPDATE invoices SET
+            paid_minor = CAST(COALESCE((SELECT SUM(pa.amount_minor) FROM payment_allocations pa
+                                        JOIN payments p ON p.payment_id = pa.payment_id
+                                        WHERE pa.invoice_id = invoices.invoice_id AND p.status = 'succeeded'), 0) AS BIGINT),
+            credited_minor = CAST(COALESCE((SELECT SUM(ca.amount_minor) FROM credit_allocations ca
+                                            WHERE ca.invoice_id = invoices.invoice_id), 0) AS BIGINT)
+         WHERE invoice_id = $1",
+    )
+    .bind(invoice_id)
+    .execute(&mut *conn)
+    .await?;
+    sqlx::query(
+        "UPDATE invoices SET balance_minor = CASE
+            WHEN voided_at IS NOT NULL THEN 0
+            WHEN total_minor - paid_minor - credited_minor < 0 THEN 0
+            ELSE total_minor - paid_minor - credited_minor END
+         WHERE invoice_id = $1",
+    )
+    .bind(invoice_id)
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+/// A bind value of a dynamically built query.
+enum Value {
+    Int(i64),
+    Text(String),
+}
+
+/// A WHERE clause under construction, with numbered placeholders.
+struct Sql {
+    conditions: Vec<String>,
+    values: Vec<Value>,
+}
+
+impl Sql {
+    fn new() -> Self {
+        Sql {
+            conditions: Vec::new(),
+            values: Vec::new(),
+        }
+    }
+
+    fn int(&mut self, v: i64) -> String {
+        self.values.push(Value::Int(v));
+        format!("${}", self.values.len())
+    }
+
+    fn text(&mut self, v: impl Into<String>) -> String {
+        self.values.push(Value::Text(v.into()));
+        format!("${}", self.values.len())
+    }
+
+    fn and(&mut self, condition: String) {
+        self.conditions.push(condition);
+    }
+
+    fn where_clause(&self) -> String {
+        self.conditions.join(" AND ")
+    }
+
+    fn bind<'q>(
+        &'q self,
+        mut q: sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments<'q>>,
+    ) -> sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments<'q>> {
+        for v in &self.values {
+            q = match v {
+                Value::Int(i) => q.bind(*i),
+                Value::Text(t) => q.bind(t.as_str()),
+            };
+        }
+        q
+    }
+}
+
+fn quoted_list(codes: &[&str]) -> String {
+    codes
+        .iter()
+        .map(|c| format!("'{c}'"))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// `amount` in each row's own minor unit: the bound differs for JPY and USD.
+fn per_currency_bound(
+    sql: &mut Sql,
+    bound: &crate::domain::invoice_query::AmountBound,
+    round_up: bool,
+) -> String {
+    let zero = sql.int(bound.minor(Currency::parse("JPY").expect("valid"), round_up));
+    let three = sql.int(bound.minor(Currency::parse("KWD").expect("valid"), round_up));
+    let two = sql.int(bound.minor(Currency::USD, round_up));
+    format!(
+        "(CASE WHEN i.currency IN ({}) THEN {zero} WHEN i.currency IN ({}) THEN {three} ELSE {two} END)",
+        quoted_list(ZERO_DECIMAL),
+        quoted_list(THREE_DECIMAL)
+    )
+}
+
+/// The status of a row as SQL, mirroring `domain::invoice_standing`.
+fn status_condition(sql: &mut Sql, status: StatusFilter, today: NaiveDate) -> String {
+    let open = "i.voided_at IS NULL AND i.balance_minor > 0";
+    let settled_some = "i.paid_minor + i.credited_minor > 0";
+    let t = sql.text(date_text(today));
+    match status {
+        StatusFilter::Unpaid => format!("({open})"),
+        StatusFilter::Overdue => format!("({open} AND i.due_date < {t})"),
+        StatusFilter::PartiallyPaid => format!("({open} AND i.due_date >= {t} AND {settled_some})"),
+        StatusFilter::DueSoon => {
+            let soon = sql.text(date_text(today + Duration::days(DUE_SOON_DAYS)));
+            format!("({open} AND i.due_date >= {t} AND i.due_date <= {soon} AND NOT ({settled_some}))")
+        }
+        StatusFilter::Open => {
+            let soon = sql.text(date_text(today + Duration::days(DUE_SOON_DAYS)));
+            format!("({open} AND i.due_date > {soon} AND NOT ({settled_some}))")
+        }
+        StatusFilter::Paid => {
+            "(i.voided_at IS NULL AND i.balance_minor = 0 AND (i.paid_minor > 0 OR i.credited_minor = 0))".into()
+        }
+        StatusFilter::Credited => {
+            "(i.voided_at IS NULL AND i.balance_minor = 0 AND i.paid_minor = 0 AND i.credited_minor > 0)".into()
+        }
+        StatusFilter::Void => "(i.voided_at IS NOT NULL)".into(),
+    }
+}
+
+/// The sort column as SQL. Status sorts by urgency (overdue, due soon,
+/// partly paid, open, paid, credited, void), then by due date.
+fn sort_expression(sql: &mut Sql, sort: SortKey, today: NaiveDate) -> String {
+    match sort {
+        SortKey::Number => "i.number".into(),
+        SortKey::Po => "COALESCE(i.po_number, '')".into(),
+        SortKey::Issued => "i.issue_date".into(),
+        SortKey::Due => "i.due_date".into(),
+        SortKey::Total => "i.total_minor".into(),
+        SortKey::Balance => "i.balance_minor".into(),
+        SortKey::Status => {
+            let t = sql.text(date_text(today));
+            let soon = sql.text(date_text(today + Duration::days(DUE_SOON_DAYS)));
+            format!(
+                "((CASE WHEN i.voided_at IS NOT NULL THEN '7'
+                        WHEN i.balance_minor = 0 THEN (CASE WHEN i.paid_minor > 0 OR i.credited_minor = 0 THEN '5' ELSE '6' END)
+                        WHEN i.due_date < {t} THEN '1'
+                        WHEN i.paid_minor + i.credited_minor > 0 THEN '3'
+                        WHEN i.due_date <= {soon} THEN '2'
+                        ELSE '4' END) || i.due_date)"
+            )
+        }
+    }
+}
+
+/// The customer's invoices matching the query's filters (no cursor).
+fn filtered(customer_id: i64, q: &InvoiceQuery, today: NaiveDate) -> Sql {
+    let mut sql = Sql::new();
+    let c = sql.int(customer_id);
+    sql.and(format!("i.customer_id = {c}"));
+    if let Some(status) = q.status {
+        let cond = status_condition(&mut sql, status, today);
+        sql.and(cond);
+    }
+    if let Some(currency) = q.currency {
+        let p = sql.text(currency.code());
+        sql.and(format!("i.currency = {p}"));
+    }
+    for (bound, column, op) in [
+        (q.issued_from, "i.issue_date", ">="),
+        (q.issued_to, "i.issue_date", "<="),
+        (q.due_from, "i.due_date", ">="),
+        (q.due_to, "i.due_date", "<="),
+    ] {
+        if let Some(d) = bound {
+            let p = sql.text(date_text(d));
+            sql.and(format!("{column} {op} {p}"));
+        }
+    }
+    if let Some(min) = &q.amount_min {
+        let b = per_currency_bound(&mut sql, min, true);
+        sql.and(format!("i.total_minor >= {b}"));
+    }
+    if let Some(max) = &q.amount_max {
+        let b = per_currency_bound(&mut sql, max, false);
+        sql.and(format!("i.total_minor <= {b}"));
+    }
+    if let Some(search) = &q.search {
+        let escaped = search
+            .to_lowercase()
+            .replace('\\', "\\\\")
+            .replace('%', "\\%")
+            .replace('_', "\\_");
+        let p = sql.text(format!("%{escaped}%"));
+        sql.and(format!(
+            "(LOWER(i.number) LIKE {p} ESCAPE '\\' OR LOWER(COALESCE(i.po_number, '')) LIKE {p} ESCAPE '\\')"
+        ));
+    }
+    sql
+}
+
+/// One page of the list, in display order, plus whether more rows lie
+/// beyond it in the direction of travel.
+pub struct Page {
+    pub rows: Vec<InvoiceLedgerRow>,
+    pub more: bool,
+    /// The sort value of each row, for the cursors of the page links.
+    pub sort_values: Vec<String>,
+}
+
+pub async fn list_page(
+    conn: &mut Conn,
+    customer_id: i64,
+    q: &InvoiceQuery,
+    today: NaiveDate,
+    limit: usize,
+) -> Result<Page, sqlx::Error> {
+    let mut sql = filtered(customer_id, q, today);
+    let expr = sort_expression(&mut sql, q.sort, today);
+    // Paging backwards reads in the opposite order, then flips the rows.
+    let backwards = q.before.is_some();
+    let ascending = (q.direction == Direction::Asc) != backwards;
+    if let Some(cursor) = q.after.as_ref().or(q.before.as_ref()) {
+        let v = if q.sort.is_numeric() {
+            sql.int(cursor.value.parse().unwrap_or(0))
+        } else {
+            sql.text(cursor.value.clone())
+        };
+        let id = sql.int(cursor.invoice_id);
+        let op = if ascending { ">" } else { "<" };
+        sql.and(format!(
+            "({expr} {op} {v} OR ({expr} = {v} AND i.invoice_id {op} {id}))"
+        ));
+    }
+    let order = if ascending { "ASC" } else { "DESC" };
+    let text = format!(
+        "SELECT {LEDGER_COLUMNS}, {expr_text} AS sort_value FROM invoices i WHERE {w}
+         ORDER BY {expr} {order}, i.invoice_id {order} LIMIT {limit}",
+        expr_text = if q.sort.is_numeric() {
+            format!("CAST({expr} AS TEXT)")
+        } else {
+            expr.clone()
+        },
+        w = sql.where_clause(),
+        limit = limit + 1,
+    );
+    let rows = sql.bind(sqlx::query(&text)).fetch_all(conn).await?;
+    let more = rows.len() > limit;
+    let mut rows: Vec<(InvoiceLedgerRow, String)> = rows
+        .iter()
+        .take(limit)
+        .map(|r| (ledger_row(r), r.get::<String, _>("sort_value")))
+        .collect();
+    if backwards {
+        rows.reverse();
+    }
+    let (rows, sort_values) = rows.into_iter().unzip();
+    Ok(Page {
+        rows,
+        more,
+        sort_values,
+    })
+}
+
+/// Open and overdue balance per currency of the matching invoices.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct OpenTotals {
+    pub currency: Currency,
+    pub open_minor: i64,
+    pub overdue_minor: i64,
+    pub open_count: i64,
+    pub overdue_count: i64,
+}
+
+pub async fn count_and_totals(
+    conn: &mut Conn,
+    customer_id: i64,
+    q: &InvoiceQuery,
+    today: NaiveDate,
+) -> Result<(i64, Vec<OpenTotals>), sqlx::Error> {
+    let sql = filtered(customer_id, q, today);
+    let count_text = format!(
+        "SELECT COUNT(*) AS n FROM invoices i WHERE {}",
+        sql.where_clause()
+    );
+    let count: i64 = sql
+        .bind(sqlx::query(&count_text))
+        .fetch_one(&mut *conn)
+        .await?
+        .get("n");
+
+    let mut sql = filtered(customer_id, q, today);
+    let t = sql.text(date_text(today));
+    sql.and("i.balance_minor > 0 AND i.voided_at IS NULL".into());
+    let totals_text = format!(
+        "SELECT i.currency,
+                CAST(SUM(i.balance_minor) AS BIGINT) AS open_minor,
+                CAST(SUM(CASE WHEN i.due_date < {t} THEN i.balance_minor ELSE 0 END) AS BIGINT) AS overdue_minor,
+                COUNT(*) AS open_count,
+                CAST(SUM(CASE WHEN i.due_date < {t} THEN 1 ELSE 0 END) AS BIGINT) AS overdue_count
+         FROM invoices i WHERE {} GROUP BY i.currency ORDER BY i.currency",
+        sql.where_clause()
+    );
+    let rows = sql.bind(sqlx::query(&totals_text)).fetch_all(conn).await?;
+    let totals = rows
+        .iter()
+        .map(|r| OpenTotals {
+            currency: Currency::parse(&r.get::<String, _>("currency")).unwrap_or(Currency::USD),
+            open_minor: r.get("open_minor"),
+            overdue_minor: r.get("overdue_minor"),
+            open_count: r.get("open_count"),
+            overdue_count: r.get("overdue_count"),
+        })
+        .collect();
+    Ok((count, totals))
+}
+
+/// Most rows one CSV export holds; the page says so when a filter matches more.
+pub const MAX_EXPORT_ROWS: usize = 100_000;
+
+/// Every matching invoice in list order (up to `MAX_EXPORT_ROWS`), for the CSV export.
+pub async fn all_matching(
+    conn: &mut Conn,
+    customer_id: i64,
+    q: &InvoiceQuery,
+    today: NaiveDate,
+) -> Result<Vec<InvoiceLedgerRow>, sqlx::Error> {
+    let unpaged = InvoiceQuery {
+        after: None,
+        before: None,
+        ..q.clone()
+    };
+    Ok(
+        list_page(conn, customer_id, &unpaged, today, MAX_EXPORT_ROWS)
+            .await?
+            .rows,
+    )
+}
+
+pub async fn invoice(
+    conn: &mut Conn,
+    invoice_id: i64,
+) -> Result<Option<InvoiceLedgerRow>, sqlx::Error> {
+    let row = sqlx::query(&format!(
+        "SELECT {LEDGER_COLUMNS} FROM invoices i WHERE i.invoice_id = $1"
+    ))
+    .bind(invoice_id)
+    .fetch_optional(conn)
+    .await?;
+    Ok(row.as_ref().map(ledger_row))
+}
+
+pub async fn invoice_by_number(
+    conn: &mut Conn,
+    number: &str,
+) -> Result<Option<InvoiceLedgerRow>, sqlx::Error> {
+    let row = sqlx::query(&format!(
+        "SELECT {LEDGER_COLUMNS} FROM invoices i WHERE i.number = $1"
+    ))
+    .bind(number)
+    .fetch_optional(conn)
+    .await?;
+    Ok(row.as_ref().map(ledger_row))
+}
+
+/// The customer's invoices among `ids` (others' ids are silently absent).
+pub async fn invoices_of_customer(
+    conn: &mut Conn,
+    customer_id: i64,
+    ids: &[i64],
+) -> Result<Vec<InvoiceLedgerRow>, sqlx::Error> {
+    if ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    let mut sql = Sql::new();
+    let c = sql.int(customer_id);
+    let placeholders: Vec<String> = ids.iter().map(|id| sql.int(*id)).collect();
+    let text = format!(
+        "SELECT {LEDGER_COLUMNS} FROM invoices i WHERE i.customer_id = {c} AND i.invoice_id IN ({})
+         ORDER BY i.number",
+        placeholders.join(", ")
+    );
+    let rows = sql.bind(sqlx::query(&text)).fetch_all(conn).await?;
+    Ok(rows.iter().map(ledger_row).collect())
+}
+
+#[derive(Clone, Debug)]
+pub struct LineRow {
+    pub description: String,
+    pub quantity_milli: i64,
+    pub unit_price_minor: i64,
+    pub tax_rate_bp: i64,
+    pub amount_minor: i64,
+    pub tax_minor: i64,
+}
+
+pub async fn lines(conn: &mut Conn, invoice_id: i64) -> Result<Vec<LineRow>, sqlx::Error> {
+    let rows = sqlx::query(
+        "SELECT description, quantity_milli, unit_price_minor, CAST(tax_rate_bp AS BIGINT) AS tax_rate_bp, amount_minor, tax_minor
+         FROM invoice_lines WHERE invoice_id = $1 ORDER BY position",
+    )
+    .bind(invoice_id)
+    .fetch_all(conn)
+    .await?;
+    Ok(rows
+        .iter()
+        .map(|r| LineRow {
+            description: r.get("description"),
+            quantity_milli: r.get("quantity_milli"),
+            unit_price_minor: r.get("unit_price_minor"),
+            tax_rate_bp: r.get("tax_rate_bp"),
+            amount_minor: r.get("amount_minor"),
+            tax_minor: r.get("tax_minor"),
+        })
+        .collect())
+}
+
+/// A payment or credit applied to an invoice.
+#[derive(Clone, Debug)]
+pub struct Application {
+    /// `payment` or `credit_note`.
+    pub kind: &'static str,
+    pub id: i64,
+    pub date: Option<NaiveDate>,
+    /// Payment method, or the credit note's reason.
+    pub detail: String,
+    pub reference: Option<String>,
+    pub status: String,
+    pub amount_minor: i64,
+}
+
+pub async fn applications(
+    conn: &mut Conn,
+    invoice_id: i64,
+) -> Result<Vec<Application>, sqlx::Error> {
+    let payments = sqlx::query(
+        "SELECT p.payment_id, p.received_at, p.created_at, p.method, p.reference, p.status, pa.amount_minor
+         FROM payment_allocations pa JOIN payments p ON p.payment_id = pa.payment_id
+         WHERE pa.invoice_id = $1 ORDER BY p.created_at, p.payment_id",
+    )
+    .bind(invoice_id)
+    .fetch_all(&mut *conn)
+    .await?;
+    let credits = sqlx::query(
+        "SELECT cn.credit_note_id, cn.number, cn.reason, cn.issue_date, ca.amount_minor
+         FROM credit_allocations ca JOIN credit_notes cn ON cn.credit_note_id = ca.credit_note_id
+         WHERE ca.invoice_id = $1 ORDER BY cn.issue_date, cn.credit_note_id",
+    )
+    .bind(invoice_id)
+    .fetch_all(conn)
+    .await?;
+    let mut out: Vec<Application> = payments
+        .iter()
+        .map(|r| {
+            let when: String = r
+                .get::<Option<String>, _>("received_at")
+                .unwrap_or_else(|| r.get("created_at"));
+            Application {
+                kind: "payment",
+                id: r.get("payment_id"),
+                date: Some(parse_ts(&when).date_naive()),
+                detail: r.get("method"),
+                reference: r.get("reference"),
+                status: r.get("status"),
+                amount_minor: r.get("amount_minor"),
+            }
+        })
+        .collect();
+    out.extend(credits.iter().map(|r| Application {
+        kind: "credit_note",
+        id: r.get("credit_note_id"),
+        date: Some(parse_date(r.get::<String, _>("issue_date").as_str())),
+        detail: r.get("reason"),
+        reference: Some(r.get("number")),
+        status: "applied".into(),
+        amount_minor: r.get("amount_minor"),
+    }));
+    out.sort_by_key(|a| (a.date, a.kind, a.id));
+    Ok(out)
+}
+
+#[derive(Clone, Debug)]
+pub struct ActivityRow {
+    pub at: DateTime<Utc>,
+    pub action: String,
+    pub actor_kind: String,
+}
+
+/// Audit events about one invoice, newest first.
+pub async fn activity(conn: &mut Conn, invoice_id: i64) -> Result<Vec<ActivityRow>, sqlx::Error> {
+    let rows = sqlx::query(
+        "SELECT occurred_at, action, actor_kind FROM audit_events WHERE subject = $1
+         ORDER BY occurred_at DESC LIMIT 50",
+    )
+    .bind(format!("invoice:{invoice_id}"))
+    .fetch_all(conn)
+    .await?;
+    Ok(rows
+        .iter()
+        .map(|r| ActivityRow {
+            at: parse_ts(&r.get::<String, _>("occurred_at")),
+            action: r.get("action"),
+            actor_kind: r.get("actor_kind"),
+        })
+        .collect())
+}
+
+#[derive(Clone, Debug)]
+pub struct Document {
+    pub content_type: String,
+    pub file_name: String,
+    pub bytes: Vec<u8>,
+}
+
+/// The PDF the ERP sent with the invoice, if it sent one.
+pub async fn original_document(
+    conn: &mut Conn,
+    invoice_id: i64,
+) -> Result<Option<Document>, sqlx::Error> {
+    let row = sqlx::query(
+        "SELECT content_type, file_name, bytes FROM invoice_documents WHERE invoice_id = $1",
+    )
+    .bind(invoice_id)
+    .fetch_optional(conn)
+    .await?;
+    Ok(row.map(|r| Document {
+        content_type: r.get("content_type"),
+        file_name: r.get("file_name"),
+        bytes: r.get("bytes"),
+    }))
+}

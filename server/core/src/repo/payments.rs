@@ -1,0 +1,267 @@
+//! Payment history reads, and the entries a statement of account is built from.
+
+use chrono::{DateTime, NaiveDate, Utc};
+use sqlx::any::AnyRow;
+use sqlx::Row;
+
+use super::Conn;
+use crate::db::{date_text, parse_date, parse_ts};
+use crate::domain::statement::{Entry, EntryKind, OpenItem};
+use crate::domain::Currency;
+
+#[derive(Clone, Debug)]
+pub struct PaymentRow {
+    pub payment_id: i64,
+    pub customer_id: i64,
+    pub currency: Currency,
+    pub amount_minor: i64,
+    pub refunded_minor: i64,
+    pub method: String,
+    pub status: String,
+    pub reference: Option<String>,
+    pub gateway: Option<String>,
+    pub received_at: Option<DateTime<Utc>>,
+    pub created_at: DateTime<Utc>,
+}
+
+#[derive(Clone, Debug)]
+pub struct AllocationRow {
+    pub payment_id: i64,
+    pub invoice_id: i64,
+    pub invoice_number: String,
+    pub amount_minor: i64,
+}
+
+const PAYMENT_COLUMNS: &str =
+    "p.payment_id, p.customer_id, p.currency, p.amount_minor, p.refunded_minor, p.method,
+     p.status, p.reference, p.gateway, p.received_at, p.created_at";
+
+fn payment_row(r: &AnyRow) -> PaymentRow {
+    PaymentRow {
+        payment_id: r.get("payment_id"),
+        customer_id: r.get("customer_id"),
+        currency: Currency::parse(&r.get::<String, _>("currency")).unwrap_or(Currency::USD),
+        amount_minor: r.get("amount_minor"),
+        refunded_minor: r.get("refunded_minor"),
+        method: r.get("method"),
+        status: r.get("status"),
+        reference: r.get("reference"),
+        gateway: r.get("gateway"),
+        received_at: r
+            .get::<Option<String>, _>("received_at")
+            .map(|s| parse_ts(&s)),
+        created_at: parse_ts(&r.get::<String, _>("created_at")),
+    }
+}
+
+/// A page of the customer's payments, newest first, with their allocations.
+pub async fn payments_of_customer(
+    conn: &mut Conn,
+    customer_id: i64,
+    limit: i64,
+    offset: i64,
+) -> Result<Vec<(PaymentRow, Vec<AllocationRow>)>, sqlx::Error> {
+    let rows = sqlx::query(&format!(
+        "SELECT {PAYMENT_COLUMNS} FROM payments p WHERE p.customer_id = $1
+         ORDER BY p.created_at DESC, p.payment_id DESC LIMIT $2 OFFSET $3"
+    ))
+    .bind(customer_id)
+    .bind(limit)
+    .bind(offset)
+    .fetch_all(&mut *conn)
+    .await?;
+    let payments: Vec<PaymentRow> = rows.iter().map(payment_row).collect();
+    let Some(last) = payments.last() else {
+        return Ok(Vec::new());
+    };
+    // One read for the page's allocations: the page is a contiguous run of
+    // created_at, so its allocations are those of payments in that run.
+    let first = &payments[0];
+    let allocations = sqlx::query(
+        "SELECT pa.payment_id, pa.invoice_id, i.number, pa.amount_minor
+         FROM payments p JOIN payment_allocations pa ON pa.payment_id = p.payment_id
+         JOIN invoices i ON i.invoice_id = pa.invoice_id
+         WHERE p.customer_id = $1 AND p.created_at >= $2 AND p.created_at <= $3
+         ORDER BY i.number",
+    )
+    .bind(customer_id)
+    .bind(crate::db::ts(last.created_at))
+    .bind(crate::db::ts(first.created_at))
+    .fetch_all(conn)
+    .await?;
+    let allocations: Vec<AllocationRow> = allocations.iter().map(allocation_row).collect();
+    Ok(payments
+        .into_iter()
+        .map(|p| {
+            let mine = allocations
+                .iter()
+                .filter(|a| a.payment_id == p.payment_id)
+                .cloned()
+                .collect();
+            (p, mine)
+        })
+        .collect())
+}
+
+pub async fn count_payments(conn: &mut Conn, customer_id: i64) -> Result<i64, sqlx::Error> {
+    Ok(
+        sqlx::query("SELECT COUNT(*) AS n FROM payments WHERE customer_id = $1")
+            .bind(customer_id)
+            .fetch_one(conn)
+            .await?
+            .get("n"),
+    )
+}
+
+fn allocation_row(r: &AnyRow) -> AllocationRow {
+    AllocationRow {
+        payment_id: r.get("payment_id"),
+        invoice_id: r.get("invoice_id"),
+        invoice_number: r.get("number"),
+        amount_minor: r.get("amount_minor"),
+    }
+}
+
+pub async fn payment(
+    conn: &mut Conn,
+    payment_id: i64,
+) -> Result<Option<(PaymentRow, Vec<AllocationRow>)>, sqlx::Error> {
+    let Some(row) = sqlx::query(&format!(
+        "SELECT {PAYMENT_COLUMNS} FROM payments p WHERE p.payment_id = $1"
+    ))
+    .bind(payment_id)
+    .fetch_optional(&mut *conn)
+    .await?
+    else {
+        return Ok(None);
+    };
+    let allocations = sqlx::query(
+        "SELECT pa.payment_id, pa.invoice_id, i.number, pa.amount_minor
+         FROM payment_allocations pa JOIN invoices i ON i.invoice_id = pa.invoice_id
+         WHERE pa.payment_id = $1 ORDER BY i.number",
+    )
+    .bind(payment_id)
+    .fetch_all(conn)
+    .await?;
+    Ok(Some((
+        payment_row(&row),
+        allocations.iter().map(allocation_row).collect(),
+    )))
+}
+
+/// Everything that moved the customer's balance up to `to`: invoices by
+/// issue date (void ones never count), credit notes by issue date, and
+/// succeeded payments by the UTC date they were received.
+pub async fn statement_entries(
+    conn: &mut Conn,
+    customer_id: i64,
+    to: NaiveDate,
+) -> Result<Vec<Entry>, sqlx::Error> {
+    let end = date_text(to);
+    // Timestamps sort as text; everything on `to` is before the next day.
+    let end_exclusive = format!("{}T", date_text(to + chrono::Duration::days(1)));
+    let mut entries = Vec::new();
+    let invoices = sqlx::query(
+        "SELECT issue_date, number, currency, total_minor FROM invoices
+         WHERE customer_id = $1 AND voided_at IS NULL AND issue_date <= $2",
+    )
+    .bind(customer_id)
+    .bind(&end)
+    .fetch_all(&mut *conn)
+    .await?;
+    entries.extend(invoices.iter().map(|r| Entry {
+        date: parse_date(&r.get::<String, _>("issue_date")),
+        kind: EntryKind::Invoice,
+        reference: r.get("number"),
+        currency: Currency::parse(&r.get::<String, _>("currency")).unwrap_or(Currency::USD),
+        amount_minor: r.get("total_minor"),
+    }));
+    let credits = sqlx::query(
+        "SELECT issue_date, number, currency, amount_minor FROM credit_notes
+         WHERE customer_id = $1 AND issue_date <= $2",
+    )
+    .bind(customer_id)
+    .bind(&end)
+    .fetch_all(&mut *conn)
+    .await?;
+    entries.extend(credits.iter().map(|r| Entry {
+        date: parse_date(&r.get::<String, _>("issue_date")),
+        kind: EntryKind::CreditNote,
+        reference: r.get("number"),
+        currency: Currency::parse(&r.get::<String, _>("currency")).unwrap_or(Currency::USD),
+        amount_minor: r.get("amount_minor"),
+    }));
+    let payments = sqlx::query(
+        "SELECT payment_id, received_at, reference, method, currency, amount_minor FROM payments
+         WHERE customer_id = $1 AND status = 'succeeded' AND received_at < $2",
+    )
+    .bind(customer_id)
+    .bind(&end_exclusive)
+    .fetch_all(&mut *conn)
+    .await?;
+    entries.extend(payments.iter().map(|r| Entry {
+        date: parse_ts(&r.get::<String, _>("received_at")).date_naive(),
+        kind: EntryKind::Payment,
+        reference: payment_reference(r.get("payment_id"), r.get("method"), r.get("reference")),
+        currency: Currency::parse(&r.get::<String, _>("currency")).unwrap_or(Currency::USD),
+        amount_minor: r.get("amount_minor"),
+    }));
+    Ok(entries)
+}
+
+/// How a payment is named on statements and receipts.
+pub fn payment_reference(payment_id: i64, method: String, reference: Option<String>) -> String {
+    match reference {
+        Some(r) => format!("PAY-{payment_id} ({r})"),
+        None => format!("PAY-{payment_id} ({})", method_label(&method)),
+    }
+}
+
+pub fn method_label(method: &str) -> &'static str {
+    match method {
+        "card" => "Card",
+        "ach" => "ACH bank debit",
+        "bank_transfer" => "Bank transfer",
+        "check" => "Check",
+        _ => "Other",
+    }
+}
+
+/// Invoices with money owed at the end of `to`: what had been paid or
+/// credited by then is subtracted, later settlements are not.
+pub async fn open_at(
+    conn: &mut Conn,
+    customer_id: i64,
+    to: NaiveDate,
+) -> Result<Vec<OpenItem>, sqlx::Error> {
+    let end = date_text(to);
+    let end_exclusive = format!("{}T", date_text(to + chrono::Duration::days(1)));
+    let rows = sqlx::query(
+        "SELECT i.currency, i.due_date,
+                i.total_minor
+                - CAST(COALESCE((SELECT SUM(pa.amount_minor) FROM payment_allocations pa
+                                 JOIN payments p ON p.payment_id = pa.payment_id
+                                 WHERE pa.invoice_id = i.invoice_id AND p.status = 'succeeded'
+                                   AND p.received_at < $3), 0) AS BIGINT)
+                - CAST(COALESCE((SELECT SUM(ca.amount_minor) FROM credit_allocations ca
+                                 JOIN credit_notes cn ON cn.credit_note_id = ca.credit_note_id
+                                 WHERE ca.invoice_id = i.invoice_id AND cn.issue_date <= $2), 0) AS BIGINT)
+                AS balance_minor
+         FROM invoices i
+         WHERE i.customer_id = $1 AND i.voided_at IS NULL AND i.issue_date <= $2",
+    )
+    .bind(customer_id)
+    .bind(&end)
+    .bind(&end_exclusive)
+    .fetch_all(conn)
+    .await?;
+    Ok(rows
+        .iter()
+        .map(|r| OpenItem {
+            currency: Currency::parse(&r.get::<String, _>("currency")).unwrap_or(Currency::USD),
+            due_date: parse_date(&r.get::<String, _>("due_date")),
+            balance_minor: r.get("balance_minor"),
+        })
+        .filter(|i| i.balance_minor > 0)
+        .collect())
+}

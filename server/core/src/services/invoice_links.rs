@@ -1,0 +1,302 @@
+//! Links to one invoice for reminder emails: minted here (the CLI and the
+//! reminder job share `create_invoice_link`), opened without signing in,
+//! revoked by AR staff. Holding a link shows that invoice and its PDF and
+//! nothing else of the account.
+
+use chrono::{DateTime, Duration, Utc};
+
+use super::Services;
+use crate::domain::token::{mint_token, parse_and_hash};
+use crate::domain::{invoice_standing, Money};
+use crate::email::templates::{invoice_link_email, InvoiceLinkEmail};
+use crate::error::{ServiceError, ServiceResult};
+use crate::repo::audit::{self, AuditEvent};
+use crate::repo::invoice_links::{self, InvoiceLinkRow};
+use crate::repo::{invoices, outbox};
+
+#[derive(Clone, Debug)]
+pub struct MintedInvoiceLink {
+    pub link_id: i64,
+    pub url: String,
+    pub expires_at: DateTime<Utc>,
+}
+
+/// What opening a link grants.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct InvoiceLinkGrant {
+    pub link_id: i64,
+    pub customer_id: i64,
+    pub invoice_id: i64,
+}
+
+/// Why a link does not open.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum LinkRefusal {
+    Expired,
+    Revoked,
+    /// Malformed or never issued.
+    Unknown,
+}
+
+/// A link minted after its invoice's window (a reminder for an invoice long
+/// overdue) still works this long, or the email would be useless.
+const MIN_VALIDITY: Duration = Duration::days(7);
+
+/// Path of the page that opens a link.
+pub const INVOICE_LINK_PATH: &str = "/i/";
+
+/// At most one fresh link per old link in this window, so a leaked expired
+/// link cannot be used to flood the customer's inboxes.
+const FRESH_LINK_EVERY: Duration = Duration::hours(1);
+
+impl Services {
+    /// Mints a link to the invoice numbered `number`. It is valid until
+    /// `valid_until`, or by default the configured number of days after the
+    /// due date (never less than a day from now).
+    pub async fn create_invoice_link(
+        &self,
+        number: &str,
+        valid_until: Option<DateTime<Utc>>,
+        created_by: &str,
+    ) -> ServiceResult<MintedInvoiceLink> {
+        let now = self.clock.now();
+        let mut tx = self.db.begin_write().await?;
+        let invoice = invoices::invoice_by_number(&mut tx, number.trim())
+            .await?
+            .ok_or_else(|| {
+                ServiceError::Invalid(format!("No invoice is numbered \"{}\"", number.trim()))
+            })?;
+        let expires_at = match valid_until {
+            Some(t) if t <= now => {
+                return Err(ServiceError::Invalid(
+                    "The link's expiry must be in the future".into(),
+                ))
+            }
+            Some(t) => t,
+            None => {
+                let end_of_window = (invoice.due_date
+                    + Duration::days(self.config.invoice_link_days_after_due))
+                .and_hms_opt(23, 59, 59)
+                .expect("valid time")
+                .and_utc();
+                end_of_window.max(now + MIN_VALIDITY)
+            }
+        };
+        let minted = mint_token();
+        let link_id = invoice_links::insert(
+            &mut tx,
+            invoice.invoice_id,
+            &minted.hash,
+            now,
+            expires_at,
+            created_by,
+        )
+        .await?;
+        audit::record(
+            &mut tx,
+            now,
+            AuditEvent {
+                actor_kind: "system",
+                actor_id: None,
+                customer_id: Some(invoice.customer_id),
+                action: "invoice_link.created",
+                detail: serde_json::json!({ "invoice_link_id": link_id, "created_by": created_by }),
+                ip: None,
+                subject: Some(format!("invoice:{}", invoice.invoice_id)),
+            },
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(MintedInvoiceLink {
+            link_id,
+            url: self
+                .config
+                .link(&format!("{INVOICE_LINK_PATH}{}", minted.plain)),
+            expires_at,
+        })
+    }
+
+    /// Checks a link as presented. Valid: records the use and returns what it grants.
+    pub async fn open_invoice_link(
+        &self,
+        token: &str,
+        ip: Option<&str>,
+    ) -> ServiceResult<Result<InvoiceLinkGrant, LinkRefusal>> {
+        let Some(hash) = parse_and_hash(token) else {
+            return Ok(Err(LinkRefusal::Unknown));
+        };
+        let now = self.clock.now();
+        let mut tx = self.db.begin_write().await?;
+        let Some(link) = invoice_links::by_hash(&mut tx, &hash).await? else {
+            return Ok(Err(LinkRefusal::Unknown));
+        };
+        if link.revoked_at.is_some() {
+            return Ok(Err(LinkRefusal::Revoked));
+        }
+        if link.expires_at <= now {
+            return Ok(Err(LinkRefusal::Expired));
+        }
+        invoice_links::mark_used(&mut tx, link.invoice_link_id, now).await?;
+        audit::record(
+            &mut tx,
+            now,
+            AuditEvent {
+                actor_kind: "anonymous",
+                actor_id: None,
+                customer_id: Some(link.customer_id),
+                action: "invoice_link.opened",
+                detail: serde_json::json!({ "invoice_link_id": link.invoice_link_id }),
+                ip,
+                subject: Some(format!("invoice:{}", link.invoice_id)),
+            },
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(Ok(InvoiceLinkGrant {
+            link_id: link.invoice_link_id,
+            customer_id: link.customer_id,
+            invoice_id: link.invoice_id,
+        }))
+    }
+
+    /// Whether a link is still good, for every request made through it.
+    pub async fn invoice_link_grant(
+        &self,
+        link_id: i64,
+    ) -> ServiceResult<Option<InvoiceLinkGrant>> {
+        let mut conn = self.db.pool.acquire().await?;
+        let now = self.clock.now();
+        Ok(invoice_links::by_id(&mut conn, link_id)
+            .await?
+            .filter(|l| l.revoked_at.is_none() && l.expires_at > now)
+            .map(|l| InvoiceLinkGrant {
+                link_id: l.invoice_link_id,
+                customer_id: l.customer_id,
+                invoice_id: l.invoice_id,
+            }))
+    }
+
+    /// From an expired or revoked link: emails a fresh link to every contact
+    /// of the invoice's account (never to an address the visitor types).
+    /// Returns how many contacts it went to; 0 when rate-limited or unknown.
+    pub async fn send_fresh_invoice_link(
+        &self,
+        token: &str,
+        ip: Option<&str>,
+    ) -> ServiceResult<usize> {
+        let Some(hash) = parse_and_hash(token) else {
+            return Ok(0);
+        };
+        let now = self.clock.now();
+        let mut conn = self.db.pool.acquire().await?;
+        let Some(old) = invoice_links::by_hash(&mut conn, &hash).await? else {
+            return Ok(0);
+        };
+        let recently = {
+            use sqlx::Row;
+            sqlx::query(
+                "SELECT COUNT(*) AS n FROM audit_events WHERE subject = $1 AND action = 'invoice_link.refreshed'
+                 AND occurred_at > $2",
+            )
+            .bind(format!("invoice:{}", old.invoice_id))
+            .bind(crate::db::ts(now - FRESH_LINK_EVERY))
+            .fetch_one(&mut *conn)
+            .await?
+            .get::<i64, _>("n")
+        };
+        if recently > 0 {
+            return Ok(0);
+        }
+        let contacts = invoice_links::contact_emails_of_invoice(&mut conn, old.invoice_id).await?;
+        let invoice = invoices::invoice(&mut conn, old.invoice_id)
+            .await?
+            .ok_or(ServiceError::NotFound)?;
+        drop(conn);
+        if contacts.is_empty() {
+            return Ok(0);
+        }
+        let minted = self
+            .create_invoice_link(&invoice.number, None, "refresh")
+            .await?;
+        let standing = invoice_standing(&invoice.facts(), now.date_naive());
+        let link_email = invoice_link_email(&InvoiceLinkEmail {
+            seller_name: &self.config.seller_name,
+            invoice_number: &invoice.number,
+            amount_due: &Money::new(standing.balance_minor, invoice.currency).display(),
+            due_date: &invoice.due_date.format("%b %-d, %Y").to_string(),
+            link: &minted.url,
+            valid_until: &minted.expires_at.format("%b %-d, %Y").to_string(),
+        });
+        let mut tx = self.db.begin_write().await?;
+        for (_, email) in &contacts {
+            outbox::enqueue(
+                &mut tx,
+                now,
+                outbox::NewEmail {
+                    to: email,
+                    subject: &link_email.subject,
+                    text_body: &link_email.text_body,
+                    html_body: &link_email.html_body,
+                },
+            )
+            .await?;
+        }
+        audit::record(
+            &mut tx,
+            now,
+            AuditEvent {
+                actor_kind: "anonymous",
+                actor_id: None,
+                customer_id: Some(invoice.customer_id),
+                action: "invoice_link.refreshed",
+                detail: serde_json::json!({ "old_link_id": old.invoice_link_id, "new_link_id": minted.link_id, "recipients": contacts.len() }),
+                ip,
+                subject: Some(format!("invoice:{}", invoice.invoice_id)),
+            },
+        )
+        .await?;
+        tx.commit().await?;
+        self.outbox_wake.notify_one();
+        Ok(contacts.len())
+    }
+
+    pub async fn revoke_invoice_link(&self, staff_id: i64, link_id: i64) -> ServiceResult<()> {
+        let now = self.clock.now();
+        let mut tx = self.db.begin_write().await?;
+        let link = invoice_links::by_id(&mut tx, link_id)
+            .await?
+            .ok_or(ServiceError::NotFound)?;
+        if invoice_links::revoke(&mut tx, link_id, staff_id, now).await? {
+            audit::record(
+                &mut tx,
+                now,
+                AuditEvent {
+                    actor_kind: "staff",
+                    actor_id: Some(staff_id),
+                    customer_id: Some(link.customer_id),
+                    action: "invoice_link.revoked",
+                    detail: serde_json::json!({ "invoice_link_id": link_id }),
+                    ip: None,
+                    subject: Some(format!("invoice:{}", link.invoice_id)),
+                },
+            )
+            .await?;
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// Newest links (of one invoice number when given), for AR staff.
+    pub async fn invoice_links(
+        &self,
+        invoice_number: Option<&str>,
+    ) -> ServiceResult<Vec<InvoiceLinkRow>> {
+        let mut conn = self.db.pool.acquire().await?;
+        Ok(invoice_links::recent(
+            &mut conn,
+            invoice_number.map(str::trim).filter(|s| !s.is_empty()),
+            100,
+        )
+        .await?)
+    }
+}

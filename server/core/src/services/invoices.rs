@@ -1,0 +1,1005 @@
+//! The invoice experience: list, detail, downloads (PDF, CSV, zip),
+//! statement of account and payment history. Every method starts by
+//! checking who is asking; what they may not see is `NotFound`.
+
+use std::io::Write;
+
+use chrono::NaiveDate;
+
+use super::Services;
+use crate::domain::invoice_query::{Cursor, InvoiceQuery, PAGE_SIZE};
+use crate::domain::statement::{build_statement, Bucket, Statement};
+use crate::domain::{invoice_standing, ContactRole, Currency, InvoiceStatus, Money, Principal};
+use crate::error::{ServiceError, ServiceResult};
+use crate::pdf::{self, Column, DocumentSpec, Section};
+use crate::repo::invoices::{self as repo, Application, InvoiceLedgerRow, LineRow, OpenTotals};
+use crate::repo::payments::{self as payments_repo, method_label, AllocationRow, PaymentRow};
+use crate::repo::{accounts, invoice_links, Conn};
+
+/// Who is looking, as far as invoices go.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Viewer {
+    Contact(i64),
+    /// Someone holding a link to one invoice.
+    InvoiceLink(i64),
+}
+
+impl Viewer {
+    pub fn of(principal: Principal) -> Option<Viewer> {
+        match principal {
+            Principal::Contact { contact_id } => Some(Viewer::Contact(contact_id)),
+            Principal::InvoiceLink { link_id } => Some(Viewer::InvoiceLink(link_id)),
+            Principal::Staff { .. } => None,
+        }
+    }
+}
+
+/// A file to download.
+#[derive(Clone, Debug)]
+pub struct Download {
+    pub file_name: String,
+    pub content_type: &'static str,
+    pub bytes: Vec<u8>,
+}
+
+/// An invoice as the pages show it: ledger facts plus derived standing.
+#[derive(Clone, Debug)]
+pub struct InvoiceSummary {
+    pub row: InvoiceLedgerRow,
+    pub balance: Money,
+    pub status: InvoiceStatus,
+}
+
+impl InvoiceSummary {
+    fn of(row: InvoiceLedgerRow, today: NaiveDate) -> InvoiceSummary {
+        let standing = invoice_standing(&row.facts(), today);
+        InvoiceSummary {
+            balance: Money::new(standing.balance_minor, row.currency),
+            status: standing.status,
+            row,
+        }
+    }
+
+    pub fn total(&self) -> Money {
+        Money::new(self.row.total_minor, self.row.currency)
+    }
+}
+
+#[derive(Clone, Debug)]
+pub struct InvoiceList {
+    pub customer_id: i64,
+    pub customer_name: String,
+    pub role: ContactRole,
+    pub query: InvoiceQuery,
+    pub invoices: Vec<InvoiceSummary>,
+    /// How many invoices match the filters, over all pages.
+    pub matching: i64,
+    pub totals: Vec<OpenTotals>,
+    pub next: Option<Cursor>,
+    pub previous: Option<Cursor>,
+    /// Currencies the account has invoices in, for the filter.
+    pub currencies: Vec<Currency>,
+}
+
+#[derive(Clone, Debug)]
+pub struct Activity {
+    pub at: chrono::DateTime<chrono::Utc>,
+    pub what: String,
+}
+
+#[derive(Clone, Debug)]
+pub struct InvoiceDetail {
+    pub customer_id: i64,
+    pub customer_name: String,
+    pub invoice: InvoiceSummary,
+    pub payment_terms_days: i64,
+    pub lines: Vec<LineRow>,
+    pub applications: Vec<Application>,
+    pub activity: Vec<Activity>,
+    pub has_original_pdf: bool,
+    /// The viewer came through an invoice link (sees this invoice only).
+    pub via_link: bool,
+}
+
+#[derive(Clone, Debug)]
+pub struct StatementOfAccount {
+    pub customer_id: i64,
+    pub customer_name: String,
+    pub statement: Statement,
+}
+
+#[derive(Clone, Debug)]
+pub struct PaymentHistory {
+    pub customer_id: i64,
+    pub customer_name: String,
+    pub payments: Vec<(PaymentRow, Vec<AllocationRow>)>,
+    pub page: i64,
+    pub pages: i64,
+}
+
+pub const PAYMENTS_PER_PAGE: i64 = 25;
+
+/// Most invoices one zip download may hold.
+pub const MAX_ZIP_INVOICES: usize = 100;
+
+struct Customer {
+    name: String,
+    terms: i64,
+    role: Option<ContactRole>,
+}
+
+async fn customer_name_terms(conn: &mut Conn, customer_id: i64) -> ServiceResult<(String, i64)> {
+    use sqlx::Row;
+    let row = sqlx::query("SELECT name, CAST(payment_terms_days AS BIGINT) AS terms FROM customers WHERE customer_id = $1")
+        .bind(customer_id)
+        .fetch_optional(conn)
+        .await?
+        .ok_or(ServiceError::NotFound)?;
+    Ok((row.get("name"), row.get("terms")))
+}
+
+impl Services {
+    /// The customer, if the contact belongs to it.
+    async fn member_customer(
+        &self,
+        conn: &mut Conn,
+        contact_id: i64,
+        customer_id: i64,
+    ) -> ServiceResult<Customer> {
+        let membership = accounts::memberships(conn, contact_id)
+            .await?
+            .into_iter()
+            .find(|m| m.customer_id == customer_id)
+            .ok_or(ServiceError::NotFound)?;
+        let (name, terms) = customer_name_terms(conn, customer_id).await?;
+        Ok(Customer {
+            name,
+            terms,
+            role: Some(membership.role),
+        })
+    }
+
+    /// The customer, if the viewer may see this invoice of it. A link
+    /// grants its own invoice only, and only while valid.
+    async fn invoice_customer(
+        &self,
+        conn: &mut Conn,
+        viewer: Viewer,
+        customer_id: i64,
+        invoice_id: i64,
+    ) -> ServiceResult<Customer> {
+        match viewer {
+            Viewer::Contact(contact_id) => {
+                self.member_customer(conn, contact_id, customer_id).await
+            }
+            Viewer::InvoiceLink(link_id) => {
+                let link = invoice_links::by_id(conn, link_id)
+                    .await?
+                    .ok_or(ServiceError::NotFound)?;
+                let usable = link.revoked_at.is_none() && link.expires_at > self.clock.now();
+                if !usable || link.invoice_id != invoice_id || link.customer_id != customer_id {
+                    return Err(ServiceError::NotFound);
+                }
+                let (name, terms) = customer_name_terms(conn, customer_id).await?;
+                Ok(Customer {
+                    name,
+                    terms,
+                    role: None,
+                })
+            }
+        }
+    }
+
+    async fn invoice_of(
+        &self,
+        conn: &mut Conn,
+        customer_id: i64,
+        invoice_id: i64,
+    ) -> ServiceResult<InvoiceLedgerRow> {
+        repo::invoice(conn, invoice_id)
+            .await?
+            .filter(|i| i.customer_id == customer_id)
+            .ok_or(ServiceError::NotFound)
+    }
+
+    pub async fn invoice_list(
+        &self,
+        contact_id: i64,
+        customer_id: i64,
+        query: InvoiceQuery,
+    ) -> ServiceResult<InvoiceList> {
+        let mut conn = self.db.pool.acquire().await?;
+        let customer = self
+            .member_customer(&mut conn, contact_id, customer_id)
+            .await?;
+        let today = self.today();
+        let page = repo::list_page(&mut conn, customer_id, &query, today, PAGE_SIZE).await?;
+        let (matching, totals) =
+            repo::count_and_totals(&mut conn, customer_id, &query, today).await?;
+        let currencies = {
+            use sqlx::Row;
+            sqlx::query(
+                "SELECT DISTINCT currency FROM invoices WHERE customer_id = $1 ORDER BY currency",
+            )
+            .bind(customer_id)
+            .fetch_all(&mut *conn)
+            .await?
+            .iter()
+            .filter_map(|r| Currency::parse(&r.get::<String, _>("currency")).ok())
+            .collect()
+        };
+        let cursor_at = |i: usize| Cursor {
+            value: page.sort_values[i].clone(),
+            invoice_id: page.rows[i].invoice_id,
+        };
+        let n = page.rows.len();
+        let backwards = query.before.is_some();
+        // Forward: more rows after this page means a next page; a cursor we
+        // came by means a previous one. Backward: the other way round.
+        let has_next = if backwards { true } else { page.more };
+        let has_previous = if backwards {
+            page.more
+        } else {
+            query.after.is_some()
+        };
+        let next = (n > 0 && has_next).then(|| cursor_at(n - 1));
+        let previous = (n > 0 && has_previous).then(|| cursor_at(0));
+        Ok(InvoiceList {
+            customer_id,
+            customer_name: customer.name,
+            role: customer.role.unwrap_or(ContactRole::Viewer),
+            invoices: page
+                .rows
+                .into_iter()
+                .map(|r| InvoiceSummary::of(r, today))
+                .collect(),
+            query,
+            matching,
+            totals,
+            next,
+            previous,
+            currencies,
+        })
+    }
+
+    pub async fn invoice_detail(
+        &self,
+        viewer: Viewer,
+        customer_id: i64,
+        invoice_id: i64,
+    ) -> ServiceResult<InvoiceDetail> {
+        let mut conn = self.db.pool.acquire().await?;
+        let customer = self
+            .invoice_customer(&mut conn, viewer, customer_id, invoice_id)
+            .await?;
+        let row = self.invoice_of(&mut conn, customer_id, invoice_id).await?;
+        let lines = repo::lines(&mut conn, invoice_id).await?;
+        let applications = repo::applications(&mut conn, invoice_id).await?;
+        let has_original_pdf = repo::original_document(&mut conn, invoice_id)
+            .await?
+            .is_some();
+        let mut activity: Vec<Activity> = repo::activity(&mut conn, invoice_id)
+            .await?
+            .into_iter()
+            .map(|a| Activity {
+                at: a.at,
+                what: activity_label(&a.action, &a.actor_kind),
+            })
+            .collect();
+        // The ledger's own events complete the story.
+        activity.push(Activity {
+            at: row
+                .issue_date
+                .and_hms_opt(0, 0, 0)
+                .expect("midnight")
+                .and_utc(),
+            what: "Invoice issued".into(),
+        });
+        for a in &applications {
+            if let Some(d) = a.date {
+                activity.push(Activity {
+                    at: d.and_hms_opt(0, 0, 0).expect("midnight").and_utc(),
+                    what: match a.kind {
+                        "payment" => format!(
+                            "Payment PAY-{} ({}) {}: {}",
+                            a.id,
+                            method_label(&a.detail),
+                            a.status,
+                            Money::new(a.amount_minor, row.currency).display()
+                        ),
+                        _ => format!(
+                            "Credit note {} applied: {}",
+                            a.reference.clone().unwrap_or_default(),
+                            Money::new(a.amount_minor, row.currency).display()
+                        ),
+                    },
+                });
+            }
+        }
+        activity.sort_by(|a, b| b.at.cmp(&a.at));
+        Ok(InvoiceDetail {
+            customer_id,
+            customer_name: customer.name,
+            payment_terms_days: customer.terms,
+            invoice: InvoiceSummary::of(row, self.today()),
+            lines,
+            applications,
+            activity,
+            has_original_pdf,
+            via_link: matches!(viewer, Viewer::InvoiceLink(_)),
+        })
+    }
+
+    /// The ERP's original PDF when there is one, else one rendered here.
+    pub async fn invoice_pdf(
+        &self,
+        viewer: Viewer,
+        customer_id: i64,
+        invoice_id: i64,
+    ) -> ServiceResult<Download> {
+        let mut conn = self.db.pool.acquire().await?;
+        self.invoice_customer(&mut conn, viewer, customer_id, invoice_id)
+            .await?;
+        let row = self.invoice_of(&mut conn, customer_id, invoice_id).await?;
+        drop(conn);
+        self.pdf_of(row).await
+    }
+
+    async fn pdf_of(&self, row: InvoiceLedgerRow) -> ServiceResult<Download> {
+        let mut conn = self.db.pool.acquire().await?;
+        let file_name = format!("{}.pdf", safe_file_name(&row.number));
+        if let Some(doc) = repo::original_document(&mut conn, row.invoice_id).await? {
+            return Ok(Download {
+                file_name,
+                content_type: "application/pdf",
+                bytes: doc.bytes,
+            });
+        }
+        let (customer_name, terms) = customer_name_terms(&mut conn, row.customer_id).await?;
+        let lines = repo::lines(&mut conn, row.invoice_id).await?;
+        let applications = repo::applications(&mut conn, row.invoice_id).await?;
+        drop(conn);
+        let spec = invoice_document(
+            &self.config,
+            &customer_name,
+            terms,
+            &InvoiceSummary::of(row, self.today()),
+            &lines,
+            &applications,
+        );
+        let bytes = render_pdf(spec).await?;
+        Ok(Download {
+            file_name,
+            content_type: "application/pdf",
+            bytes,
+        })
+    }
+
+    /// Several invoices' PDFs in one zip. Ids that are not the customer's
+    /// are refused as a whole, so a tampered form cannot probe other accounts.
+    pub async fn invoices_zip(
+        &self,
+        contact_id: i64,
+        customer_id: i64,
+        ids: &[i64],
+    ) -> ServiceResult<Download> {
+        let mut ids: Vec<i64> = ids.to_vec();
+        ids.sort_unstable();
+        ids.dedup();
+        if ids.is_empty() {
+            return Err(ServiceError::Invalid(
+                "Select at least one invoice to download".into(),
+            ));
+        }
+        if ids.len() > MAX_ZIP_INVOICES {
+            return Err(ServiceError::Invalid(format!(
+                "Select at most {MAX_ZIP_INVOICES} invoices per download"
+            )));
+        }
+        let mut conn = self.db.pool.acquire().await?;
+        let customer = self
+            .member_customer(&mut conn, contact_id, customer_id)
+            .await?;
+        let rows = repo::invoices_of_customer(&mut conn, customer_id, &ids).await?;
+        drop(conn);
+        if rows.len() != ids.len() {
+            return Err(ServiceError::NotFound);
+        }
+        let mut zip = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
+        let options = zip::write::SimpleFileOptions::default()
+            .compression_method(zip::CompressionMethod::Deflated);
+        for row in rows {
+            let file = self.pdf_of(row).await?;
+            zip.start_file(&file.file_name, options)
+                .and_then(|_| zip.write_all(&file.bytes).map_err(Into::into))
+                .map_err(|e| ServiceError::Invalid(format!("The zip could not be made: {e}")))?;
+        }
+        let bytes = zip
+            .finish()
+            .map_err(|e| ServiceError::Invalid(format!("The zip could not be made: {e}")))?
+            .into_inner();
+        Ok(Download {
+            file_name: format!("{}-invoices.zip", safe_file_name(&customer.name)),
+            content_type: "application/zip",
+            bytes,
+        })
+    }
+
+    /// The filtered list (all pages) as CSV, amounts as plain decimals.
+    pub async fn invoices_csv(
+        &self,
+        contact_id: i64,
+        customer_id: i64,
+        query: InvoiceQuery,
+    ) -> ServiceResult<Download> {
+        let mut conn = self.db.pool.acquire().await?;
+        let customer = self
+            .member_customer(&mut conn, contact_id, customer_id)
+            .await?;
+        let today = self.today();
+        let rows = repo::all_matching(&mut conn, customer_id, &query, today).await?;
+        let mut out = csv::Writer::from_writer(Vec::new());
+        let mut write = |record: &[String]| {
+            out.write_record(record)
+                .map_err(|e| ServiceError::Invalid(format!("The CSV could not be made: {e}")))
+        };
+        write(
+            &[
+                "Invoice", "PO", "Issued", "Due", "Status", "Currency", "Total", "Paid",
+                "Credited", "Balance",
+            ]
+            .map(String::from),
+        )?;
+        for row in rows {
+            let s = InvoiceSummary::of(row, today);
+            let m = |minor| Money::new(minor, s.row.currency).decimal_string();
+            write(&[
+                csv_safe(&s.row.number),
+                csv_safe(s.row.po_number.as_deref().unwrap_or("")),
+                s.row.issue_date.to_string(),
+                s.row.due_date.to_string(),
+                s.status.label(),
+                s.row.currency.code().to_owned(),
+                m(s.row.total_minor),
+                m(s.row.paid_minor),
+                m(s.row.credited_minor),
+                s.balance.decimal_string(),
+            ])?;
+        }
+        let bytes = out
+            .into_inner()
+            .map_err(|e| ServiceError::Invalid(format!("The CSV could not be made: {e}")))?;
+        Ok(Download {
+            file_name: format!("{}-invoices-{today}.csv", safe_file_name(&customer.name)),
+            content_type: "text/csv; charset=utf-8",
+            bytes,
+        })
+    }
+
+    pub async fn statement(
+        &self,
+        contact_id: i64,
+        customer_id: i64,
+        from: NaiveDate,
+        to: NaiveDate,
+    ) -> ServiceResult<StatementOfAccount> {
+        if from > to {
+            return Err(ServiceError::Invalid(
+                "The statement's end date is before its start date".into(),
+            ));
+        }
+        let mut conn = self.db.pool.acquire().await?;
+        let customer = self
+            .member_customer(&mut conn, contact_id, customer_id)
+            .await?;
+        let entries = payments_repo::statement_entries(&mut conn, customer_id, to).await?;
+        let open = payments_repo::open_at(&mut conn, customer_id, to).await?;
+        Ok(StatementOfAccount {
+            customer_id,
+            customer_name: customer.name,
+            statement: build_statement(from, to, &entries, &open),
+        })
+    }
+
+    pub async fn statement_pdf(
+        &self,
+        contact_id: i64,
+        customer_id: i64,
+        from: NaiveDate,
+        to: NaiveDate,
+    ) -> ServiceResult<Download> {
+        let soa = self.statement(contact_id, customer_id, from, to).await?;
+        let spec = statement_document(&self.config, &soa);
+        let bytes = render_pdf(spec).await?;
+        Ok(Download {
+            file_name: format!(
+                "statement-{}-{from}-{to}.pdf",
+                safe_file_name(&soa.customer_name)
+            ),
+            content_type: "application/pdf",
+            bytes,
+        })
+    }
+
+    pub async fn statement_csv(
+        &self,
+        contact_id: i64,
+        customer_id: i64,
+        from: NaiveDate,
+        to: NaiveDate,
+    ) -> ServiceResult<Download> {
+        let soa = self.statement(contact_id, customer_id, from, to).await?;
+        // Two tables in one file (activity, then aging): rows differ in width.
+        let mut out = csv::WriterBuilder::new()
+            .flexible(true)
+            .from_writer(Vec::new());
+        let fail = |e: csv::Error| ServiceError::Invalid(format!("The CSV could not be made: {e}"));
+        out.write_record([
+            "Date",
+            "Type",
+            "Reference",
+            "Currency",
+            "Charges",
+            "Credits",
+            "Balance",
+        ])
+        .map_err(fail)?;
+        for c in &soa.statement.currencies {
+            let m = |minor| Money::new(minor, c.currency).decimal_string();
+            out.write_record([
+                from.to_string(),
+                "Opening balance".into(),
+                String::new(),
+                c.currency.code().into(),
+                String::new(),
+                String::new(),
+                m(c.opening_minor),
+            ])
+            .map_err(fail)?;
+            for line in soa
+                .statement
+                .lines
+                .iter()
+                .filter(|l| l.entry.currency == c.currency)
+            {
+                let e = &line.entry;
+                let (charge, credit) = match e.kind {
+                    crate::domain::statement::EntryKind::Invoice => {
+                        (m(e.amount_minor), String::new())
+                    }
+                    _ => (String::new(), m(e.amount_minor)),
+                };
+                out.write_record([
+                    e.date.to_string(),
+                    e.kind.label().into(),
+                    csv_safe(&e.reference),
+                    c.currency.code().into(),
+                    charge,
+                    credit,
+                    m(line.running_minor),
+                ])
+                .map_err(fail)?;
+            }
+            out.write_record([
+                to.to_string(),
+                "Closing balance".into(),
+                String::new(),
+                c.currency.code().into(),
+                String::new(),
+                String::new(),
+                m(c.closing_minor),
+            ])
+            .map_err(fail)?;
+        }
+        out.write_record(["", "", "", "", "", "", ""])
+            .map_err(fail)?;
+        let mut header = vec!["Aging".to_owned(), "Currency".to_owned()];
+        header.extend(Bucket::ALL.iter().map(|b| b.label().to_owned()));
+        header.push("Unapplied".into());
+        out.write_record(&header).map_err(fail)?;
+        for c in &soa.statement.currencies {
+            let m = |minor| Money::new(minor, c.currency).decimal_string();
+            let mut record = vec![format!("As of {to}"), c.currency.code().to_owned()];
+            record.extend(c.aging_minor.iter().map(|a| m(*a)));
+            record.push(m(c.unapplied_minor));
+            out.write_record(&record).map_err(fail)?;
+        }
+        let bytes = out
+            .into_inner()
+            .map_err(|e| ServiceError::Invalid(format!("The CSV could not be made: {e}")))?;
+        Ok(Download {
+            file_name: format!(
+                "statement-{}-{from}-{to}.csv",
+                safe_file_name(&soa.customer_name)
+            ),
+            content_type: "text/csv; charset=utf-8",
+            bytes,
+        })
+    }
+
+    pub async fn payment_history(
+        &self,
+        contact_id: i64,
+        customer_id: i64,
+        page: i64,
+    ) -> ServiceResult<PaymentHistory> {
+        let mut conn = self.db.pool.acquire().await?;
+        let customer = self
+            .member_customer(&mut conn, contact_id, customer_id)
+            .await?;
+        let count = payments_repo::count_payments(&mut conn, customer_id).await?;
+        let pages = ((count + PAYMENTS_PER_PAGE - 1) / PAYMENTS_PER_PAGE).max(1);
+        let page = page.clamp(1, pages);
+        let payments = payments_repo::payments_of_customer(
+            &mut conn,
+            customer_id,
+            PAYMENTS_PER_PAGE,
+            (page - 1) * PAYMENTS_PER_PAGE,
+        )
+        .await?;
+        Ok(PaymentHistory {
+            customer_id,
+            customer_name: customer.name,
+            payments,
+            page,
+            pages,
+        })
+    }
+
+    pub async fn payment_receipt(
+        &self,
+        contact_id: i64,
+        customer_id: i64,
+        payment_id: i64,
+    ) -> ServiceResult<(String, PaymentRow, Vec<AllocationRow>)> {
+        let mut conn = self.db.pool.acquire().await?;
+        let customer = self
+            .member_customer(&mut conn, contact_id, customer_id)
+            .await?;
+        let (payment, allocations) = payments_repo::payment(&mut conn, payment_id)
+            .await?
+            .filter(|(p, _)| p.customer_id == customer_id)
+            .ok_or(ServiceError::NotFound)?;
+        Ok((customer.name, payment, allocations))
+    }
+
+    pub async fn receipt_pdf(
+        &self,
+        contact_id: i64,
+        customer_id: i64,
+        payment_id: i64,
+    ) -> ServiceResult<Download> {
+        let (customer_name, payment, allocations) = self
+            .payment_receipt(contact_id, customer_id, payment_id)
+            .await?;
+        let spec = receipt_document(&self.config, &customer_name, &payment, &allocations);
+        let bytes = render_pdf(spec).await?;
+        Ok(Download {
+            file_name: format!("receipt-PAY-{payment_id}.pdf"),
+            content_type: "application/pdf",
+            bytes,
+        })
+    }
+}
+
+/// Lays out a PDF off the async threads (a long statement takes a while).
+async fn render_pdf(spec: DocumentSpec) -> ServiceResult<Vec<u8>> {
+    tokio::task::spawn_blocking(move || pdf::render(&spec))
+        .await
+        .map_err(|_| ServiceError::Invalid("The PDF could not be made; please try again".into()))
+}
+
+fn activity_label(action: &str, actor: &str) -> String {
+    match action {
+        "invoice_link.created" => "Invoice link created for an email".into(),
+        "invoice_link.opened" => "Opened through an invoice link".into(),
+        "invoice_link.revoked" => "Invoice link revoked by AR".into(),
+        "invoice_link.refreshed" => {
+            "A fresh invoice link was emailed to the account's contacts".into()
+        }
+        other => format!("{other} ({actor})"),
+    }
+}
+
+/// A file name without path separators or control characters.
+pub fn safe_file_name(name: &str) -> String {
+    let cleaned: String = name
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.') {
+                c
+            } else {
+                '-'
+            }
+        })
+        .collect();
+    let trimmed = cleaned.trim_matches(['-', '.']);
+    if trimmed.is_empty() {
+        "document".into()
+    } else {
+        trimmed.to_owned()
+    }
+}
+
+/// Spreadsheet programs run cells that start with = + - @ as formulas:
+/// prefix such text (invoice and PO numbers come from the ERP) with '.
+fn csv_safe(text: &str) -> String {
+    if text.starts_with(['=', '+', '-', '@', '\t', '\r']) {
+        format!("'{text}")
+    } else {
+        text.to_owned()
+    }
+}
+
+pub fn quantity(milli: i64) -> String {
+    let s = format!("{}.{:03}", milli / 1000, (milli % 1000).abs());
+    s.trim_end_matches('0').trim_end_matches('.').to_owned()
+}
+
+pub fn tax_rate(bp: i64) -> String {
+    let s = format!("{}.{:02}", bp / 100, bp % 100);
+    format!("{}%", s.trim_end_matches('0').trim_end_matches('.'))
+}
+
+fn human_date(d: NaiveDate) -> String {
+    d.format("%b %-d, %Y").to_string()
+}
+
+fn invoice_document(
+    config: &crate::Config,
+    customer_name: &str,
+    terms: i64,
+    invoice: &InvoiceSummary,
+    lines: &[LineRow],
+    applications: &[Application],
+) -> DocumentSpec {
+    let row = &invoice.row;
+    let money = |minor| Money::new(minor, row.currency).display();
+    let mut facts = vec![
+        ("Invoice number".to_owned(), row.number.clone()),
+        ("Issued".to_owned(), human_date(row.issue_date)),
+        ("Due".to_owned(), human_date(row.due_date)),
+        ("Terms".to_owned(), format!("Net {terms}")),
+    ];
+    if let Some(po) = &row.po_number {
+        facts.push(("PO number".into(), po.clone()));
+    }
+    facts.push(("Status".into(), invoice.status.label()));
+    let mut sections = vec![Section::Table {
+        columns: vec![
+            Column::left("Description", 70.0),
+            Column::right("Qty", 16.0),
+            Column::right("Unit price", 28.0),
+            Column::right("Tax", 16.0),
+            Column::right("Amount", 44.0),
+        ],
+        rows: lines
+            .iter()
+            .map(|l| {
+                vec![
+                    l.description.clone(),
+                    quantity(l.quantity_milli),
+                    money(l.unit_price_minor),
+                    tax_rate(l.tax_rate_bp),
+                    money(l.amount_minor),
+                ]
+            })
+            .collect(),
+    }];
+    let mut summary = vec![
+        ("Subtotal".to_owned(), money(row.subtotal_minor)),
+        ("Tax".to_owned(), money(row.tax_minor)),
+        ("Total".to_owned(), money(row.total_minor)),
+    ];
+    if row.paid_minor > 0 {
+        summary.push(("Paid".into(), money(-row.paid_minor)));
+    }
+    if row.credited_minor > 0 {
+        summary.push(("Credited".into(), money(-row.credited_minor)));
+    }
+    summary.push(("Balance due".into(), invoice.balance.display()));
+    sections.push(Section::Summary(summary));
+    if !applications.is_empty() {
+        sections.push(Section::Heading("Payments and credits".into()));
+        sections.push(Section::Table {
+            columns: vec![
+                Column::left("Date", 30.0),
+                Column::left("Reference", 70.0),
+                Column::left("Status", 30.0),
+                Column::right("Amount", 44.0),
+            ],
+            rows: applications
+                .iter()
+                .map(|a| {
+                    vec![
+                        a.date.map(human_date).unwrap_or_default(),
+                        match a.kind {
+                            "payment" => payments_repo::payment_reference(
+                                a.id,
+                                a.detail.clone(),
+                                a.reference.clone(),
+                            ),
+                            _ => format!("Credit note {}", a.reference.clone().unwrap_or_default()),
+                        },
+                        a.status.clone(),
+                        money(a.amount_minor),
+                    ]
+                })
+                .collect(),
+        });
+    }
+    sections.push(Section::Paragraph(format!(
+        "Pay online at {} - questions about this invoice: reply to {}.",
+        config.base_url.as_str().trim_end_matches('/'),
+        config.mail_from.as_str()
+    )));
+    DocumentSpec {
+        title: format!("Invoice {}", row.number),
+        seller_name: config.seller_name.clone(),
+        seller_address: config.seller_address.clone(),
+        facts,
+        party: vec![customer_name.to_owned()],
+        sections,
+    }
+}
+
+fn statement_document(config: &crate::Config, soa: &StatementOfAccount) -> DocumentSpec {
+    let s = &soa.statement;
+    let mut sections = Vec::new();
+    for c in &s.currencies {
+        let money = |minor| Money::new(minor, c.currency).display();
+        sections.push(Section::Heading(format!(
+            "Account activity in {}",
+            c.currency.code()
+        )));
+        let mut rows = vec![vec![
+            human_date(s.from),
+            String::new(),
+            "Opening balance".into(),
+            String::new(),
+            String::new(),
+            money(c.opening_minor),
+        ]];
+        rows.extend(
+            s.lines
+                .iter()
+                .filter(|l| l.entry.currency == c.currency)
+                .map(|l| {
+                    let e = &l.entry;
+                    let (charge, credit) = match e.kind {
+                        crate::domain::statement::EntryKind::Invoice => {
+                            (money(e.amount_minor), String::new())
+                        }
+                        _ => (String::new(), money(e.amount_minor)),
+                    };
+                    vec![
+                        human_date(e.date),
+                        e.kind.label().into(),
+                        e.reference.clone(),
+                        charge,
+                        credit,
+                        money(l.running_minor),
+                    ]
+                }),
+        );
+        rows.push(vec![
+            human_date(s.to),
+            String::new(),
+            "Closing balance".into(),
+            String::new(),
+            String::new(),
+            money(c.closing_minor),
+        ]);
+        sections.push(Section::Table {
+            columns: vec![
+                Column::left("Date", 26.0),
+                Column::left("Type", 24.0),
+                Column::left("Reference", 46.0),
+                Column::right("Charges", 26.0),
+                Column::right("Credits", 26.0),
+                Column::right("Balance", 26.0),
+            ],
+            rows,
+        });
+        sections.push(Section::Heading(format!(
+            "Aging in {} as of {}",
+            c.currency.code(),
+            human_date(s.to)
+        )));
+        let mut aging: Vec<(String, String)> = Bucket::ALL
+            .iter()
+            .zip(c.aging_minor)
+            .map(|(b, minor)| (b.label().to_owned(), money(minor)))
+            .collect();
+        if c.unapplied_minor != 0 {
+            aging.push((
+                "Unapplied payments and credits".into(),
+                money(c.unapplied_minor),
+            ));
+        }
+        aging.push(("Balance".into(), money(c.closing_minor)));
+        sections.push(Section::Summary(aging));
+    }
+    if s.currencies.is_empty() {
+        sections.push(Section::Paragraph(
+            "No activity on this account up to the end of this period.".into(),
+        ));
+    }
+    DocumentSpec {
+        title: "Statement of account".into(),
+        seller_name: config.seller_name.clone(),
+        seller_address: config.seller_address.clone(),
+        facts: vec![
+            ("From".into(), human_date(s.from)),
+            ("To".into(), human_date(s.to)),
+        ],
+        party: vec![soa.customer_name.clone()],
+        sections,
+    }
+}
+
+fn receipt_document(
+    config: &crate::Config,
+    customer_name: &str,
+    p: &PaymentRow,
+    allocations: &[AllocationRow],
+) -> DocumentSpec {
+    let money = |minor| Money::new(minor, p.currency).display();
+    let mut facts = vec![
+        ("Payment".to_owned(), format!("PAY-{}", p.payment_id)),
+        (
+            "Date".to_owned(),
+            human_date(p.received_at.unwrap_or(p.created_at).date_naive()),
+        ),
+        ("Method".to_owned(), method_label(&p.method).to_owned()),
+        ("Status".to_owned(), p.status.clone()),
+    ];
+    if let Some(r) = &p.reference {
+        facts.push(("Reference".into(), r.clone()));
+    }
+    let mut summary = vec![("Amount".to_owned(), money(p.amount_minor))];
+    if p.refunded_minor > 0 {
+        summary.push(("Refunded".into(), money(-p.refunded_minor)));
+    }
+    DocumentSpec {
+        title: "Payment receipt".into(),
+        seller_name: config.seller_name.clone(),
+        seller_address: config.seller_address.clone(),
+        facts,
+        party: vec![customer_name.to_owned()],
+        sections: vec![
+            Section::Table {
+                columns: vec![
+                    Column::left("Applied to invoice", 120.0),
+                    Column::right("Amount", 54.0),
+                ],
+                rows: allocations
+                    .iter()
+                    .map(|a| vec![a.invoice_number.clone(), money(a.amount_minor)])
+                    .collect(),
+            },
+            Section::Summary(summary),
+            Section::Paragraph(format!(
+                "Thank you for your payment. {}",
+                config.seller_name
+            )),
+        ],
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn file_names_and_csv_cells_are_defused() {
+        assert_eq!(safe_file_name("INV/2026 01"), "INV-2026-01");
+        assert_eq!(safe_file_name("../.."), "document");
+        assert_eq!(csv_safe("=HYPERLINK(\"x\")"), "'=HYPERLINK(\"x\")");
+        assert_eq!(csv_safe("PO-1"), "PO-1");
+        assert_eq!(quantity(2500), "2.5");
+        assert_eq!(quantity(3000), "3");
+        assert_eq!(tax_rate(825), "8.25%");
+        assert_eq!(tax_rate(2000), "20%");
+    }
+}

@@ -1,0 +1,281 @@
+//! Downloads (PDF, CSV, zip) and invoice links. Plain axum routes: a file
+//! is not a page, and a download must work with JavaScript off. Each one
+//! asks the service with the signed-in viewer; a customer that is not
+//! theirs, or an id that is not a number, is 404.
+
+use app::api::invoices::statement_period;
+use axum::body::Body;
+use axum::extract::{Path, RawQuery, State};
+use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Redirect, Response};
+use axum::Extension;
+use portal_core::domain::invoice_query::InvoiceQuery;
+use portal_core::domain::Principal;
+use portal_core::services::invoice_links::LinkRefusal;
+use portal_core::services::invoices::{Download, Viewer};
+use portal_core::session_store::SignedIn;
+use portal_core::{ServiceError, Services};
+use tower_sessions::Session;
+
+use super::auth_routes::start_session;
+use super::client_ip::ClientIp;
+use super::plain_page::{not_found, plain_page, server_error};
+
+fn attachment(d: Download) -> Response {
+    let disposition = format!("attachment; filename=\"{}\"", d.file_name);
+    let mut response = Response::new(Body::from(d.bytes));
+    let headers = response.headers_mut();
+    headers.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static(d.content_type),
+    );
+    if let Ok(v) = HeaderValue::from_str(&disposition) {
+        headers.insert(header::CONTENT_DISPOSITION, v);
+    }
+    response
+}
+
+fn answer(result: Result<Download, ServiceError>) -> Response {
+    match result {
+        Ok(d) => attachment(d),
+        Err(ServiceError::NotFound) => not_found(),
+        Err(ServiceError::Invalid(message)) => plain_page(
+            StatusCode::BAD_REQUEST,
+            "That download did not work",
+            &message,
+            ("/", "Back to your accounts"),
+        ),
+        Err(e) => {
+            tracing::error!(error = %e, "download failed");
+            server_error()
+        }
+    }
+}
+
+fn viewer(signed_in: Option<Extension<SignedIn>>) -> Option<Viewer> {
+    signed_in.and_then(|Extension(s)| Viewer::of(s.principal))
+}
+
+fn contact(signed_in: Option<Extension<SignedIn>>) -> Option<i64> {
+    match signed_in.map(|Extension(s)| s.principal) {
+        Some(Principal::Contact { contact_id }) => Some(contact_id),
+        _ => None,
+    }
+}
+
+fn pairs(query: &Option<String>) -> Vec<(String, String)> {
+    url::form_urlencoded::parse(query.as_deref().unwrap_or("").as_bytes())
+        .into_owned()
+        .collect()
+}
+
+pub async fn invoice_pdf(
+    State(services): State<Services>,
+    signed_in: Option<Extension<SignedIn>>,
+    Path((customer_id, invoice_id)): Path<(String, String)>,
+) -> Response {
+    let (Some(viewer), Ok(customer_id), Ok(invoice_id)) =
+        (viewer(signed_in), customer_id.parse(), invoice_id.parse())
+    else {
+        return not_found();
+    };
+    answer(services.invoice_pdf(viewer, customer_id, invoice_id).await)
+}
+
+pub async fn invoices_csv(
+    State(services): State<Services>,
+    signed_in: Option<Extension<SignedIn>>,
+    Path(customer_id): Path<String>,
+    RawQuery(query): RawQuery,
+) -> Response {
+    let (Some(contact_id), Ok(customer_id)) = (contact(signed_in), customer_id.parse()) else {
+        return not_found();
+    };
+    let pairs = pairs(&query);
+    match InvoiceQuery::from_pairs(pairs.iter().map(|(k, v)| (k.as_str(), v.as_str()))) {
+        Ok(q) => answer(services.invoices_csv(contact_id, customer_id, q).await),
+        Err(e) => answer(Err(ServiceError::Invalid(e.message))),
+    }
+}
+
+/// `?invoice=1&invoice=2`: the boxes ticked in the list.
+pub async fn invoices_zip(
+    State(services): State<Services>,
+    signed_in: Option<Extension<SignedIn>>,
+    Path(customer_id): Path<String>,
+    RawQuery(query): RawQuery,
+) -> Response {
+    let (Some(contact_id), Ok(customer_id)) = (contact(signed_in), customer_id.parse()) else {
+        return not_found();
+    };
+    let mut ids = Vec::new();
+    for (key, value) in pairs(&query) {
+        if key == "invoice" {
+            match value.parse::<i64>() {
+                Ok(id) => ids.push(id),
+                Err(_) => return not_found(),
+            }
+        }
+    }
+    answer(services.invoices_zip(contact_id, customer_id, &ids).await)
+}
+
+async fn statement_download(
+    services: &Services,
+    signed_in: Option<Extension<SignedIn>>,
+    customer_id: String,
+    query: Option<String>,
+    pdf: bool,
+) -> Response {
+    let (Some(contact_id), Ok(customer_id)) = (contact(signed_in), customer_id.parse()) else {
+        return not_found();
+    };
+    let (from, to) = match statement_period(&pairs(&query), services.today()) {
+        Ok(period) => period,
+        Err(message) => return answer(Err(ServiceError::Invalid(message))),
+    };
+    if pdf {
+        answer(
+            services
+                .statement_pdf(contact_id, customer_id, from, to)
+                .await,
+        )
+    } else {
+        answer(
+            services
+                .statement_csv(contact_id, customer_id, from, to)
+                .await,
+        )
+    }
+}
+
+pub async fn statement_pdf(
+    State(services): State<Services>,
+    signed_in: Option<Extension<SignedIn>>,
+    Path(customer_id): Path<String>,
+    RawQuery(query): RawQuery,
+) -> Response {
+    statement_download(&services, signed_in, customer_id, query, true).await
+}
+
+pub async fn statement_csv(
+    State(services): State<Services>,
+    signed_in: Option<Extension<SignedIn>>,
+    Path(customer_id): Path<String>,
+    RawQuery(query): RawQuery,
+) -> Response {
+    statement_download(&services, signed_in, customer_id, query, false).await
+}
+
+pub async fn receipt_pdf(
+    State(services): State<Services>,
+    signed_in: Option<Extension<SignedIn>>,
+    Path((customer_id, payment_id)): Path<(String, String)>,
+) -> Response {
+    let (Some(contact_id), Ok(customer_id), Ok(payment_id)) =
+        (contact(signed_in), customer_id.parse(), payment_id.parse())
+    else {
+        return not_found();
+    };
+    answer(
+        services
+            .receipt_pdf(contact_id, customer_id, payment_id)
+            .await,
+    )
+}
+
+/// `/i/{token}` from a reminder email. A contact already signed in to the
+/// account goes straight to the invoice; anyone else gets a session scoped
+/// to this one invoice (the token leaves the address bar with the redirect).
+pub async fn open_invoice_link(
+    State(services): State<Services>,
+    session: Session,
+    signed_in: Option<Extension<SignedIn>>,
+    ip: ClientIp,
+    headers: HeaderMap,
+    Path(token): Path<String>,
+) -> Response {
+    let grant = match services.open_invoice_link(&token, ip.as_deref()).await {
+        Ok(Ok(grant)) => grant,
+        Ok(Err(refusal)) => {
+            let state = match refusal {
+                LinkRefusal::Expired => "expired",
+                LinkRefusal::Revoked => "revoked",
+                LinkRefusal::Unknown => "unknown",
+            };
+            // The problem page offers a fresh link, which needs the token.
+            let mut target = format!("/invoice-link?state={state}");
+            if refusal != LinkRefusal::Unknown {
+                target.push_str(&format!("&token={token}"));
+            }
+            return Redirect::to(&target).into_response();
+        }
+        Err(e) => {
+            tracing::error!(error = %e, "opening an invoice link failed");
+            return server_error();
+        }
+    };
+    let target = format!(
+        "/accounts/{}/invoices/{}",
+        grant.customer_id, grant.invoice_id
+    );
+    if let Some(Viewer::Contact(contact_id)) = viewer(signed_in) {
+        if services.contact_profile(contact_id).await.is_ok_and(|p| {
+            p.accounts
+                .iter()
+                .any(|a| a.customer_id == grant.customer_id)
+        }) {
+            return Redirect::to(&target).into_response();
+        }
+    }
+    let principal = Principal::InvoiceLink {
+        link_id: grant.link_id,
+    };
+    if let Err(e) = start_session(&session, principal, services.clock.now(), &headers, &ip).await {
+        tracing::error!(error = %e, "could not start an invoice-link session");
+        return server_error();
+    }
+    Redirect::to(&target).into_response()
+}
+
+/// POST from the expired / revoked page: a fresh link to the account's contacts.
+pub async fn fresh_invoice_link(
+    State(services): State<Services>,
+    ip: ClientIp,
+    Path(token): Path<String>,
+) -> Response {
+    match services
+        .send_fresh_invoice_link(&token, ip.as_deref())
+        .await
+    {
+        // Same answer whether it went out, was rate-limited or the token is
+        // unknown: the page must not reveal which contacts exist.
+        Ok(_) => Redirect::to("/invoice-link?state=sent").into_response(),
+        Err(e) => {
+            tracing::error!(error = %e, "sending a fresh invoice link failed");
+            server_error()
+        }
+    }
+}
+
+/// POST by AR staff: revoke one link.
+pub async fn revoke_invoice_link(
+    State(services): State<Services>,
+    signed_in: Option<Extension<SignedIn>>,
+    Path(link_id): Path<String>,
+) -> Response {
+    let Some(Principal::Staff { staff_id }) = signed_in.map(|Extension(s)| s.principal) else {
+        return not_found();
+    };
+    let Ok(link_id) = link_id.parse() else {
+        return not_found();
+    };
+    match services.revoke_invoice_link(staff_id, link_id).await {
+        Ok(()) => Redirect::to("/staff/invoice-links?revoked=1").into_response(),
+        Err(ServiceError::NotFound) => not_found(),
+        Err(e) => {
+            tracing::error!(error = %e, "revoking an invoice link failed");
+            server_error()
+        }
+    }
+}
