@@ -7,6 +7,8 @@ here="$(cd "$(dirname "$0")" && pwd)"
 : "${PORTAL_BIN:?set PORTAL_BIN to the portal binary built by cargo-leptos}"
 db_dir="$(mktemp -d)"
 export DATABASE_URL="sqlite://$db_dir/e2e.db"
+# The invoice-link tests mint links with the CLI against this database.
+echo "$DATABASE_URL" > "$here/.e2e-database-url"
 export PORTAL_BASE_URL="http://127.0.0.1:${E2E_PORT:-3100}"
 export LEPTOS_SITE_ADDR="127.0.0.1:${E2E_PORT:-3100}"
 export LEPTOS_SITE_ROOT="${LEPTOS_SITE_ROOT:-$here/../target/site}"

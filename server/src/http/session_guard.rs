@@ -95,13 +95,20 @@ pub async fn session_guard(
     } else {
         "/staff/sign-in"
     };
-    if let Some(Principal::InvoiceLink { link_id }) = principal {
-        if let Some(response) =
-            keep_to_the_linked_invoice(&state, &session, link_id, req.uri().path()).await
-        {
-            return response;
+    let principal = if let Some(Principal::InvoiceLink { link_id }) = principal {
+        match keep_to_the_linked_invoice(&state, &session, link_id, req.uri().path()).await {
+            LinkVerdict::Pass => principal,
+            // The link died: carry on as a visitor (the page may be public,
+            // such as a fresh link being opened).
+            LinkVerdict::Ended => {
+                signed_in = None;
+                None
+            }
+            LinkVerdict::Answer(response) => return response,
         }
-    }
+    } else {
+        principal
+    };
     match (area_of(req.uri().path()), principal) {
         (Area::Contact, Some(Principal::Staff { .. })) => {
             return Redirect::to("/staff").into_response()
@@ -120,6 +127,12 @@ pub async fn session_guard(
     next.run(req).await
 }
 
+enum LinkVerdict {
+    Pass,
+    Ended,
+    Answer(Response),
+}
+
 /// A session opened from an invoice link reaches that invoice (its page
 /// and PDF) and public pages, nothing else: other customer pages are 404,
 /// and once the link is revoked or expired the session ends.
@@ -128,16 +141,21 @@ async fn keep_to_the_linked_invoice(
     session: &Session,
     link_id: i64,
     path: &str,
-) -> Option<Response> {
+) -> LinkVerdict {
     let grant = match state.services.invoice_link_grant(link_id).await {
         Ok(Some(grant)) => grant,
         Ok(None) => {
             let _ = session.flush().await;
-            return Some(Redirect::to("/invoice-link?state=ended").into_response());
+            return match area_of(path) {
+                Area::Contact | Area::SignedIn => {
+                    LinkVerdict::Answer(Redirect::to("/invoice-link?state=ended").into_response())
+                }
+                _ => LinkVerdict::Ended,
+            };
         }
         Err(e) => {
             tracing::error!(error = %e, "checking an invoice link failed");
-            return Some(super::plain_page::server_error());
+            return LinkVerdict::Answer(super::plain_page::server_error());
         }
     };
     let invoice_page = format!(
@@ -145,13 +163,13 @@ async fn keep_to_the_linked_invoice(
         grant.customer_id, grant.invoice_id
     );
     if path == "/" {
-        return Some(Redirect::to(&invoice_page).into_response());
+        return LinkVerdict::Answer(Redirect::to(&invoice_page).into_response());
     }
     let allowed = path == invoice_page || path == format!("{invoice_page}/pdf");
     match area_of(path) {
-        Area::Contact if !allowed => Some(super::plain_page::not_found()),
-        Area::SignedIn => Some(super::plain_page::not_found()),
-        _ => None,
+        Area::Contact if !allowed => LinkVerdict::Answer(super::plain_page::not_found()),
+        Area::SignedIn => LinkVerdict::Answer(super::plain_page::not_found()),
+        _ => LinkVerdict::Pass,
     }
 }
 
