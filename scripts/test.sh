@@ -31,8 +31,9 @@ scripts/postgres.sh clean  # each integration test creates its own database
 export TEST_DATABASE_URL
 export PORTAL_TEST_REQUIRE_POSTGRES=1
 
-step "unit tests (portal-core)"
+step "unit tests (portal-core, app with ssr)"
 run_tests cargo test -p portal-core
+run_tests cargo test -p app --no-default-features --features ssr --lib
 
 step "server unit tests and integration tests (SQLite and PostgreSQL)"
 # The integration tests run one at a time: with several portals serving
@@ -41,7 +42,7 @@ step "server unit tests and integration tests (SQLite and PostgreSQL)"
 # `timeout` makes any stall a failure instead of a hung CI.
 run_tests timeout 600 cargo test -p server -- --test-threads=1
 
-step "build the site (cargo leptos build: server + WASM)"
+step "build the site (cargo leptos build: server + WASM, hashed asset names)"
 cargo leptos build
 
 step "browser tests (Chromium: hydrated and JavaScript off, axe-core)"

@@ -7,8 +7,26 @@ pub mod error;
 pub mod models;
 pub mod pages;
 
+/// The stylesheet's URL: `/pkg/portal.<hash>.css` when cargo-leptos hashed
+/// the file names (set once at start-up), else `/pkg/portal.css`.
+#[cfg(feature = "ssr")]
+pub fn stylesheet_href() -> &'static str {
+    STYLESHEET
+        .get()
+        .map(String::as_str)
+        .unwrap_or("/pkg/portal.css")
+}
+
+#[cfg(feature = "ssr")]
+static STYLESHEET: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+
+#[cfg(feature = "ssr")]
+pub fn set_stylesheet_href(href: String) {
+    let _ = STYLESHEET.set(href);
+}
+
 use leptos::prelude::*;
-use leptos_meta::{provide_meta_context, Stylesheet};
+use leptos_meta::provide_meta_context;
 use leptos_router::components::{Route, Router, Routes};
 use leptos_router::{path, SsrMode};
 
@@ -55,6 +73,7 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
                 <meta name="viewport" content="width=device-width, initial-scale=1"/>
                 <meta name="color-scheme" content="light"/>
                 <link rel="icon" href="/favicon.svg" type="image/svg+xml"/>
+                <link rel="stylesheet" id="leptos" href=stylesheet_href()/>
                 <AutoReload options=options.clone()/>
                 <HydrationScripts options/>
                 <MetaTags/>
@@ -81,7 +100,6 @@ pub fn App() -> impl IntoView {
     });
 
     view! {
-        <Stylesheet id="leptos" href="/pkg/portal.css"/>
         <Router>
             <Routes fallback=|| view! { <NotFound/> }>
                 <Route path=path!("/") view=HomePage ssr=SsrMode::Async/>

@@ -49,8 +49,35 @@ fn leptos_options() -> Result<LeptosOptions, StartError> {
             std::env::set_var(var, default);
         }
     }
+    // cargo-leptos writes hash.txt next to the binary when it hashes the
+    // asset names (hash-files = true); the binary then serves those names.
+    let hash_file = std::env::current_exe()
+        .ok()
+        .and_then(|exe| exe.parent().map(|dir| dir.join("hash.txt")));
+    if std::env::var_os("LEPTOS_HASH_FILES").is_none() {
+        let hashed = hash_file.as_ref().is_some_and(|f| f.exists());
+        std::env::set_var("LEPTOS_HASH_FILES", hashed.to_string());
+    }
     let conf = get_configuration(None).map_err(|e| StartError::Leptos(e.to_string()))?;
-    Ok(conf.leptos_options)
+    let options = conf.leptos_options;
+    let css_hash = options
+        .hash_files
+        .then(|| hash_file.and_then(|f| std::fs::read_to_string(f).ok()))
+        .flatten()
+        .and_then(|text| {
+            text.lines()
+                .filter_map(|l| l.split_once(':'))
+                .find(|(kind, _)| kind.trim() == "css")
+                .map(|(_, hash)| hash.trim().to_owned())
+        });
+    app::set_stylesheet_href(match css_hash {
+        Some(hash) => format!(
+            "/{}/{}.{hash}.css",
+            options.site_pkg_dir, options.output_name
+        ),
+        None => format!("/{}/{}.css", options.site_pkg_dir, options.output_name),
+    });
+    Ok(options)
 }
 
 /// The app's routes, worked out once per process. Generating them renders

@@ -15,6 +15,7 @@ use axum::{middleware, Router};
 use leptos::prelude::LeptosOptions;
 use portal_core::session_store::DbSessionStore;
 use portal_core::Services;
+use tower_http::services::ServeDir;
 use tower_http::trace::TraceLayer;
 use tower_sessions::cookie::SameSite;
 use tower_sessions::{Expiry, SessionManagerLayer};
@@ -50,6 +51,8 @@ pub fn router(state: AppState, leptos_router: Router<AppState>) -> Router {
 
     // One per-IP budget shared by asking for links and redeeming them.
     let sign_in_limit = auth_routes::sign_in_rate_limit(&config);
+    let pkg_dir = std::path::Path::new(state.leptos_options.site_root.as_ref())
+        .join(state.leptos_options.site_pkg_dir.as_ref());
     Router::new()
         // A bare route, for health checks and as the benchmarks' baseline.
         .route("/health", get(|| async { "ok" }))
@@ -101,6 +104,15 @@ pub fn router(state: AppState, leptos_router: Router<AppState>) -> Router {
         .route(
             "/staff/invoice-links/{link_id}/revoke",
             post(invoice_routes::revoke_invoice_link),
+        )
+        // The WASM, JS and CSS bundles: the brotli or gzip file made at
+        // build time (`cargo leptos build --release --precompress`) when the
+        // browser takes it, else the plain file.
+        .nest_service(
+            "/pkg",
+            ServeDir::new(pkg_dir)
+                .precompressed_br()
+                .precompressed_gzip(),
         )
         .merge(leptos_router)
         .layer(middleware::from_fn_with_state(

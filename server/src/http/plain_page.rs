@@ -10,10 +10,11 @@ pub fn plain_page(status: StatusCode, title: &str, message: &str, link: (&str, &
     let body = format!(
         r#"<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
-<title>{title}</title><link rel="stylesheet" href="/pkg/portal.css"></head>
+<title>{title}</title><link rel="stylesheet" href="{css}"></head>
 <body><header class="site-header"><a class="brand" href="/"><span class="brand-name">Billing portal</span></a></header>
 <main id="main"><section class="card narrow"><h1>{title}</h1><p>{message}</p><p><a class="button" href="{href}">{label}</a></p></section></main>
 </body></html>"#,
+        css = app::stylesheet_href(),
         title = html_escape(title),
         message = html_escape(message),
         href = html_escape(link.0),

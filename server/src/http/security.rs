@@ -44,8 +44,16 @@ pub async fn security_headers(State(state): State<AppState>, req: Request, next:
     // HTML pages get their own policy with a script nonce (app::shell);
     // anything else may not run or frame anything.
     set(headers, header::CONTENT_SECURITY_POLICY, "default-src 'none'; style-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'");
-    if is_static_asset(&path) {
-        // Not content-hashed yet: revalidate with ETag / Last-Modified.
+    if path.starts_with("/pkg/") && state.leptos_options.hash_files {
+        // Content-hashed names (cargo-leptos hash-files): a changed file has
+        // a new name, so browsers may keep these for a year unasked.
+        set(
+            headers,
+            header::CACHE_CONTROL,
+            "public, max-age=31536000, immutable",
+        );
+    } else if is_static_asset(&path) {
+        // Not content-hashed: revalidate with ETag / Last-Modified.
         set(headers, header::CACHE_CONTROL, "no-cache");
     } else {
         headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));

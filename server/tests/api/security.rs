@@ -225,3 +225,49 @@ async fn the_dev_mailbox_shows_mail_in_development(backend: Backend) {
             && html.contains("ap@northwind.example")
     );
 }
+
+/// Built assets (cargo-leptos with hash-files and --precompress) go out as
+/// the brotli or gzip file the browser accepts, cacheable for a year.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn hashed_assets_are_served_precompressed_and_cached_for_a_year() {
+    let site = tempfile::tempdir().unwrap();
+    let pkg = site.path().join("pkg");
+    std::fs::create_dir_all(&pkg).unwrap();
+    std::fs::write(pkg.join("portal.abc123.js"), "console.log('plain');").unwrap();
+    std::fs::write(pkg.join("portal.abc123.js.br"), b"brotli bytes").unwrap();
+    std::fs::write(pkg.join("portal.abc123.js.gz"), b"gzip bytes").unwrap();
+    // Leptos reads its options from the environment when a portal is built.
+    std::env::set_var("LEPTOS_SITE_ROOT", site.path());
+    std::env::set_var("LEPTOS_HASH_FILES", "true");
+    let app = crate::helpers::spawn_app_with(crate::helpers::AppOptions {
+        seed: false,
+        ..crate::helpers::AppOptions::new(Backend::Sqlite)
+    })
+    .await;
+    std::env::remove_var("LEPTOS_SITE_ROOT");
+    std::env::remove_var("LEPTOS_HASH_FILES");
+
+    let client = reqwest::Client::new(); // decompresses nothing (no such features)
+    let get = |encoding: &'static str| {
+        client
+            .get(app.url("/pkg/portal.abc123.js"))
+            .header("accept-encoding", encoding)
+            .send()
+    };
+    let br = get("br, gzip").await.unwrap();
+    assert_eq!(br.status(), 200);
+    assert_eq!(br.headers()["content-encoding"], "br");
+    assert_eq!(
+        br.headers()["cache-control"],
+        "public, max-age=31536000, immutable"
+    );
+    assert_eq!(br.bytes().await.unwrap().as_ref(), b"brotli bytes");
+    let gz = get("gzip").await.unwrap();
+    assert_eq!(gz.headers()["content-encoding"], "gzip");
+    assert_eq!(gz.bytes().await.unwrap().as_ref(), b"gzip bytes");
+    let plain = get("identity").await.unwrap();
+    assert!(plain.headers().get("content-encoding").is_none());
+    assert_eq!(plain.text().await.unwrap(), "console.log('plain');");
+    let response = client.get(app.url("/pkg/nothing.js")).send().await.unwrap();
+    assert_eq!(response.status(), 404);
+}

@@ -91,7 +91,7 @@ async fn sign_in_end_to_end_from_the_emailed_link(backend: Backend) {
     let html = account.text().await.unwrap();
     assert!(
         html.contains("Northwind Traders")
-            && html.contains("Open invoices")
+            && html.contains("Oldest open invoices")
             && html.contains("Overdue 120 days")
     );
 }
