@@ -75,7 +75,7 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
                 <link rel="icon" href="/favicon.svg" type="image/svg+xml"/>
                 <link rel="stylesheet" id="leptos" href=stylesheet_href()/>
                 <AutoReload options=options.clone()/>
-                <HydrationScripts options/>
+                <HydrationScripts options islands=true/>
                 <MetaTags/>
             </head>
             <body>
@@ -91,13 +91,6 @@ pub fn App() -> impl IntoView {
     // Who is signed in and the seller's name, read by the layout of every page.
     let site = Resource::new(|| (), |_| api::site::load_site_info());
     provide_context(site);
-    // Effects run only in the browser, after hydration: this marks the page
-    // as taken over by the WASM app (the browser tests check it).
-    Effect::new(|_| {
-        if let Some(root) = document().document_element() {
-            let _ = root.set_attribute("data-hydrated", "true");
-        }
-    });
 
     view! {
         <Router>

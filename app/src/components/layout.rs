@@ -66,8 +66,21 @@ pub fn Layout(children: Children) -> impl IntoView {
             </Suspense>
         </header>
         <main id="main" tabindex="-1">{children()}</main>
+        <HydrationMarker/>
         <footer class="site-footer">
             <p>"Questions about an invoice? Reply to any email from us, or write to your account manager."</p>
         </footer>
     }
+}
+
+/// Marks the page as taken over by the WASM bundle once the islands have
+/// hydrated (the browser tests check it: a page that never hydrates must
+/// not pass for one that did).
+#[island]
+fn HydrationMarker() -> impl IntoView {
+    Effect::new(|_| {
+        if let Some(root) = document().document_element() {
+            let _ = root.set_attribute("data-hydrated", "true");
+        }
+    });
 }

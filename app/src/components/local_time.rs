@@ -7,7 +7,7 @@ use leptos::prelude::*;
 
 use crate::models::Stamp;
 
-#[component]
+#[island]
 pub fn LocalTime(stamp: Stamp) -> impl IntoView {
     let node = NodeRef::<leptos::html::Time>::new();
     #[cfg(feature = "hydrate")]
