@@ -22,6 +22,7 @@ crate::on_both_databases!(
     settlement_cache_equals_the_allocations,
     invoice_link_opens_its_invoice_only_until_expired_or_revoked,
     bad_filters_get_a_clear_message_and_no_rows,
+    aging_buckets_and_running_balance_at_the_boundary_days,
 );
 
 /// One invoice as this test computes it.
@@ -1041,4 +1042,114 @@ async fn bad_filters_get_a_clear_message_and_no_rows(backend: Backend) {
             .await;
         assert_eq!(response.status(), 400, "{query}");
     }
+}
+
+/// Invoices exactly 0, 1, 30, 31, 60, 61, 90 and 91 days past due on the
+/// statement's end date land in current, 1-30, 1-30, 31-60, 31-60, 61-90,
+/// 61-90 and over 90; a payment and a credit move the running balance.
+async fn aging_buckets_and_running_balance_at_the_boundary_days(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let client = app.signed_in_client("ap@northwind.example").await;
+    let to = NaiveDate::from_ymd_opt(2026, 6, 30).unwrap();
+    let mut conn = app.services.db.pool.acquire().await.unwrap();
+    let customer_id: i64 = sqlx::query_scalar(
+        "INSERT INTO customers (name, currency, created_at) VALUES ('Boundary Ltd', 'USD', '2026-01-01T00:00:00.000000Z') RETURNING customer_id",
+    )
+    .fetch_one(&mut *conn)
+    .await
+    .unwrap();
+    sqlx::query(
+        "INSERT INTO customer_contacts (customer_id, contact_id, role, created_at)
+         SELECT $1, contact_id, 'viewer', '2026-01-01T00:00:00.000000Z' FROM contacts WHERE email = 'ap@northwind.example'",
+    )
+    .bind(customer_id)
+    .execute(&mut *conn)
+    .await
+    .unwrap();
+    // $1.00 for 0 days past due, $2.00 for 1 day, ... $8.00 for 91 days.
+    let days = [0, 1, 30, 31, 60, 61, 90, 91];
+    for (k, d) in days.iter().enumerate() {
+        let due = to - chrono::Duration::days(*d);
+        let issue = due - chrono::Duration::days(30);
+        let amount = (k as i64 + 1) * 100;
+        sqlx::query(
+            "INSERT INTO invoices (customer_id, number, issue_date, due_date, currency, subtotal_minor, tax_minor, total_minor, balance_minor, created_at)
+             VALUES ($1, $2, $3, $4, 'USD', $5, 0, $5, $5, '2026-01-01T00:00:00.000000Z')",
+        )
+        .bind(customer_id)
+        .bind(format!("B-{d:03}"))
+        .bind(issue.to_string())
+        .bind(due.to_string())
+        .bind(amount)
+        .execute(&mut *conn)
+        .await
+        .unwrap();
+    }
+    // After the period: a payment of the 91-day invoice must not change
+    // the aging as of the end date.
+    let payment_id: i64 = sqlx::query_scalar(
+        "INSERT INTO payments (customer_id, currency, amount_minor, method, status, received_at, created_at, updated_at)
+         VALUES ($1, 'USD', 800, 'check', 'succeeded', '2026-07-02T10:00:00.000000Z', '2026-07-02T10:00:00.000000Z', '2026-07-02T10:00:00.000000Z') RETURNING payment_id",
+    )
+    .bind(customer_id)
+    .fetch_one(&mut *conn)
+    .await
+    .unwrap();
+    sqlx::query("INSERT INTO payment_allocations (payment_id, invoice_id, amount_minor) SELECT $1, invoice_id, 800 FROM invoices WHERE number = 'B-091'")
+        .bind(payment_id)
+        .execute(&mut *conn)
+        .await
+        .unwrap();
+    // Within the period: $1.50 credit on the 1-day invoice.
+    let credit_id: i64 = sqlx::query_scalar(
+        "INSERT INTO credit_notes (customer_id, number, currency, amount_minor, reason, issue_date, created_at)
+         VALUES ($1, 'BCN-1', 'USD', 150, 'Pricing correction', '2026-06-20', '2026-06-20T00:00:00.000000Z') RETURNING credit_note_id",
+    )
+    .bind(customer_id)
+    .fetch_one(&mut *conn)
+    .await
+    .unwrap();
+    sqlx::query("INSERT INTO credit_allocations (credit_note_id, invoice_id, amount_minor, applied_at) SELECT $1, invoice_id, 150, '2026-06-20T00:00:00.000000Z' FROM invoices WHERE number = 'B-001'")
+        .bind(credit_id)
+        .execute(&mut *conn)
+        .await
+        .unwrap();
+    drop(conn);
+
+    let response = app
+        .server_fn(
+            &client,
+            "statement",
+            &[
+                ("customer_id", &customer_id.to_string()),
+                ("from", "2026-05-15"),
+                ("to", &to.to_string()),
+            ],
+        )
+        .await;
+    assert_eq!(response.status(), 200);
+    let soa: app::models::StatementView = response.json().await.unwrap();
+    assert_eq!(soa.currencies.len(), 1);
+    let usd = &soa.currencies[0];
+    let aging: Vec<&str> = usd.aging.iter().map(|(_, a)| a.as_str()).collect();
+    // current $1; 1-30: $2 - $1.50 + $3; 31-60: $4 + $5; 61-90: $6 + $7; over 90: $8.
+    assert_eq!(aging, ["$1.00", "$3.50", "$9.00", "$13.00", "$8.00"]);
+    // Opening on May 15: the invoices issued before then (each is issued 30
+    // days before it is due): $3 + $4 + $5 + $6 + $7 + $8 = $33.
+    assert_eq!(usd.opening, "$33.00");
+    assert_eq!(usd.closing, "$34.50");
+    assert!(usd.unapplied.is_none());
+    let lines: Vec<(String, String)> = usd
+        .lines
+        .iter()
+        .map(|l| (l.reference.clone(), l.balance.clone()))
+        .collect();
+    assert_eq!(
+        lines,
+        [
+            ("B-001".to_owned(), "$35.00".to_owned()),
+            ("B-000".to_owned(), "$36.00".to_owned()),
+            ("BCN-1".to_owned(), "$34.50".to_owned()),
+        ]
+    );
 }
