@@ -11,6 +11,9 @@ repo="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 # rebuilds in seconds.
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/receivables-portal/target}"
 export PATH="$HOME/.cargo/bin:$PATH"
+# Incremental caches only pay off while editing; in these scripts they cost
+# gigabytes of disk per build for little time.
+export CARGO_INCREMENTAL="${CARGO_INCREMENTAL:-0}"
 
 CARGO_LEPTOS_VERSION="0.3.11"
 toolchain="$(sed -n 's/^channel *= *"\(.*\)"/\1/p' "$repo/rust-toolchain.toml")"

@@ -140,6 +140,20 @@ pub async fn memberships(
         .collect())
 }
 
+/// A customer's name and payment terms (days).
+pub async fn customer_name_terms(
+    conn: &mut Conn,
+    customer_id: i64,
+) -> Result<Option<(String, i64)>, sqlx::Error> {
+    let row = sqlx::query(
+        "SELECT name, CAST(payment_terms_days AS BIGINT) AS terms FROM customers WHERE customer_id = $1",
+    )
+    .bind(customer_id)
+    .fetch_optional(conn)
+    .await?;
+    Ok(row.map(|r| (r.get("name"), r.get("terms"))))
+}
+
 #[derive(Clone, Debug, Default)]
 pub struct PortfolioCounts {
     pub customers: i64,

@@ -359,7 +359,9 @@ pub async fn count_and_totals(
 
     let mut sql = filtered(customer_id, q, today);
     let t = sql.text(date_text(today));
-    sql.and("i.balance_minor > 0 AND i.voided_at IS NULL".into());
+    // balance_minor > 0 already excludes void invoices (their cached balance
+    // is 0), and matches the partial index that covers this read.
+    sql.and("i.balance_minor > 0".into());
     let totals_text = format!(
         "SELECT i.currency,
                 CAST(SUM(i.balance_minor) AS BIGINT) AS open_minor,
@@ -403,6 +405,23 @@ pub async fn all_matching(
             .await?
             .rows,
     )
+}
+
+/// Currencies the customer has invoices in (an index-only read).
+pub async fn currencies_of_customer(
+    conn: &mut Conn,
+    customer_id: i64,
+) -> Result<Vec<Currency>, sqlx::Error> {
+    let rows = sqlx::query(
+        "SELECT DISTINCT currency FROM invoices WHERE customer_id = $1 ORDER BY currency",
+    )
+    .bind(customer_id)
+    .fetch_all(conn)
+    .await?;
+    Ok(rows
+        .iter()
+        .filter_map(|r| Currency::parse(&r.get::<String, _>("currency")).ok())
+        .collect())
 }
 
 pub async fn invoice(

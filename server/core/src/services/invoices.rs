@@ -129,13 +129,9 @@ struct Customer {
 }
 
 async fn customer_name_terms(conn: &mut Conn, customer_id: i64) -> ServiceResult<(String, i64)> {
-    use sqlx::Row;
-    let row = sqlx::query("SELECT name, CAST(payment_terms_days AS BIGINT) AS terms FROM customers WHERE customer_id = $1")
-        .bind(customer_id)
-        .fetch_optional(conn)
+    accounts::customer_name_terms(conn, customer_id)
         .await?
-        .ok_or(ServiceError::NotFound)?;
-    Ok((row.get("name"), row.get("terms")))
+        .ok_or(ServiceError::NotFound)
 }
 
 impl Services {
@@ -216,18 +212,7 @@ impl Services {
         let page = repo::list_page(&mut conn, customer_id, &query, today, PAGE_SIZE).await?;
         let (matching, totals) =
             repo::count_and_totals(&mut conn, customer_id, &query, today).await?;
-        let currencies = {
-            use sqlx::Row;
-            sqlx::query(
-                "SELECT DISTINCT currency FROM invoices WHERE customer_id = $1 ORDER BY currency",
-            )
-            .bind(customer_id)
-            .fetch_all(&mut *conn)
-            .await?
-            .iter()
-            .filter_map(|r| Currency::parse(&r.get::<String, _>("currency")).ok())
-            .collect()
-        };
+        let currencies = repo::currencies_of_customer(&mut conn, customer_id).await?;
         let cursor_at = |i: usize| Cursor {
             value: page.sort_values[i].clone(),
             invoice_id: page.rows[i].invoice_id,
