@@ -8,8 +8,8 @@ cd "$repo"
 source scripts/setup.sh
 setup_serve
 
-step "cargo leptos build --release"
-cargo leptos build --release
+step "cargo leptos build --release --precompress"
+cargo leptos build --release --precompress
 portal="$CARGO_TARGET_DIR/release/portal"
 
 "$portal" seed-demo
