@@ -60,10 +60,10 @@ pub async fn invoice_list(customer_id: String, query: String) -> Result<InvoiceL
         Err(e) => {
             // Show the form as typed with the message; list nothing.
             super::ssr::status(http::StatusCode::BAD_REQUEST);
-            let overview = mapped(services.account_overview(contact_id, customer_id).await)?;
             return Ok(InvoiceListView {
                 customer_id,
-                customer_name: overview.customer_name,
+                customer_name: super::ssr::member_customer_name(&services, contact_id, customer_id)
+                    .await?,
                 filters,
                 error: Some(e.message),
                 rows: vec![],
@@ -301,10 +301,10 @@ pub async fn statement(
         Ok(p) => p,
         Err(message) => {
             super::ssr::status(http::StatusCode::BAD_REQUEST);
-            let overview = mapped(services.account_overview(contact_id, customer_id).await)?;
             return Ok(StatementView {
                 customer_id,
-                customer_name: overview.customer_name,
+                customer_name: super::ssr::member_customer_name(&services, contact_id, customer_id)
+                    .await?,
                 from: String::new(),
                 to: String::new(),
                 from_value: from,

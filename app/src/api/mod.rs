@@ -65,6 +65,24 @@ pub(crate) mod ssr {
         }
     }
 
+    /// The name of a customer the contact belongs to (404 otherwise), for
+    /// pages that must name the account without loading anything else.
+    pub async fn member_customer_name(
+        services: &Services,
+        contact_id: i64,
+        customer_id: i64,
+    ) -> Result<String, AppError> {
+        let profile = mapped(services.contact_profile(contact_id).await)?;
+        match profile
+            .accounts
+            .into_iter()
+            .find(|a| a.customer_id == customer_id)
+        {
+            Some(account) => Ok(account.customer_name),
+            None => fail(AppError::NotFound),
+        }
+    }
+
     /// Runs a service call and maps its error (with the right status).
     pub fn mapped<T>(result: Result<T, portal_core::ServiceError>) -> Result<T, AppError> {
         result.or_else(|e| fail(AppError::from(e)))

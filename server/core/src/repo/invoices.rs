@@ -340,23 +340,28 @@ pub struct OpenTotals {
     pub overdue_count: i64,
 }
 
-pub async fn count_and_totals(
+/// How many invoices match the filters.
+pub async fn count_matching(
     conn: &mut Conn,
     customer_id: i64,
     q: &InvoiceQuery,
     today: NaiveDate,
-) -> Result<(i64, Vec<OpenTotals>), sqlx::Error> {
+) -> Result<i64, sqlx::Error> {
     let sql = filtered(customer_id, q, today);
-    let count_text = format!(
+    let text = format!(
         "SELECT COUNT(*) AS n FROM invoices i WHERE {}",
         sql.where_clause()
     );
-    let count: i64 = sql
-        .bind(sqlx::query(&count_text))
-        .fetch_one(&mut *conn)
-        .await?
-        .get("n");
+    Ok(sql.bind(sqlx::query(&text)).fetch_one(conn).await?.get("n"))
+}
 
+/// Open and overdue balance per currency of the matching invoices.
+pub async fn open_totals(
+    conn: &mut Conn,
+    customer_id: i64,
+    q: &InvoiceQuery,
+    today: NaiveDate,
+) -> Result<Vec<OpenTotals>, sqlx::Error> {
     let mut sql = filtered(customer_id, q, today);
     let t = sql.text(date_text(today));
     // balance_minor > 0 already excludes void invoices (their cached balance
@@ -372,7 +377,7 @@ pub async fn count_and_totals(
         sql.where_clause()
     );
     let rows = sql.bind(sqlx::query(&totals_text)).fetch_all(conn).await?;
-    let totals = rows
+    let totals: Vec<OpenTotals> = rows
         .iter()
         .map(|r| OpenTotals {
             currency: Currency::parse(&r.get::<String, _>("currency")).unwrap_or(Currency::USD),
@@ -382,7 +387,7 @@ pub async fn count_and_totals(
             overdue_count: r.get("overdue_count"),
         })
         .collect();
-    Ok((count, totals))
+    Ok(totals)
 }
 
 /// Most rows one CSV export holds; the page says so when a filter matches more.
@@ -597,6 +602,15 @@ pub struct Document {
     pub content_type: String,
     pub file_name: String,
     pub bytes: Vec<u8>,
+}
+
+/// Whether the ERP sent a PDF with the invoice (without reading it).
+pub async fn has_original_document(conn: &mut Conn, invoice_id: i64) -> Result<bool, sqlx::Error> {
+    let row = sqlx::query("SELECT 1 AS present FROM invoice_documents WHERE invoice_id = $1")
+        .bind(invoice_id)
+        .fetch_optional(conn)
+        .await?;
+    Ok(row.is_some())
 }
 
 /// The PDF the ERP sent with the invoice, if it sent one.

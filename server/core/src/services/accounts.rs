@@ -109,7 +109,7 @@ impl Services {
         };
         let page =
             invoices::list_page(&mut conn, customer_id, &query, today, OVERVIEW_INVOICES).await?;
-        let (_, totals) = invoices::count_and_totals(&mut conn, customer_id, &query, today).await?;
+        let totals = invoices::open_totals(&mut conn, customer_id, &query, today).await?;
         let open_invoices: Vec<OpenInvoice> = page
             .rows
             .into_iter()

@@ -9,7 +9,7 @@ use chrono::NaiveDate;
 use super::Services;
 use crate::domain::invoice_query::{Cursor, InvoiceQuery, PAGE_SIZE};
 use crate::domain::statement::{build_statement, Bucket, Statement};
-use crate::domain::{invoice_standing, ContactRole, Currency, InvoiceStatus, Money, Principal};
+use crate::domain::{invoice_standing, Currency, InvoiceStatus, Money, Principal};
 use crate::error::{ServiceError, ServiceResult};
 use crate::pdf::{self, Column, DocumentSpec, Section};
 use crate::repo::invoices::{self as repo, Application, InvoiceLedgerRow, LineRow, OpenTotals};
@@ -69,7 +69,6 @@ impl InvoiceSummary {
 pub struct InvoiceList {
     pub customer_id: i64,
     pub customer_name: String,
-    pub role: ContactRole,
     pub query: InvoiceQuery,
     pub invoices: Vec<InvoiceSummary>,
     /// How many invoices match the filters, over all pages.
@@ -125,7 +124,6 @@ pub const MAX_ZIP_INVOICES: usize = 100;
 struct Customer {
     name: String,
     terms: i64,
-    role: Option<ContactRole>,
 }
 
 async fn customer_name_terms(conn: &mut Conn, customer_id: i64) -> ServiceResult<(String, i64)> {
@@ -142,17 +140,15 @@ impl Services {
         contact_id: i64,
         customer_id: i64,
     ) -> ServiceResult<Customer> {
-        let membership = accounts::memberships(conn, contact_id)
+        let member = accounts::memberships(conn, contact_id)
             .await?
-            .into_iter()
-            .find(|m| m.customer_id == customer_id)
-            .ok_or(ServiceError::NotFound)?;
+            .iter()
+            .any(|m| m.customer_id == customer_id);
+        if !member {
+            return Err(ServiceError::NotFound);
+        }
         let (name, terms) = customer_name_terms(conn, customer_id).await?;
-        Ok(Customer {
-            name,
-            terms,
-            role: Some(membership.role),
-        })
+        Ok(Customer { name, terms })
     }
 
     /// The customer, if the viewer may see this invoice of it. A link
@@ -177,11 +173,7 @@ impl Services {
                     return Err(ServiceError::NotFound);
                 }
                 let (name, terms) = customer_name_terms(conn, customer_id).await?;
-                Ok(Customer {
-                    name,
-                    terms,
-                    role: None,
-                })
+                Ok(Customer { name, terms })
             }
         }
     }
@@ -210,8 +202,8 @@ impl Services {
             .await?;
         let today = self.today();
         let page = repo::list_page(&mut conn, customer_id, &query, today, PAGE_SIZE).await?;
-        let (matching, totals) =
-            repo::count_and_totals(&mut conn, customer_id, &query, today).await?;
+        let matching = repo::count_matching(&mut conn, customer_id, &query, today).await?;
+        let totals = repo::open_totals(&mut conn, customer_id, &query, today).await?;
         let currencies = repo::currencies_of_customer(&mut conn, customer_id).await?;
         let cursor_at = |i: usize| Cursor {
             value: page.sort_values[i].clone(),
@@ -232,7 +224,6 @@ impl Services {
         Ok(InvoiceList {
             customer_id,
             customer_name: customer.name,
-            role: customer.role.unwrap_or(ContactRole::Viewer),
             invoices: page
                 .rows
                 .into_iter()
@@ -260,9 +251,7 @@ impl Services {
         let row = self.invoice_of(&mut conn, customer_id, invoice_id).await?;
         let lines = repo::lines(&mut conn, invoice_id).await?;
         let applications = repo::applications(&mut conn, invoice_id).await?;
-        let has_original_pdf = repo::original_document(&mut conn, invoice_id)
-            .await?
-            .is_some();
+        let has_original_pdf = repo::has_original_document(&mut conn, invoice_id).await?;
         let mut activity: Vec<Activity> = repo::activity(&mut conn, invoice_id)
             .await?
             .into_iter()
