@@ -55,6 +55,13 @@ enum Command {
         #[arg(long)]
         valid_until: Option<chrono::NaiveDate>,
     },
+    /// List the gateway's events since DATE (Stripe keeps 30 days), store
+    /// any that never arrived as webhooks, and apply everything pending.
+    StripeReconcile {
+        /// First day to list (UTC), e.g. 2026-11-01.
+        #[arg(long)]
+        since: chrono::NaiveDate,
+    },
     /// Fill the database with many invoices for benchmarks (spread evenly
     /// over new customers, one contact each).
     SeedScale {
@@ -147,6 +154,20 @@ async fn run(command: Command, config: Config) -> Result<(), String> {
                 "valid until {} (link id {}; AR staff can revoke it at /staff/invoice-links)",
                 link.expires_at.format("%Y-%m-%d %H:%M UTC"),
                 link.link_id
+            );
+            Ok(())
+        }
+        Command::StripeReconcile { since } => {
+            let since = since.and_hms_opt(0, 0, 0).expect("midnight").and_utc();
+            let (listed, new, processed) = portal
+                .services
+                .reconcile_events(since)
+                .await
+                .map_err(|e| e.to_string())?;
+            println!(
+                "{listed} events listed by {} since {}; {new} had not arrived; {processed} applied now",
+                portal.services.gateway.name(),
+                since.format("%Y-%m-%d")
             );
             Ok(())
         }

@@ -154,10 +154,81 @@ pub async fn build(
     })
 }
 
-/// Serves until the process is stopped, with the outbox worker and the
-/// expired-session sweeper running beside it.
+/// Applies stored webhook events as they arrive (woken by the webhook
+/// route) and every few seconds (retries, events left by a process that died
+/// before applying them), and once a minute ends checkouts that should be
+/// over.
+pub async fn run_webhook_worker(services: Services) {
+    let mut last_sweep = std::time::Instant::now() - Duration::from_secs(3600);
+    loop {
+        match services.process_due_events(50).await {
+            Ok(n) if n > 0 => continue,
+            Ok(_) => {}
+            Err(e) => tracing::error!(error = %e, "webhook worker"),
+        }
+        if last_sweep.elapsed() >= Duration::from_secs(60) {
+            last_sweep = std::time::Instant::now();
+            if let Err(e) = services.sweep_stale_checkouts().await {
+                tracing::warn!(error = %e, "could not sweep stale checkouts");
+            }
+        }
+        tokio::select! {
+            _ = services.webhook_wake.notified() => {}
+            _ = tokio::time::sleep(Duration::from_secs(5)) => {}
+        }
+    }
+}
+
+/// The sandbox gateway's webhook sender: posts its due events, signed, to
+/// our own `/webhooks/stripe` through the router (the same endpoint, headers
+/// and code Stripe's deliveries go through, without a network hop).
+pub async fn run_sandbox_deliveries(services: Services, router: Router) {
+    use tower::ServiceExt;
+    let Some(sandbox) = services.sandbox.clone() else {
+        return;
+    };
+    loop {
+        match sandbox.due_deliveries(20).await {
+            Ok(due) => {
+                for delivery in due {
+                    let header = portal_core::payments::signature::sign(
+                        delivery.payload.as_bytes(),
+                        &services.config.stripe_webhook_secret,
+                        services.clock.now().timestamp(),
+                    );
+                    let request = axum::http::Request::post("/webhooks/stripe")
+                        .header("content-type", "application/json")
+                        .header("stripe-signature", header)
+                        .body(axum::body::Body::from(delivery.payload.clone()))
+                        .expect("a valid request");
+                    let delivered = match router.clone().oneshot(request).await {
+                        Ok(response) => response.status().is_success(),
+                        Err(never) => match never {},
+                    };
+                    if let Err(e) = sandbox.delivery_done(delivery.delivery_id, delivered).await {
+                        tracing::error!(error = %e, "sandbox delivery");
+                    }
+                }
+            }
+            Err(e) => tracing::error!(error = %e, "sandbox deliveries"),
+        }
+        tokio::select! {
+            _ = services.sandbox_wake.notified() => {}
+            _ = tokio::time::sleep(Duration::from_secs(1)) => {}
+        }
+    }
+}
+
+/// Serves until the process is stopped, with the outbox worker, the webhook
+/// worker, the sandbox's deliveries and the expired-session sweeper running
+/// beside it.
 pub async fn serve(portal: Portal, listener: TcpListener) -> std::io::Result<()> {
     tokio::spawn(portal.worker.clone().run_forever());
+    tokio::spawn(run_webhook_worker(portal.services.clone()));
+    tokio::spawn(run_sandbox_deliveries(
+        portal.services.clone(),
+        portal.router.clone(),
+    ));
     let sweeper = portal.services.clone();
     tokio::spawn(async move {
         loop {

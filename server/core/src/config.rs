@@ -34,6 +34,17 @@ pub struct Config {
     pub trust_proxy: bool,
     /// Invoice links in emails work until this many days after the due date.
     pub invoice_link_days_after_due: i64,
+    /// Stripe secret key; `None` runs the built-in sandbox gateway.
+    pub stripe_secret_key: Option<String>,
+    /// The signing secret of the webhook endpoint (`whsec_…`). Required with
+    /// a Stripe key; the sandbox makes up a random one per process if unset.
+    pub stripe_webhook_secret: String,
+    /// Stripe's API root; tests point it at a local fake.
+    pub stripe_api_base: String,
+    /// How long the sandbox takes to settle or fail an ACH debit.
+    pub sandbox_ach_delay: Duration,
+    /// How long a checkout stays open (Stripe allows 30 minutes to 24 hours).
+    pub checkout_minutes: i64,
 }
 
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
@@ -126,6 +137,62 @@ impl Config {
             positive(&get, var, default).map(|m| Duration::from_secs(m * 60))
         };
 
+        let stripe_secret_key = get("STRIPE_SECRET_KEY");
+        if let Some(key) = &stripe_secret_key {
+            if !(key.starts_with("sk_") || key.starts_with("rk_")) {
+                return Err(err(
+                    "STRIPE_SECRET_KEY",
+                    "expected a secret key (sk_live_…, sk_test_…) or restricted key (rk_…)",
+                ));
+            }
+        } else if production {
+            return Err(err(
+                "STRIPE_SECRET_KEY",
+                "must be set when PORTAL_ENV=production (the sandbox gateway takes no real money)",
+            ));
+        }
+        let stripe_webhook_secret =
+            match (get("STRIPE_WEBHOOK_SECRET"), &stripe_secret_key) {
+                (Some(secret), _) if secret.starts_with("whsec_") => secret,
+                (Some(_), _) => {
+                    return Err(err(
+                        "STRIPE_WEBHOOK_SECRET",
+                        "expected the endpoint's signing secret (whsec_…)",
+                    ))
+                }
+                (None, Some(_)) => return Err(err(
+                    "STRIPE_WEBHOOK_SECRET",
+                    "must be set with STRIPE_SECRET_KEY (Dashboard → Webhooks → signing secret)",
+                )),
+                // Sandbox: nobody outside this process needs to know it.
+                (None, None) => format!("whsec_sandbox_{:032x}", rand::random::<u128>()),
+            };
+        let stripe_api_base =
+            get("STRIPE_API_BASE").unwrap_or_else(|| "https://api.stripe.com/".into());
+        if Url::parse(&stripe_api_base).is_err() {
+            return Err(err("STRIPE_API_BASE", "not a URL"));
+        }
+        let sandbox_ach_delay = Duration::from_secs(
+            get("PORTAL_SANDBOX_ACH_DELAY_SECONDS")
+                .map(|v| {
+                    v.trim().parse::<u64>().map_err(|_| {
+                        err(
+                            "PORTAL_SANDBOX_ACH_DELAY_SECONDS",
+                            "expected whole seconds (0 or more)",
+                        )
+                    })
+                })
+                .transpose()?
+                .unwrap_or(60),
+        );
+        let checkout_minutes = positive(&get, "PORTAL_CHECKOUT_MINUTES", 30)? as i64;
+        if !(30..=24 * 60).contains(&checkout_minutes) {
+            return Err(err(
+                "PORTAL_CHECKOUT_MINUTES",
+                "Stripe keeps a checkout open between 30 and 1440 minutes",
+            ));
+        }
+
         Ok(Config {
             database_url,
             base_url,
@@ -145,6 +212,11 @@ impl Config {
             trust_proxy: flag(&get, "PORTAL_TRUST_PROXY")?,
             invoice_link_days_after_due: positive(&get, "PORTAL_INVOICE_LINK_DAYS_AFTER_DUE", 30)?
                 as i64,
+            stripe_secret_key,
+            stripe_webhook_secret,
+            stripe_api_base,
+            sandbox_ach_delay,
+            checkout_minutes,
         })
     }
 
@@ -224,12 +296,16 @@ mod tests {
         ])
         .unwrap_err();
         assert_eq!(e.var, "SMTP_URL");
-        let c = config(&[
+        let production = [
             ("PORTAL_ENV", "production"),
             ("PORTAL_BASE_URL", "https://billing.example.com"),
             ("SMTP_URL", "smtps://mail.example.com:465"),
-        ])
-        .unwrap();
+        ];
+        // No real money through the sandbox gateway.
+        assert_eq!(config(&production).unwrap_err().var, "STRIPE_SECRET_KEY");
+        let with_key = [&production[..], &[("STRIPE_SECRET_KEY", "sk_live_x")]].concat();
+        assert_eq!(config(&with_key).unwrap_err().var, "STRIPE_WEBHOOK_SECRET");
+        let c = config(&[&with_key[..], &[("STRIPE_WEBHOOK_SECRET", "whsec_x")]].concat()).unwrap();
         assert!(c.secure_cookies() && !c.dev_pages());
     }
 

@@ -5,6 +5,7 @@
 pub mod auth_routes;
 pub mod client_ip;
 pub mod invoice_routes;
+pub mod payment_routes;
 pub mod plain_page;
 pub mod security;
 pub mod session_guard;
@@ -36,6 +37,9 @@ pub fn session_cookie_name(secure: bool) -> &'static str {
         "portal_session"
     }
 }
+
+/// Stripe's events are a few kilobytes; anything this large is not one.
+const WEBHOOK_BODY_LIMIT: usize = 256 * 1024;
 
 pub fn router(state: AppState, leptos_router: Router<AppState>) -> Router {
     let config = state.services.config.clone();
@@ -105,6 +109,22 @@ pub fn router(state: AppState, leptos_router: Router<AppState>) -> Router {
             "/staff/invoice-links/{link_id}/revoke",
             post(invoice_routes::revoke_invoice_link),
         )
+        .route(
+            "/accounts/{customer_id}/payments",
+            post(payment_routes::start_payment),
+        )
+        .route(
+            "/accounts/{customer_id}/payments/{payment_id}/return",
+            get(payment_routes::checkout_return),
+        )
+        .route(
+            "/accounts/{customer_id}/payments/{payment_id}/cancel",
+            get(payment_routes::checkout_cancel),
+        )
+        .route(
+            "/sandbox/checkout/{session_id}",
+            get(payment_routes::sandbox_checkout).post(payment_routes::sandbox_choose),
+        )
         // The WASM, JS and CSS bundles: the brotli or gzip file made at
         // build time (`cargo leptos build --release --precompress`) when the
         // browser takes it, else the plain file.
@@ -124,6 +144,13 @@ pub fn router(state: AppState, leptos_router: Router<AppState>) -> Router {
             state.clone(),
             security::same_origin_for_state_changes,
         ))
+        // Stripe's webhooks: no session, no same-origin check (Stripe is
+        // not a page of ours); the signature on the body is the check.
+        .route(
+            "/webhooks/stripe",
+            post(payment_routes::stripe_webhook)
+                .layer(axum::extract::DefaultBodyLimit::max(WEBHOOK_BODY_LIMIT)),
+        )
         .layer(middleware::from_fn_with_state(
             state.clone(),
             security::security_headers,

@@ -202,6 +202,12 @@ async fn production_cookies_are_secure(backend: Backend) {
     options.env.push(("PORTAL_ENV", "production".into()));
     options
         .env
+        .push(("STRIPE_SECRET_KEY", "sk_test_not_used".into()));
+    options
+        .env
+        .push(("STRIPE_WEBHOOK_SECRET", "whsec_not_used".into()));
+    options
+        .env
         .push(("PORTAL_BASE_URL", "https://billing.example.com".into()));
     let app = spawn_app_with(options).await;
     let client = new_client();

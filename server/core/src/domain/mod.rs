@@ -4,6 +4,7 @@ pub mod email_address;
 pub mod invoice_query;
 pub mod invoice_status;
 pub mod money;
+pub mod payment_state;
 pub mod roles;
 pub mod statement;
 pub mod token;
@@ -13,4 +14,5 @@ pub use invoice_status::{
     invoice_standing, InvoiceFacts, InvoiceStanding, InvoiceStatus, DUE_SOON_DAYS,
 };
 pub use money::{Currency, Money};
+pub use payment_state::{PaymentStatus, Signal};
 pub use roles::{ContactRole, Principal, StaffRole};

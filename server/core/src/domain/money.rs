@@ -85,6 +85,43 @@ impl Money {
         Money { minor: 0, currency }
     }
 
+    /// Reads an amount typed by a person in this currency: digits with
+    /// optional thousands commas and at most the currency's decimals
+    /// ("1,234.5" is 123450 cents). Signs, symbols and extra decimals are
+    /// refused rather than guessed at.
+    pub fn parse_amount(text: &str, currency: Currency) -> Result<Money, String> {
+        let cleaned: String = text.trim().chars().filter(|c| *c != ',').collect();
+        let (whole, fraction) = cleaned.split_once('.').unwrap_or((&cleaned, ""));
+        let exp = currency.exponent() as usize;
+        let digits = |s: &str| s.chars().all(|c| c.is_ascii_digit());
+        if whole.is_empty() && fraction.is_empty()
+            || !digits(whole)
+            || !digits(fraction)
+            || (cleaned.contains('.') && fraction.is_empty())
+        {
+            return Err(format!("“{}” is not an amount", text.trim()));
+        }
+        if fraction.len() > exp {
+            return Err(match exp {
+                0 => format!("{} amounts have no decimals", currency.code()),
+                n => format!("{} amounts have at most {n} decimals", currency.code()),
+            });
+        }
+        let whole: i64 = if whole.is_empty() {
+            0
+        } else {
+            whole
+                .parse()
+                .map_err(|_| "that amount is too large".to_owned())?
+        };
+        let fraction_minor: i64 = format!("{fraction:0<exp$}").parse().unwrap_or(0);
+        whole
+            .checked_mul(10i64.pow(exp as u32))
+            .and_then(|m| m.checked_add(fraction_minor))
+            .map(|minor| Money { minor, currency })
+            .ok_or_else(|| "that amount is too large".to_owned())
+    }
+
     /// Plain decimal text without symbol or grouping, e.g. "-1234.50": for
     /// CSV exports and form values.
     pub fn decimal_string(&self) -> String {
@@ -169,5 +206,22 @@ mod tests {
             let back: i64 = text.replace('.', "").parse().unwrap();
             proptest::prop_assert_eq!(back, minor);
         }
+    }
+
+    #[test]
+    fn parses_typed_amounts_in_minor_units() {
+        let usd = Currency::parse("USD").unwrap();
+        let jpy = Currency::parse("JPY").unwrap();
+        assert_eq!(Money::parse_amount("1,234.5", usd).unwrap().minor, 123450);
+        assert_eq!(Money::parse_amount(" 12 ", usd).unwrap().minor, 1200);
+        assert_eq!(Money::parse_amount(".05", usd).unwrap().minor, 5);
+        assert_eq!(Money::parse_amount("1000", jpy).unwrap().minor, 1000);
+        assert!(Money::parse_amount("1.5", jpy).is_err());
+        assert!(Money::parse_amount("1.234", usd).is_err());
+        assert!(Money::parse_amount("-5", usd).is_err());
+        assert!(Money::parse_amount("$5", usd).is_err());
+        assert!(Money::parse_amount("", usd).is_err());
+        assert!(Money::parse_amount("1.", usd).is_err());
+        assert!(Money::parse_amount("99999999999999999999", usd).is_err());
     }
 }

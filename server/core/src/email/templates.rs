@@ -138,3 +138,116 @@ mod tests {
         assert!(m.subject.contains("Acme <Supply> billing portal"));
     }
 }
+
+pub struct PaymentEmail<'a> {
+    pub seller_name: &'a str,
+    pub customer_name: &'a str,
+    pub reference: &'a str,
+    pub amount: &'a str,
+    pub method: &'a str,
+    pub date: &'a str,
+    /// (invoice number, amount) per invoice paid.
+    pub allocations: &'a [(String, String)],
+    pub receipt_link: &'a str,
+}
+
+/// The receipt sent when a payment succeeds.
+pub fn payment_receipt_email(e: &PaymentEmail<'_>) -> RenderedEmail {
+    let subject = format!(
+        "Receipt {} from {}: {} received",
+        e.reference, e.seller_name, e.amount
+    );
+    let lines_text: String = e
+        .allocations
+        .iter()
+        .map(|(number, amount)| format!("  Invoice {number}: {amount}\n"))
+        .collect();
+    let text_body = format!(
+        "Hello,\n\n\
+         Thank you: we received {amount} from {customer} on {date} by {method}.\n\n\
+         Applied to:\n{lines_text}\n\
+         Receipt {reference}, with a PDF copy:\n{link}\n\n\
+         {seller}\n",
+        amount = e.amount,
+        customer = e.customer_name,
+        date = e.date,
+        method = e.method,
+        reference = e.reference,
+        link = e.receipt_link,
+        seller = e.seller_name,
+    );
+    let rows: String = e
+        .allocations
+        .iter()
+        .map(|(number, amount)| {
+            format!(
+                "<tr><th scope=\"row\" style=\"text-align: left; padding: 4px 12px 4px 0;\">Invoice {}</th><td style=\"text-align: right;\">{}</td></tr>",
+                html_escape(number),
+                html_escape(amount)
+            )
+        })
+        .collect();
+    let html_body = format!(
+        r#"<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>{subject}</title></head>
+<body style="font-family: system-ui, sans-serif; color: #1f2937; line-height: 1.5;">
+<p>Hello,</p>
+<p>Thank you: we received <strong>{amount}</strong> from {customer} on {date} by {method}.</p>
+<table style="border-collapse: collapse;"><caption style="text-align: left; font-weight: bold;">Applied to</caption>{rows}</table>
+<p><a href="{link}" style="display: inline-block; padding: 10px 18px; background: #1d4ed8; color: #ffffff; border-radius: 6px; text-decoration: none;">View receipt {reference}</a></p>
+<p>{seller}</p>
+</body></html>"#,
+        subject = html_escape(&subject),
+        amount = html_escape(e.amount),
+        customer = html_escape(e.customer_name),
+        date = html_escape(e.date),
+        method = html_escape(e.method),
+        link = html_escape(e.receipt_link),
+        reference = html_escape(e.reference),
+        seller = html_escape(e.seller_name),
+    );
+    RenderedEmail {
+        subject,
+        text_body,
+        html_body,
+    }
+}
+
+/// Sent when an ACH debit fails after it was submitted.
+pub fn payment_failed_email(e: &PaymentEmail<'_>, reason: &str) -> RenderedEmail {
+    let subject = format!("Payment {} to {} failed", e.reference, e.seller_name);
+    let text_body = format!(
+        "Hello,\n\n\
+         The {method} payment of {amount} from {customer} did not go through: {reason}\n\n\
+         Nothing was taken, and the invoices are open again. You can pay them here:\n{link}\n\n\
+         {seller}\n",
+        method = e.method,
+        amount = e.amount,
+        customer = e.customer_name,
+        link = e.receipt_link,
+        seller = e.seller_name,
+    );
+    let html_body = format!(
+        r#"<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>{subject}</title></head>
+<body style="font-family: system-ui, sans-serif; color: #1f2937; line-height: 1.5;">
+<p>Hello,</p>
+<p>The {method} payment of <strong>{amount}</strong> from {customer} did not go through: {reason}</p>
+<p>Nothing was taken, and the invoices are open again.</p>
+<p><a href="{link}">Pay the invoices again</a></p>
+<p>{seller}</p>
+</body></html>"#,
+        subject = html_escape(&subject),
+        method = html_escape(e.method),
+        amount = html_escape(e.amount),
+        customer = html_escape(e.customer_name),
+        reason = html_escape(reason),
+        link = html_escape(e.receipt_link),
+        seller = html_escape(e.seller_name),
+    );
+    RenderedEmail {
+        subject,
+        text_body,
+        html_body,
+    }
+}

@@ -70,9 +70,12 @@ fn ledger_row(r: &AnyRow) -> InvoiceLedgerRow {
 pub async fn refresh_settlement(conn: &mut Conn, invoice_id: i64) -> Result<(), sqlx::Error> {
     sqlx::query(
         "UPDATE invoices SET
-            paid_minor = CAST(COALESCE((SELECT SUM(pa.amount_minor) FROM payment_allocations pa
+            paid_minor = CAST(COALESCE((SELECT SUM(pa.amount_minor - pa.refunded_minor) FROM payment_allocations pa
                                         JOIN payments p ON p.payment_id = pa.payment_id
-                                        WHERE pa.invoice_id = invoices.invoice_id AND p.status = 'succeeded'), 0) AS BIGINT),
+                                        WHERE pa.invoice_id = invoices.invoice_id AND p.status IN ('succeeded', 'refunded')), 0) AS BIGINT),
+            pending_minor = CAST(COALESCE((SELECT SUM(pa.amount_minor) FROM payment_allocations pa
+                                           JOIN payments p ON p.payment_id = pa.payment_id
+                                           WHERE pa.invoice_id = invoices.invoice_id AND p.status IN ('pending', 'processing')), 0) AS BIGINT),
             credited_minor = CAST(COALESCE((SELECT SUM(ca.amount_minor) FROM credit_allocations ca
                                             WHERE ca.invoice_id = invoices.invoice_id), 0) AS BIGINT)
          WHERE invoice_id = $1",

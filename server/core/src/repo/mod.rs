@@ -6,10 +6,12 @@ pub mod accounts;
 pub mod audit;
 pub mod invoice_links;
 pub mod invoices;
+pub mod ledger;
 pub mod outbox;
 pub mod payments;
 pub mod sessions;
 pub mod tokens;
+pub mod webhook_events;
 
 use sqlx::AnyConnection;
 

@@ -22,6 +22,16 @@ pub struct PaymentRow {
     pub gateway: Option<String>,
     pub received_at: Option<DateTime<Utc>>,
     pub created_at: DateTime<Utc>,
+    pub gateway_session_id: Option<String>,
+    pub gateway_intent_id: Option<String>,
+    pub attempt_key: Option<String>,
+    pub created_by_contact: Option<i64>,
+    pub receipt_email: Option<String>,
+    pub checkout_url: Option<String>,
+    pub checkout_expires_at: Option<DateTime<Utc>>,
+    pub failure_message: Option<String>,
+    pub disputed_at: Option<DateTime<Utc>>,
+    pub credit_applied_minor: i64,
 }
 
 #[derive(Clone, Debug)]
@@ -34,7 +44,9 @@ pub struct AllocationRow {
 
 const PAYMENT_COLUMNS: &str =
     "p.payment_id, p.customer_id, p.currency, p.amount_minor, p.refunded_minor, p.method,
-     p.status, p.reference, p.gateway, p.received_at, p.created_at";
+     p.status, p.reference, p.gateway, p.received_at, p.created_at, p.gateway_session_id,
+     p.gateway_intent_id, p.attempt_key, p.created_by_contact, p.receipt_email, p.checkout_url,
+     p.checkout_expires_at, p.failure_message, p.disputed_at, p.credit_applied_minor";
 
 fn payment_row(r: &AnyRow) -> PaymentRow {
     PaymentRow {
@@ -51,6 +63,20 @@ fn payment_row(r: &AnyRow) -> PaymentRow {
             .get::<Option<String>, _>("received_at")
             .map(|s| parse_ts(&s)),
         created_at: parse_ts(&r.get::<String, _>("created_at")),
+        gateway_session_id: r.get("gateway_session_id"),
+        gateway_intent_id: r.get("gateway_intent_id"),
+        attempt_key: r.get("attempt_key"),
+        created_by_contact: r.get("created_by_contact"),
+        receipt_email: r.get("receipt_email"),
+        checkout_url: r.get("checkout_url"),
+        checkout_expires_at: r
+            .get::<Option<String>, _>("checkout_expires_at")
+            .map(|s| parse_ts(&s)),
+        failure_message: r.get("failure_message"),
+        disputed_at: r
+            .get::<Option<String>, _>("disputed_at")
+            .map(|s| parse_ts(&s)),
+        credit_applied_minor: r.get("credit_applied_minor"),
     }
 }
 

@@ -671,6 +671,15 @@ fn activity_label(action: &str, actor: &str) -> String {
         "invoice_link.refreshed" => {
             "A fresh invoice link was emailed to the account's contacts".into()
         }
+        "payment.pending" => "Payment started (checkout open)".into(),
+        "payment.processing" => "Bank payment submitted; it takes a few business days".into(),
+        "payment.succeeded" => "Payment received".into(),
+        "payment.failed" => "Payment failed; the amount is open again".into(),
+        "payment.canceled" => "Payment canceled; nothing was charged".into(),
+        "payment.refunded" => "Payment refunded".into(),
+        "payment.partly_refunded" => "Payment partly refunded".into(),
+        "payment.disputed" => "Payment disputed with the card issuer".into(),
+        "credit.applied" => "Credit applied".into(),
         other => format!("{other} ({actor})"),
     }
 }

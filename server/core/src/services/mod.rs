@@ -5,7 +5,9 @@ pub mod accounts;
 pub mod auth;
 pub mod invoice_links;
 pub mod invoices;
+pub mod payments;
 pub mod sessions;
+pub mod webhooks;
 
 use std::sync::Arc;
 
@@ -14,6 +16,9 @@ use tokio::sync::Notify;
 use crate::clock::Clock;
 use crate::config::Config;
 use crate::db::Db;
+use crate::payments::sandbox::SandboxGateway;
+use crate::payments::stripe::StripeGateway;
+use crate::payments::PaymentGateway;
 
 /// Everything a request handler needs, cheap to clone.
 #[derive(Clone, Debug)]
@@ -23,15 +28,38 @@ pub struct Services {
     pub clock: Arc<dyn Clock>,
     /// Wakes the outbox worker after a commit that queued an email.
     pub outbox_wake: Arc<Notify>,
+    /// Wakes the webhook worker after an event was stored.
+    pub webhook_wake: Arc<Notify>,
+    /// Stripe, or the sandbox when no key is configured.
+    pub gateway: Arc<dyn PaymentGateway>,
+    /// The sandbox's own handle (its hosted page and deliveries), if it runs.
+    pub sandbox: Option<SandboxGateway>,
+    /// Wakes the sandbox's webhook delivery task.
+    pub sandbox_wake: Arc<Notify>,
 }
 
 impl Services {
     pub fn new(db: Db, config: Arc<Config>, clock: Arc<dyn Clock>) -> Self {
+        let sandbox = config.stripe_secret_key.is_none().then(|| SandboxGateway {
+            db: db.clone(),
+            clock: clock.clone(),
+            base_url: config.base_url.to_string(),
+            ach_delay: config.sandbox_ach_delay,
+        });
+        let gateway: Arc<dyn PaymentGateway> = match (&config.stripe_secret_key, &sandbox) {
+            (Some(key), _) => Arc::new(StripeGateway::new(key, &config.stripe_api_base)),
+            (None, Some(sandbox)) => Arc::new(sandbox.clone()),
+            (None, None) => unreachable!("the sandbox runs whenever no key is set"),
+        };
         Services {
             db,
             config,
             clock,
             outbox_wake: Arc::new(Notify::new()),
+            webhook_wake: Arc::new(Notify::new()),
+            gateway,
+            sandbox,
+            sandbox_wake: Arc::new(Notify::new()),
         }
     }
 

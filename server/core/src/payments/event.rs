@@ -1,0 +1,181 @@
+//! Stripe events read as JSON. Only the few fields the ledger needs are
+//! taken, so an event of a newer API version (or of a type we do not handle)
+//! never fails to parse: everything is stored raw first anyway.
+
+use serde_json::Value;
+
+use crate::domain::Signal;
+
+/// The envelope every Stripe event has.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Envelope {
+    pub id: String,
+    pub event_type: String,
+    pub created: i64,
+}
+
+pub fn envelope(payload: &[u8]) -> Result<Envelope, String> {
+    let v: Value =
+        serde_json::from_slice(payload).map_err(|e| format!("the body is not JSON ({e})"))?;
+    let text = |key: &str| v.get(key).and_then(Value::as_str).map(str::to_owned);
+    match (
+        text("id"),
+        text("type"),
+        v.get("created").and_then(Value::as_i64),
+    ) {
+        (Some(id), Some(event_type), Some(created))
+            if v.get("object").and_then(Value::as_str) == Some("event") =>
+        {
+            Ok(Envelope {
+                id,
+                event_type,
+                created,
+            })
+        }
+        _ => Err("not a Stripe event (needs object=event, id, type, created)".into()),
+    }
+}
+
+/// How an event is tied to one of our payments: our id in the metadata
+/// (we put it on the Checkout Session and on its PaymentIntent), else the
+/// gateway's ids we stored.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct PaymentKeys {
+    pub payment_id: Option<i64>,
+    pub session_id: Option<String>,
+    pub intent_id: Option<String>,
+}
+
+/// What an event means for the ledger.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum PaymentEvent {
+    /// A signal for the state machine.
+    Signal { keys: PaymentKeys, signal: Signal },
+    /// A card attempt failed inside Checkout (the customer may retry there),
+    /// or an ACH debit failed: keep the gateway's message for the customer.
+    AttemptFailed { keys: PaymentKeys, message: String },
+    /// A chargeback: flag the payment for AR.
+    Disputed { keys: PaymentKeys, reason: String },
+    /// Stored and ignored (type not handled, or not one of our payments).
+    Ignored(String),
+}
+
+fn text(v: &Value, pointer: &str) -> Option<String> {
+    v.pointer(pointer)
+        .and_then(Value::as_str)
+        .map(str::to_owned)
+}
+
+fn payment_id(v: &Value) -> Option<i64> {
+    text(v, "/metadata/payment_id").and_then(|s| s.parse().ok())
+}
+
+/// The payment intent id, whether the field holds an id or an expanded object.
+fn intent_id(v: &Value) -> Option<String> {
+    match v.get("payment_intent") {
+        Some(Value::String(s)) => Some(s.clone()),
+        Some(obj @ Value::Object(_)) => text(obj, "/id"),
+        _ => None,
+    }
+}
+
+/// A Checkout Session object, from an event or fetched from the gateway.
+pub fn checkout_session_signal(session: &Value, event_type: &str) -> PaymentEvent {
+    let keys = PaymentKeys {
+        payment_id: payment_id(session),
+        session_id: text(session, "/id"),
+        intent_id: intent_id(session),
+    };
+    let payment_status = text(session, "/payment_status").unwrap_or_default();
+    let signal = match event_type {
+        "checkout.session.completed" => match payment_status.as_str() {
+            "paid" => Signal::Paid,
+            "unpaid" => Signal::Submitted,
+            other => return PaymentEvent::Ignored(format!("payment_status {other}")),
+        },
+        "checkout.session.async_payment_succeeded" => Signal::Paid,
+        "checkout.session.async_payment_failed" => Signal::Failed,
+        "checkout.session.expired" => Signal::Expired,
+        other => return PaymentEvent::Ignored(format!("type {other}")),
+    };
+    PaymentEvent::Signal { keys, signal }
+}
+
+/// The event type a fetched session stands for (`None`: still open).
+pub fn session_state_as_event(session: &Value) -> Option<&'static str> {
+    match (
+        session.get("status").and_then(Value::as_str),
+        session.get("payment_status").and_then(Value::as_str),
+    ) {
+        (Some("complete"), _) => Some("checkout.session.completed"),
+        (Some("expired"), _) => Some("checkout.session.expired"),
+        _ => None,
+    }
+}
+
+pub fn classify(event_type: &str, object: &Value) -> PaymentEvent {
+    match event_type {
+        t if t.starts_with("checkout.session.") => checkout_session_signal(object, t),
+        "payment_intent.payment_failed" => PaymentEvent::AttemptFailed {
+            keys: PaymentKeys {
+                payment_id: payment_id(object),
+                session_id: None,
+                intent_id: text(object, "/id"),
+            },
+            message: text(object, "/last_payment_error/message")
+                .unwrap_or_else(|| "The payment was declined.".into()),
+        },
+        "charge.refunded" => PaymentEvent::Signal {
+            keys: PaymentKeys {
+                payment_id: payment_id(object),
+                session_id: None,
+                intent_id: intent_id(object),
+            },
+            signal: Signal::Refunded {
+                total_refunded_minor: object
+                    .get("amount_refunded")
+                    .and_then(Value::as_i64)
+                    .unwrap_or(0),
+            },
+        },
+        "charge.dispute.created" => PaymentEvent::Disputed {
+            keys: PaymentKeys {
+                payment_id: payment_id(object),
+                session_id: None,
+                intent_id: intent_id(object),
+            },
+            reason: text(object, "/reason").unwrap_or_else(|| "unknown".into()),
+        },
+        other => PaymentEvent::Ignored(format!("type {other} is not handled")),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn reads_checkout_outcomes() {
+        let session = json!({"id": "cs_1", "payment_status": "unpaid", "payment_intent": "pi_1", "metadata": {"payment_id": "7"}});
+        let PaymentEvent::Signal { keys, signal } =
+            classify("checkout.session.completed", &session)
+        else {
+            panic!()
+        };
+        assert_eq!(signal, Signal::Submitted);
+        assert_eq!(keys.payment_id, Some(7));
+        assert_eq!(keys.intent_id.as_deref(), Some("pi_1"));
+        assert!(matches!(
+            classify("customer.created", &json!({})),
+            PaymentEvent::Ignored(_)
+        ));
+    }
+
+    #[test]
+    fn envelope_needs_an_event() {
+        assert!(envelope(br#"{"id":"evt_1","object":"event","type":"x","created":1}"#).is_ok());
+        assert!(envelope(br#"{"id":"evt_1","type":"x","created":1}"#).is_err());
+        assert!(envelope(b"not json").is_err());
+    }
+}

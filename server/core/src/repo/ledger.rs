@@ -1,0 +1,456 @@
+//! Writes of the payment ledger: pending payments and their allocations,
+//! state changes, refunds, credits applied. Services call these inside one
+//! transaction together with `invoices::refresh_settlement`.
+
+use chrono::{DateTime, NaiveDate, Utc};
+use sqlx::Row;
+
+use super::payments::PaymentRow;
+use super::Conn;
+use crate::db::{parse_date, ts, Backend};
+use crate::domain::Currency;
+use crate::payments::event::PaymentKeys;
+
+/// An invoice as the payment form needs it, read under lock when paying.
+#[derive(Clone, Debug)]
+pub struct PayableInvoice {
+    pub invoice_id: i64,
+    pub number: String,
+    pub currency: Currency,
+    pub due_date: NaiveDate,
+    pub balance_minor: i64,
+    /// Held back by payments in flight.
+    pub pending_minor: i64,
+    pub voided: bool,
+}
+
+impl PayableInvoice {
+    /// What can be paid now.
+    pub fn payable_minor(&self) -> i64 {
+        (self.balance_minor - self.pending_minor).max(0)
+    }
+}
+
+/// The invoices `ids` of the customer (others are silently not returned).
+/// `lock` takes row locks on PostgreSQL (SQLite's BEGIN IMMEDIATE already
+/// serializes writers), so two payments for one balance queue up here.
+pub async fn payable_invoices(
+    conn: &mut Conn,
+    backend: Backend,
+    customer_id: i64,
+    ids: &[i64],
+    lock: bool,
+) -> Result<Vec<PayableInvoice>, sqlx::Error> {
+    if ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    let placeholders: Vec<String> = (0..ids.len()).map(|i| format!("${}", i + 2)).collect();
+    let lock = if lock && backend == Backend::Postgres {
+        "FOR UPDATE"
+    } else {
+        ""
+    };
+    let sql = format!(
+        "SELECT invoice_id, number, currency, due_date, balance_minor, pending_minor, voided_at
+         FROM invoices WHERE customer_id = $1 AND invoice_id IN ({})
+         ORDER BY due_date, invoice_id {lock}",
+        placeholders.join(", ")
+    );
+    let mut query = sqlx::query(&sql).bind(customer_id);
+    for id in ids {
+        query = query.bind(*id);
+    }
+    let rows = query.fetch_all(conn).await?;
+    Ok(rows
+        .iter()
+        .map(|r| PayableInvoice {
+            invoice_id: r.get("invoice_id"),
+            number: r.get("number"),
+            currency: Currency::parse(&r.get::<String, _>("currency")).unwrap_or(Currency::USD),
+            due_date: parse_date(&r.get::<String, _>("due_date")),
+            balance_minor: r.get("balance_minor"),
+            pending_minor: r.get("pending_minor"),
+            voided: r.get::<Option<String>, _>("voided_at").is_some(),
+        })
+        .collect())
+}
+
+/// A credit note with some amount not yet applied to invoices.
+#[derive(Clone, Debug)]
+pub struct OpenCredit {
+    pub credit_note_id: i64,
+    pub number: String,
+    pub currency: Currency,
+    pub unapplied_minor: i64,
+}
+
+pub async fn open_credits(
+    conn: &mut Conn,
+    customer_id: i64,
+) -> Result<Vec<OpenCredit>, sqlx::Error> {
+    let rows = sqlx::query(
+        "SELECT c.credit_note_id, c.number, c.currency,
+                c.amount_minor - CAST(COALESCE((SELECT SUM(ca.amount_minor) FROM credit_allocations ca
+                                                WHERE ca.credit_note_id = c.credit_note_id), 0) AS BIGINT) AS unapplied
+         FROM credit_notes c WHERE c.customer_id = $1 ORDER BY c.issue_date, c.credit_note_id",
+    )
+    .bind(customer_id)
+    .fetch_all(conn)
+    .await?;
+    Ok(rows
+        .iter()
+        .map(|r| OpenCredit {
+            credit_note_id: r.get("credit_note_id"),
+            number: r.get("number"),
+            currency: Currency::parse(&r.get::<String, _>("currency")).unwrap_or(Currency::USD),
+            unapplied_minor: r.get("unapplied"),
+        })
+        .filter(|c| c.unapplied_minor > 0)
+        .collect())
+}
+
+/// Applies `amount_minor` of a credit note to an invoice (adding to an
+/// earlier application of the same note to the same invoice).
+pub async fn apply_credit(
+    conn: &mut Conn,
+    credit_note_id: i64,
+    invoice_id: i64,
+    amount_minor: i64,
+    now: DateTime<Utc>,
+) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "INSERT INTO credit_allocations (credit_note_id, invoice_id, amount_minor, applied_at)
+         VALUES ($1, $2, $3, $4)
+         ON CONFLICT (credit_note_id, invoice_id)
+         DO UPDATE SET amount_minor = credit_allocations.amount_minor + excluded.amount_minor, applied_at = excluded.applied_at",
+    )
+    .bind(credit_note_id)
+    .bind(invoice_id)
+    .bind(amount_minor)
+    .bind(ts(now))
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+pub struct NewPayment<'a> {
+    pub customer_id: i64,
+    pub currency: Currency,
+    pub amount_minor: i64,
+    /// `card` or `ach`.
+    pub method: &'a str,
+    pub gateway: &'a str,
+    pub attempt_key: &'a str,
+    pub contact_id: i64,
+    pub receipt_email: &'a str,
+    pub credit_applied_minor: i64,
+}
+
+pub async fn insert_pending(
+    conn: &mut Conn,
+    p: NewPayment<'_>,
+    now: DateTime<Utc>,
+) -> Result<i64, sqlx::Error> {
+    let row = sqlx::query(
+        "INSERT INTO payments (customer_id, currency, amount_minor, method, status, gateway, attempt_key,
+                               created_by_contact, receipt_email, credit_applied_minor, created_at, updated_at)
+         VALUES ($1, $2, $3, $4, 'pending', $5, $6, $7, $8, $9, $10, $10) RETURNING payment_id",
+    )
+    .bind(p.customer_id)
+    .bind(p.currency.code())
+    .bind(p.amount_minor)
+    .bind(p.method)
+    .bind(p.gateway)
+    .bind(p.attempt_key)
+    .bind(p.contact_id)
+    .bind(p.receipt_email)
+    .bind(p.credit_applied_minor)
+    .bind(ts(now))
+    .fetch_one(conn)
+    .await?;
+    Ok(row.get("payment_id"))
+}
+
+pub async fn insert_allocation(
+    conn: &mut Conn,
+    payment_id: i64,
+    invoice_id: i64,
+    amount_minor: i64,
+) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "INSERT INTO payment_allocations (payment_id, invoice_id, amount_minor) VALUES ($1, $2, $3)",
+    )
+    .bind(payment_id)
+    .bind(invoice_id)
+    .bind(amount_minor)
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+pub async fn set_checkout(
+    conn: &mut Conn,
+    payment_id: i64,
+    session_id: &str,
+    url: &str,
+    expires_at: DateTime<Utc>,
+    now: DateTime<Utc>,
+) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "UPDATE payments SET gateway_session_id = $2, checkout_url = $3, checkout_expires_at = $4, updated_at = $5
+         WHERE payment_id = $1",
+    )
+    .bind(payment_id)
+    .bind(session_id)
+    .bind(url)
+    .bind(ts(expires_at))
+    .bind(ts(now))
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+/// The payment an event is about, locked for the transaction on PostgreSQL.
+/// Our id in the metadata wins; the gateway's ids are the fallback.
+pub async fn payment_for_keys(
+    conn: &mut Conn,
+    backend: Backend,
+    keys: &PaymentKeys,
+) -> Result<Option<i64>, sqlx::Error> {
+    let lock = if backend == Backend::Postgres {
+        " FOR UPDATE"
+    } else {
+        ""
+    };
+    let by = |column: &str| format!("SELECT payment_id FROM payments WHERE {column} = $1{lock}");
+    if let Some(id) = keys.payment_id {
+        let row = sqlx::query(&by("payment_id"))
+            .bind(id)
+            .fetch_optional(&mut *conn)
+            .await?;
+        return Ok(row.map(|r| r.get("payment_id")));
+    }
+    for (column, value) in [
+        ("gateway_session_id", &keys.session_id),
+        ("gateway_intent_id", &keys.intent_id),
+    ] {
+        if let Some(value) = value {
+            if let Some(r) = sqlx::query(&by(column))
+                .bind(value)
+                .fetch_optional(&mut *conn)
+                .await?
+            {
+                return Ok(Some(r.get("payment_id")));
+            }
+        }
+    }
+    Ok(None)
+}
+
+pub async fn lock_payment(
+    conn: &mut Conn,
+    backend: Backend,
+    payment_id: i64,
+) -> Result<(), sqlx::Error> {
+    if backend == Backend::Postgres {
+        sqlx::query("SELECT payment_id FROM payments WHERE payment_id = $1 FOR UPDATE")
+            .bind(payment_id)
+            .fetch_optional(conn)
+            .await?;
+    }
+    Ok(())
+}
+
+/// Writes a state change. `received_at` is set on the first success only.
+pub async fn update_state(
+    conn: &mut Conn,
+    payment: &PaymentRow,
+    status: &str,
+    refunded_minor: i64,
+    keys: &PaymentKeys,
+    now: DateTime<Utc>,
+) -> Result<(), sqlx::Error> {
+    let received = (payment.received_at.is_none() && matches!(status, "succeeded" | "refunded"))
+        .then(|| ts(now));
+    sqlx::query(
+        "UPDATE payments SET status = $2, refunded_minor = $3, received_at = COALESCE(received_at, $4),
+                gateway_intent_id = COALESCE(gateway_intent_id, $5),
+                gateway_session_id = COALESCE(gateway_session_id, $6), updated_at = $7
+         WHERE payment_id = $1",
+    )
+    .bind(payment.payment_id)
+    .bind(status)
+    .bind(refunded_minor)
+    .bind(received)
+    .bind(keys.intent_id.as_deref())
+    .bind(keys.session_id.as_deref())
+    .bind(ts(now))
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+pub async fn set_failure_message(
+    conn: &mut Conn,
+    payment_id: i64,
+    message: &str,
+    intent_id: Option<&str>,
+    now: DateTime<Utc>,
+) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "UPDATE payments SET failure_message = $2, gateway_intent_id = COALESCE(gateway_intent_id, $3), updated_at = $4
+         WHERE payment_id = $1",
+    )
+    .bind(payment_id)
+    .bind(message)
+    .bind(intent_id)
+    .bind(ts(now))
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+/// Flags a chargeback; returns false if the payment was already flagged.
+pub async fn set_disputed(
+    conn: &mut Conn,
+    payment_id: i64,
+    reason: &str,
+    now: DateTime<Utc>,
+) -> Result<bool, sqlx::Error> {
+    let done = sqlx::query(
+        "UPDATE payments SET disputed_at = $2, dispute_reason = $3, updated_at = $2
+         WHERE payment_id = $1 AND disputed_at IS NULL",
+    )
+    .bind(payment_id)
+    .bind(ts(now))
+    .bind(reason)
+    .execute(conn)
+    .await?;
+    Ok(done.rows_affected() > 0)
+}
+
+/// (invoice_id, amount, refunded) of each allocation, latest due date
+/// first: a partial refund reopens the newest invoice first.
+pub async fn allocations(
+    conn: &mut Conn,
+    payment_id: i64,
+) -> Result<Vec<(i64, i64, i64)>, sqlx::Error> {
+    let rows = sqlx::query(
+        "SELECT pa.invoice_id, pa.amount_minor, pa.refunded_minor FROM payment_allocations pa
+         JOIN invoices i ON i.invoice_id = pa.invoice_id
+         WHERE pa.payment_id = $1 ORDER BY i.due_date DESC, pa.invoice_id DESC",
+    )
+    .bind(payment_id)
+    .fetch_all(conn)
+    .await?;
+    Ok(rows
+        .iter()
+        .map(|r| {
+            (
+                r.get("invoice_id"),
+                r.get("amount_minor"),
+                r.get("refunded_minor"),
+            )
+        })
+        .collect())
+}
+
+pub async fn set_allocation_refunded(
+    conn: &mut Conn,
+    payment_id: i64,
+    invoice_id: i64,
+    refunded_minor: i64,
+) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "UPDATE payment_allocations SET refunded_minor = $3 WHERE payment_id = $1 AND invoice_id = $2",
+    )
+    .bind(payment_id)
+    .bind(invoice_id)
+    .bind(refunded_minor)
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+/// Pending payments whose checkout should have ended by `cutoff`, and
+/// pending payments that never got a checkout (a crash between the two
+/// steps of starting one) created before `cutoff`.
+pub async fn stale_pending(
+    conn: &mut Conn,
+    cutoff: DateTime<Utc>,
+) -> Result<Vec<(i64, Option<String>)>, sqlx::Error> {
+    let rows = sqlx::query(
+        "SELECT payment_id, gateway_session_id FROM payments
+         WHERE status = 'pending' AND ((checkout_expires_at IS NOT NULL AND checkout_expires_at < $1)
+                                       OR (gateway_session_id IS NULL AND created_at < $1))
+         ORDER BY payment_id LIMIT 100",
+    )
+    .bind(ts(cutoff))
+    .fetch_all(conn)
+    .await?;
+    Ok(rows
+        .iter()
+        .map(|r| (r.get("payment_id"), r.get("gateway_session_id")))
+        .collect())
+}
+
+/// The open payment of another attempt that holds back any of `invoice_ids`.
+pub async fn in_flight_for(
+    conn: &mut Conn,
+    invoice_ids: &[i64],
+) -> Result<Vec<PaymentRow>, sqlx::Error> {
+    let mut found = Vec::new();
+    for id in invoice_ids {
+        let rows = sqlx::query(
+            "SELECT DISTINCT p.payment_id FROM payments p JOIN payment_allocations pa ON pa.payment_id = p.payment_id
+             WHERE pa.invoice_id = $1 AND p.status IN ('pending', 'processing')",
+        )
+        .bind(*id)
+        .fetch_all(&mut *conn)
+        .await?;
+        for r in rows {
+            let pid: i64 = r.get("payment_id");
+            if !found.iter().any(|p: &PaymentRow| p.payment_id == pid) {
+                if let Some((p, _)) = super::payments::payment(conn, pid).await? {
+                    found.push(p);
+                }
+            }
+        }
+    }
+    Ok(found)
+}
+
+pub async fn by_attempt_key(
+    conn: &mut Conn,
+    attempt_key: &str,
+) -> Result<Option<i64>, sqlx::Error> {
+    let row = sqlx::query("SELECT payment_id FROM payments WHERE attempt_key = $1")
+        .bind(attempt_key)
+        .fetch_optional(conn)
+        .await?;
+    Ok(row.map(|r| r.get("payment_id")))
+}
+
+pub async fn gateway_customer_id(
+    conn: &mut Conn,
+    customer_id: i64,
+) -> Result<Option<String>, sqlx::Error> {
+    let row = sqlx::query("SELECT gateway_customer_id FROM customers WHERE customer_id = $1")
+        .bind(customer_id)
+        .fetch_optional(conn)
+        .await?;
+    Ok(row.and_then(|r| r.get("gateway_customer_id")))
+}
+
+pub async fn set_gateway_customer_id(
+    conn: &mut Conn,
+    customer_id: i64,
+    gateway_customer_id: &str,
+) -> Result<(), sqlx::Error> {
+    sqlx::query("UPDATE customers SET gateway_customer_id = $2 WHERE customer_id = $1 AND gateway_customer_id IS NULL")
+        .bind(customer_id)
+        .bind(gateway_customer_id)
+        .execute(conn)
+        .await?;
+    Ok(())
+}

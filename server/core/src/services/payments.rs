@@ -1,0 +1,735 @@
+//! Paying invoices: what can be paid, the checked plan of a payment, and
+//! starting it at the gateway. The ledger changes that follow come from
+//! gateway events (services::webhooks).
+
+use chrono::NaiveDate;
+
+use super::Services;
+use crate::domain::payment_state::PaymentStatus;
+use crate::domain::{ContactRole, Currency, EmailAddress, Money};
+use crate::error::{ServiceError, ServiceResult};
+use crate::payments::{CheckoutLine, CheckoutRequest, CustomerRequest, PayMethod};
+use crate::repo::audit::{self, AuditEvent};
+use crate::repo::ledger::{self, NewPayment, OpenCredit, PayableInvoice};
+use crate::repo::payments::{self as payments_repo, PaymentRow};
+use crate::repo::{accounts, invoices, Conn};
+
+/// What the payment form offers for a selection of invoices.
+#[derive(Clone, Debug)]
+pub struct PaymentChoice {
+    pub customer_name: String,
+    pub currency: Currency,
+    pub invoices: Vec<PayableInvoice>,
+    pub credits: Vec<OpenCredit>,
+    pub methods: Vec<PayMethod>,
+    pub contact_email: String,
+}
+
+/// The customer's answers on the payment form, as typed.
+#[derive(Clone, Debug, Default)]
+pub struct PaymentDraft {
+    /// (invoice id, amount text) in the order shown.
+    pub amounts: Vec<(i64, String)>,
+    pub credit_note_ids: Vec<i64>,
+    pub method: String,
+    pub receipt_email: String,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PlanLine {
+    pub invoice_id: i64,
+    pub number: String,
+    pub due_date: NaiveDate,
+    /// What this payment settles on the invoice…
+    pub amount_minor: i64,
+    /// …of which credit notes cover this much…
+    pub credit_minor: i64,
+    /// …and the card or bank pays the rest.
+    pub charge_minor: i64,
+}
+
+/// A checked payment: every amount within its invoice's payable balance.
+#[derive(Clone, Debug)]
+pub struct PaymentPlan {
+    pub customer_name: String,
+    pub currency: Currency,
+    pub lines: Vec<PlanLine>,
+    /// (credit note, amount used) per selected credit.
+    pub credits: Vec<(OpenCredit, i64)>,
+    pub method: PayMethod,
+    pub receipt_email: EmailAddress,
+}
+
+impl PaymentPlan {
+    pub fn total_minor(&self) -> i64 {
+        self.lines.iter().map(|l| l.amount_minor).sum()
+    }
+    pub fn credit_minor(&self) -> i64 {
+        self.lines.iter().map(|l| l.credit_minor).sum()
+    }
+    pub fn charge_minor(&self) -> i64 {
+        self.lines.iter().map(|l| l.charge_minor).sum()
+    }
+}
+
+/// Where the browser goes after pressing "Pay".
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct StartedPayment {
+    pub redirect: String,
+}
+
+fn invalid<T>(message: impl Into<String>) -> ServiceResult<T> {
+    Err(ServiceError::Invalid(message.into()))
+}
+
+/// Checks a draft against the invoices and credits as they are now. Pure,
+/// so the review page and the final "Pay" (under lock) agree.
+pub fn plan_payment(
+    customer_name: &str,
+    invoices: &[PayableInvoice],
+    credits: &[OpenCredit],
+    draft: &PaymentDraft,
+) -> Result<PaymentPlan, String> {
+    if draft.amounts.is_empty() {
+        return Err("Choose at least one invoice to pay.".into());
+    }
+    let mut lines = Vec::new();
+    let mut currency: Option<Currency> = None;
+    for (invoice_id, text) in &draft.amounts {
+        if lines.iter().any(|l: &PlanLine| l.invoice_id == *invoice_id) {
+            return Err("An invoice is listed twice; pay each invoice once.".into());
+        }
+        let Some(invoice) = invoices.iter().find(|i| i.invoice_id == *invoice_id) else {
+            return Err("One of the invoices is not on this account.".into());
+        };
+        match currency {
+            None => currency = Some(invoice.currency),
+            Some(c) if c != invoice.currency => {
+                return Err(format!(
+                    "A payment is in one currency: invoice {} is in {}, others in {}. Pay them separately.",
+                    invoice.number,
+                    invoice.currency.code(),
+                    c.code()
+                ))
+            }
+            Some(_) => {}
+        }
+        let number = &invoice.number;
+        if invoice.voided {
+            return Err(format!(
+                "Invoice {number} is void; there is nothing to pay."
+            ));
+        }
+        let payable = invoice.payable_minor();
+        let money = |minor| Money::new(minor, invoice.currency).display();
+        if payable == 0 {
+            return Err(if invoice.pending_minor > 0 {
+                format!("Invoice {number} already has a payment in progress for its whole balance. Wait for it to finish, or cancel it from the payment history.")
+            } else {
+                format!("Invoice {number} is paid; there is nothing left to pay.")
+            });
+        }
+        let amount = Money::parse_amount(text, invoice.currency)
+            .map_err(|e| format!("Amount for invoice {number}: {e}."))?
+            .minor;
+        if amount <= 0 {
+            return Err(format!(
+                "Amount for invoice {number} must be more than zero."
+            ));
+        }
+        if amount > payable {
+            return Err(if invoice.pending_minor > 0 {
+                format!(
+                    "Invoice {number}: at most {} can be paid now; {} is already in a payment in progress.",
+                    money(payable),
+                    money(invoice.pending_minor)
+                )
+            } else {
+                format!(
+                    "Invoice {number}: the open balance is {}; you cannot pay more than that.",
+                    money(payable)
+                )
+            });
+        }
+        lines.push(PlanLine {
+            invoice_id: invoice.invoice_id,
+            number: number.clone(),
+            due_date: invoice.due_date,
+            amount_minor: amount,
+            credit_minor: 0,
+            charge_minor: amount,
+        });
+    }
+    let currency = currency.expect("at least one line");
+    let method = PayMethod::parse(&draft.method).ok_or("Choose card or ACH bank debit.")?;
+    if !method.available_for(currency) {
+        return Err(format!(
+            "ACH bank debit is for USD payments only; pay {} invoices by card.",
+            currency.code()
+        ));
+    }
+    let receipt_email = EmailAddress::parse(&draft.receipt_email)
+        .map_err(|_| "Enter the email address that should get the receipt.".to_owned())?;
+
+    // Credits settle the oldest invoices first.
+    let mut chosen = Vec::new();
+    for id in &draft.credit_note_ids {
+        let Some(credit) = credits.iter().find(|c| c.credit_note_id == *id) else {
+            return Err("That credit is no longer available on this account.".into());
+        };
+        if credit.currency != currency {
+            return Err(format!(
+                "Credit {} is in {}; it cannot be applied to {} invoices.",
+                credit.number,
+                credit.currency.code(),
+                currency.code()
+            ));
+        }
+        if !chosen
+            .iter()
+            .any(|(c, _): &(OpenCredit, i64)| c.credit_note_id == *id)
+        {
+            chosen.push((credit.clone(), 0));
+        }
+    }
+    let mut order: Vec<usize> = (0..lines.len()).collect();
+    order.sort_by_key(|&i| (lines[i].due_date, lines[i].invoice_id));
+    for (credit, used) in chosen.iter_mut() {
+        let mut left = credit.unapplied_minor;
+        for &i in &order {
+            let take = left.min(lines[i].charge_minor);
+            lines[i].credit_minor += take;
+            lines[i].charge_minor -= take;
+            left -= take;
+            *used += take;
+        }
+    }
+    chosen.retain(|(_, used)| *used > 0);
+    Ok(PaymentPlan {
+        customer_name: customer_name.to_owned(),
+        currency,
+        lines,
+        credits: chosen,
+        method,
+        receipt_email,
+    })
+}
+
+/// Form tokens are random (see the review page); anything else is refused.
+fn valid_attempt_key(key: &str) -> bool {
+    (16..=64).contains(&key.len())
+        && key
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+}
+
+impl Services {
+    /// The contact's role on the account, if a member.
+    async fn payer_role(
+        &self,
+        conn: &mut Conn,
+        contact_id: i64,
+        customer_id: i64,
+    ) -> ServiceResult<(String, ContactRole)> {
+        accounts::memberships(conn, contact_id)
+            .await?
+            .into_iter()
+            .find(|m| m.customer_id == customer_id)
+            .map(|m| (m.customer_name, m.role))
+            .ok_or(ServiceError::NotFound)
+    }
+
+    async fn require_payer(
+        &self,
+        conn: &mut Conn,
+        contact_id: i64,
+        customer_id: i64,
+    ) -> ServiceResult<String> {
+        let (name, role) = self.payer_role(conn, contact_id, customer_id).await?;
+        if !role.can_pay() {
+            return invalid(format!(
+                "Your role on {name} lets you view invoices but not pay them. An admin of the account can give you the payer role."
+            ));
+        }
+        Ok(name)
+    }
+
+    /// The invoices picked for payment, with credits and methods on offer.
+    pub async fn payment_choice(
+        &self,
+        contact_id: i64,
+        customer_id: i64,
+        invoice_ids: &[i64],
+    ) -> ServiceResult<PaymentChoice> {
+        let mut conn = self.db.pool.acquire().await?;
+        let customer_name = self
+            .require_payer(&mut conn, contact_id, customer_id)
+            .await?;
+        if invoice_ids.is_empty() {
+            return invalid("Tick the invoices you want to pay, then press “Pay selected”.");
+        }
+        if invoice_ids.len() > 100 {
+            return invalid("Pay at most 100 invoices at a time.");
+        }
+        let invoices = ledger::payable_invoices(
+            &mut conn,
+            self.db.backend(),
+            customer_id,
+            invoice_ids,
+            false,
+        )
+        .await?;
+        if invoices.len() != invoice_ids.len() {
+            return Err(ServiceError::NotFound);
+        }
+        let currencies: std::collections::BTreeSet<&str> =
+            invoices.iter().map(|i| i.currency.code()).collect();
+        if currencies.len() > 1 {
+            return invalid(format!(
+                "A payment is in one currency, and these invoices are in {}. Select the invoices of one currency.",
+                currencies.into_iter().collect::<Vec<_>>().join(" and ")
+            ));
+        }
+        let currency = invoices[0].currency;
+        let credits = ledger::open_credits(&mut conn, customer_id)
+            .await?
+            .into_iter()
+            .filter(|c| c.currency == currency)
+            .collect();
+        let contact_email = accounts::active_contact(&mut conn, contact_id)
+            .await?
+            .map(|c| c.email)
+            .unwrap_or_default();
+        Ok(PaymentChoice {
+            customer_name,
+            currency,
+            methods: [PayMethod::Card, PayMethod::Ach]
+                .into_iter()
+                .filter(|m| m.available_for(currency))
+                .collect(),
+            invoices,
+            credits,
+            contact_email,
+        })
+    }
+
+    /// Checks a draft for the review page (nothing is written).
+    pub async fn review_payment(
+        &self,
+        contact_id: i64,
+        customer_id: i64,
+        draft: &PaymentDraft,
+    ) -> ServiceResult<PaymentPlan> {
+        let mut conn = self.db.pool.acquire().await?;
+        let customer_name = self
+            .require_payer(&mut conn, contact_id, customer_id)
+            .await?;
+        let ids: Vec<i64> = draft.amounts.iter().map(|(id, _)| *id).collect();
+        let invoices =
+            ledger::payable_invoices(&mut conn, self.db.backend(), customer_id, &ids, false)
+                .await?;
+        let credits = ledger::open_credits(&mut conn, customer_id).await?;
+        plan_payment(&customer_name, &invoices, &credits, draft).map_err(ServiceError::Invalid)
+    }
+
+    /// "Pay": holds the amounts back from the invoices (so a second tab or
+    /// a double click cannot pay them again), applies chosen credits, and
+    /// opens a checkout at the gateway. The same `attempt_key` (one per
+    /// rendered review page) always leads to the same payment.
+    pub async fn start_payment(
+        &self,
+        contact_id: i64,
+        customer_id: i64,
+        draft: &PaymentDraft,
+        attempt_key: &str,
+        ip: Option<&str>,
+    ) -> ServiceResult<StartedPayment> {
+        if !valid_attempt_key(attempt_key) {
+            return invalid(
+                "This payment form is out of date: go back and review the payment again.",
+            );
+        }
+        let now = self.clock.now();
+        let mut tx = self.db.begin_write().await?;
+        let customer_name = self.require_payer(&mut tx, contact_id, customer_id).await?;
+        if let Some(existing) = ledger::by_attempt_key(&mut tx, attempt_key).await? {
+            tx.rollback().await?;
+            return self
+                .continue_payment(contact_id, customer_id, existing)
+                .await;
+        }
+        let ids: Vec<i64> = draft.amounts.iter().map(|(id, _)| *id).collect();
+        let invoices =
+            ledger::payable_invoices(&mut tx, self.db.backend(), customer_id, &ids, true).await?;
+        let credits = ledger::open_credits(&mut tx, customer_id).await?;
+        let plan = match plan_payment(&customer_name, &invoices, &credits, draft) {
+            Ok(plan) => plan,
+            Err(message) => {
+                tx.rollback().await?;
+                return invalid(message);
+            }
+        };
+        let audit_event =
+            |action: &'static str, subject: String, detail: serde_json::Value| AuditEvent {
+                actor_kind: "contact",
+                actor_id: Some(contact_id),
+                customer_id: Some(customer_id),
+                action,
+                detail,
+                ip,
+                subject: Some(subject),
+            };
+        // Credits first, oldest invoice first, as planned.
+        let mut credit_left: Vec<(i64, i64)> = plan
+            .credits
+            .iter()
+            .map(|(c, used)| (c.credit_note_id, *used))
+            .collect();
+        for line in plan.lines.iter().filter(|l| l.credit_minor > 0) {
+            let mut need = line.credit_minor;
+            for (credit_note_id, left) in credit_left.iter_mut().filter(|(_, left)| *left > 0) {
+                let take = need.min(*left);
+                if take == 0 {
+                    break;
+                }
+                ledger::apply_credit(&mut tx, *credit_note_id, line.invoice_id, take, now).await?;
+                *left -= take;
+                need -= take;
+            }
+            audit::record(
+                &mut tx,
+                now,
+                audit_event(
+                    "credit.applied",
+                    format!("invoice:{}", line.invoice_id),
+                    serde_json::json!({"amount_minor": line.credit_minor}),
+                ),
+            )
+            .await?;
+        }
+        let charge = plan.charge_minor();
+        let payment_id = if charge > 0 {
+            let payment_id = ledger::insert_pending(
+                &mut tx,
+                NewPayment {
+                    customer_id,
+                    currency: plan.currency,
+                    amount_minor: charge,
+                    method: plan.method.key(),
+                    gateway: self.gateway.name(),
+                    attempt_key,
+                    contact_id,
+                    receipt_email: plan.receipt_email.as_str(),
+                    credit_applied_minor: plan.credit_minor(),
+                },
+                now,
+            )
+            .await?;
+            for line in plan.lines.iter().filter(|l| l.charge_minor > 0) {
+                ledger::insert_allocation(&mut tx, payment_id, line.invoice_id, line.charge_minor)
+                    .await?;
+            }
+            let detail = serde_json::json!({"payment_id": payment_id, "amount_minor": charge, "method": plan.method.key()});
+            audit::record(
+                &mut tx,
+                now,
+                audit_event(
+                    "payment.pending",
+                    format!("payment:{payment_id}"),
+                    detail.clone(),
+                ),
+            )
+            .await?;
+            for line in plan.lines.iter().filter(|l| l.charge_minor > 0) {
+                audit::record(
+                    &mut tx,
+                    now,
+                    audit_event(
+                        "payment.pending",
+                        format!("invoice:{}", line.invoice_id),
+                        detail.clone(),
+                    ),
+                )
+                .await?;
+            }
+            Some(payment_id)
+        } else {
+            None
+        };
+        for line in &plan.lines {
+            invoices::refresh_settlement(&mut tx, line.invoice_id).await?;
+        }
+        tx.commit().await?;
+
+        let Some(payment_id) = payment_id else {
+            // Credits covered everything: no money moves.
+            return Ok(StartedPayment {
+                redirect: format!(
+                    "/accounts/{customer_id}/invoices/{}",
+                    plan.lines[0].invoice_id
+                ),
+            });
+        };
+        match self
+            .open_checkout(customer_id, payment_id, &plan, attempt_key)
+            .await
+        {
+            Ok(url) => Ok(StartedPayment { redirect: url }),
+            Err(message) => {
+                // Nothing was charged: release the held amounts now.
+                self.cancel_without_checkout(payment_id, &message).await?;
+                invalid(format!(
+                    "{message} Nothing was charged; please try again in a minute."
+                ))
+            }
+        }
+    }
+
+    /// Creates the gateway's customer (once) and the Checkout Session.
+    async fn open_checkout(
+        &self,
+        customer_id: i64,
+        payment_id: i64,
+        plan: &PaymentPlan,
+        attempt_key: &str,
+    ) -> Result<String, String> {
+        let unreachable = |e: crate::payments::GatewayError| {
+            tracing::warn!(payment_id, error = %e, "checkout not started");
+            "The payment provider could not be reached.".to_owned()
+        };
+        let db_error = |e: sqlx::Error| {
+            tracing::error!(payment_id, error = %e, "checkout not started");
+            "The payment could not be started.".to_owned()
+        };
+        let mut conn = self.db.pool.acquire().await.map_err(db_error)?;
+        let gateway_customer = match ledger::gateway_customer_id(&mut conn, customer_id)
+            .await
+            .map_err(db_error)?
+        {
+            Some(id) => id,
+            None => {
+                let id = self
+                    .gateway
+                    .create_customer(&CustomerRequest {
+                        customer_id,
+                        name: plan.customer_name.clone(),
+                        email: plan.receipt_email.as_str().to_owned(),
+                    })
+                    .await
+                    .map_err(unreachable)?;
+                ledger::set_gateway_customer_id(&mut conn, customer_id, &id)
+                    .await
+                    .map_err(db_error)?;
+                ledger::gateway_customer_id(&mut conn, customer_id)
+                    .await
+                    .map_err(db_error)?
+                    .unwrap_or(id)
+            }
+        };
+        let expires_at = self.clock.now() + chrono::Duration::minutes(self.config.checkout_minutes);
+        let base = format!("/accounts/{customer_id}/payments/{payment_id}");
+        let request = CheckoutRequest {
+            payment_id,
+            idempotency_key: format!("portal-checkout-{attempt_key}"),
+            gateway_customer_id: gateway_customer,
+            currency: plan.currency,
+            method: plan.method,
+            lines: plan
+                .lines
+                .iter()
+                .filter(|l| l.charge_minor > 0)
+                .map(|l| CheckoutLine {
+                    name: format!("Invoice {}", l.number),
+                    amount_minor: l.charge_minor,
+                })
+                .collect(),
+            receipt_email: plan.receipt_email.as_str().to_owned(),
+            success_url: self
+                .config
+                .link(&format!("{base}/return?session_id={{CHECKOUT_SESSION_ID}}")),
+            cancel_url: self.config.link(&format!("{base}/cancel")),
+            expires_at,
+        };
+        let created = self
+            .gateway
+            .create_checkout(&request)
+            .await
+            .map_err(unreachable)?;
+        let mut tx = self.db.begin_write().await.map_err(db_error)?;
+        ledger::set_checkout(
+            &mut tx,
+            payment_id,
+            &created.session_id,
+            &created.url,
+            expires_at,
+            self.clock.now(),
+        )
+        .await
+        .map_err(db_error)?;
+        tx.commit().await.map_err(db_error)?;
+        Ok(created.url)
+    }
+
+    /// A second press of the same "Pay" button: back to the same checkout
+    /// while it is open, else to the payment's page.
+    async fn continue_payment(
+        &self,
+        contact_id: i64,
+        customer_id: i64,
+        payment_id: i64,
+    ) -> ServiceResult<StartedPayment> {
+        let payment = self
+            .own_payment(contact_id, customer_id, payment_id)
+            .await?;
+        let redirect = match (payment.status.as_str(), &payment.checkout_url) {
+            ("pending", Some(url)) => url.clone(),
+            _ => format!("/accounts/{customer_id}/payments/{payment_id}"),
+        };
+        Ok(StartedPayment { redirect })
+    }
+
+    /// A payment of the account the contact belongs to.
+    pub async fn own_payment(
+        &self,
+        contact_id: i64,
+        customer_id: i64,
+        payment_id: i64,
+    ) -> ServiceResult<PaymentRow> {
+        let mut conn = self.db.pool.acquire().await?;
+        self.payer_role(&mut conn, contact_id, customer_id).await?;
+        payments_repo::payment(&mut conn, payment_id)
+            .await?
+            .map(|(p, _)| p)
+            .filter(|p| p.customer_id == customer_id)
+            .ok_or(ServiceError::NotFound)
+    }
+
+    /// The customer came back from Checkout through the success URL: ask
+    /// the gateway how it went (the webhook may not be here yet).
+    pub async fn checkout_returned(
+        &self,
+        contact_id: i64,
+        customer_id: i64,
+        payment_id: i64,
+    ) -> ServiceResult<PaymentRow> {
+        self.own_payment(contact_id, customer_id, payment_id)
+            .await?;
+        self.refresh_from_gateway(payment_id).await?;
+        self.own_payment(contact_id, customer_id, payment_id).await
+    }
+
+    /// The customer left Checkout through "back": end the checkout so it
+    /// cannot be paid later, and release the held amounts.
+    pub async fn checkout_abandoned(
+        &self,
+        contact_id: i64,
+        customer_id: i64,
+        payment_id: i64,
+    ) -> ServiceResult<PaymentRow> {
+        let payment = self
+            .own_payment(contact_id, customer_id, payment_id)
+            .await?;
+        if payment.status == PaymentStatus::Pending.as_str() {
+            match &payment.gateway_session_id {
+                Some(session) => match self.gateway.expire_checkout(session).await {
+                    Ok(()) => {}
+                    // Already complete (paid in another tab) or unreachable:
+                    // the session's real state decides below.
+                    Err(e) => tracing::info!(payment_id, error = %e, "checkout not expired"),
+                },
+                None => {
+                    self.cancel_without_checkout(payment_id, "The checkout was left.")
+                        .await?
+                }
+            }
+            self.refresh_from_gateway(payment_id).await?;
+        }
+        self.own_payment(contact_id, customer_id, payment_id).await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn invoice(id: i64, balance: i64, pending: i64, currency: &str) -> PayableInvoice {
+        PayableInvoice {
+            invoice_id: id,
+            number: format!("INV-{id}"),
+            currency: Currency::parse(currency).unwrap(),
+            due_date: NaiveDate::from_ymd_opt(2026, 1, id as u32).unwrap(),
+            balance_minor: balance,
+            pending_minor: pending,
+            voided: false,
+        }
+    }
+
+    fn draft(amounts: &[(i64, &str)], credits: &[i64]) -> PaymentDraft {
+        PaymentDraft {
+            amounts: amounts.iter().map(|(i, a)| (*i, a.to_string())).collect(),
+            credit_note_ids: credits.to_vec(),
+            method: "card".into(),
+            receipt_email: "ap@example.com".into(),
+        }
+    }
+
+    #[test]
+    fn amounts_stay_within_what_is_payable() {
+        let invoices = [
+            invoice(1, 10_000, 0, "USD"),
+            invoice(2, 5_000, 4_000, "USD"),
+        ];
+        let plan =
+            plan_payment("A", &invoices, &[], &draft(&[(1, "40.00"), (2, "10")], &[])).unwrap();
+        assert_eq!(plan.charge_minor(), 5_000);
+        let over = plan_payment("A", &invoices, &[], &draft(&[(1, "100.01")], &[])).unwrap_err();
+        assert!(over.contains("open balance is $100.00"), "{over}");
+        let held = plan_payment("A", &invoices, &[], &draft(&[(2, "10.01")], &[])).unwrap_err();
+        assert!(
+            held.contains("at most $10.00") && held.contains("in progress"),
+            "{held}"
+        );
+        assert!(plan_payment("A", &invoices, &[], &draft(&[(1, "0")], &[])).is_err());
+        assert!(plan_payment("A", &invoices, &[], &draft(&[(1, "-1")], &[])).is_err());
+        assert!(plan_payment("A", &invoices, &[], &draft(&[(3, "1")], &[])).is_err());
+        assert!(plan_payment("A", &invoices, &[], &draft(&[(1, "1"), (1, "1")], &[])).is_err());
+    }
+
+    #[test]
+    fn one_currency_and_ach_in_dollars_only() {
+        let invoices = [invoice(1, 100, 0, "USD"), invoice(2, 100, 0, "EUR")];
+        assert!(
+            plan_payment("A", &invoices, &[], &draft(&[(1, "1"), (2, "1")], &[]))
+                .unwrap_err()
+                .contains("one currency")
+        );
+        let mut ach = draft(&[(2, "1")], &[]);
+        ach.method = "ach".into();
+        assert!(plan_payment("A", &invoices, &[], &ach)
+            .unwrap_err()
+            .contains("USD"));
+    }
+
+    #[test]
+    fn credits_settle_the_oldest_invoice_first() {
+        let invoices = [invoice(1, 10_000, 0, "USD"), invoice(2, 10_000, 0, "USD")];
+        let credits = [OpenCredit {
+            credit_note_id: 9,
+            number: "CN-9".into(),
+            currency: Currency::USD,
+            unapplied_minor: 12_000,
+        }];
+        let plan = plan_payment(
+            "A",
+            &invoices,
+            &credits,
+            &draft(&[(2, "100"), (1, "100")], &[9]),
+        )
+        .unwrap();
+        assert_eq!(plan.credit_minor(), 12_000);
+        assert_eq!(plan.charge_minor(), 8_000);
+        let first = plan.lines.iter().find(|l| l.invoice_id == 1).unwrap();
+        assert_eq!((first.credit_minor, first.charge_minor), (10_000, 0));
+        assert_eq!(plan.credits[0].1, 12_000);
+    }
+}

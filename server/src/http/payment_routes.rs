@@ -1,0 +1,355 @@
+//! Paying: the "Pay" POST that opens a checkout, the two return URLs from
+//! Checkout, the Stripe webhook endpoint, and the sandbox gateway's hosted
+//! checkout page. Plain axum routes: each answers with a redirect (or, for
+//! the webhook, a status), and all work with JavaScript off.
+
+use axum::body::Bytes;
+use axum::extract::{Path, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Redirect, Response};
+use axum::Extension;
+use portal_core::domain::Principal;
+use portal_core::email::html_escape;
+use portal_core::payments::sandbox::{SandboxCheckout, SandboxOutcome};
+use portal_core::services::payments::PaymentDraft;
+use portal_core::services::webhooks::WebhookRefusal;
+use portal_core::session_store::SignedIn;
+use portal_core::{ServiceError, Services};
+
+use super::client_ip::ClientIp;
+use super::plain_page::{not_found, plain_page, server_error};
+
+fn contact(signed_in: Option<Extension<SignedIn>>) -> Option<i64> {
+    match signed_in.map(|Extension(s)| s.principal) {
+        Some(Principal::Contact { contact_id }) => Some(contact_id),
+        _ => None,
+    }
+}
+
+/// The payment form's fields: `invoice` (repeated), `amount_<id>`,
+/// `credit` (repeated), `method`, `email`.
+pub fn draft_from_pairs(pairs: &[(String, String)]) -> PaymentDraft {
+    let value = |name: &str| {
+        pairs
+            .iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.clone())
+            .unwrap_or_default()
+    };
+    let ids = |name: &str| -> Vec<i64> {
+        pairs
+            .iter()
+            .filter(|(k, _)| k == name)
+            .filter_map(|(_, v)| v.trim().parse().ok())
+            .collect()
+    };
+    PaymentDraft {
+        amounts: ids("invoice")
+            .into_iter()
+            .map(|id| (id, value(&format!("amount_{id}"))))
+            .collect(),
+        credit_note_ids: ids("credit"),
+        method: value("method"),
+        receipt_email: value("email"),
+    }
+}
+
+/// POST /accounts/{customer_id}/payments: "Pay" on the review page.
+pub async fn start_payment(
+    State(services): State<Services>,
+    signed_in: Option<Extension<SignedIn>>,
+    client_ip: ClientIp,
+    Path(customer_id): Path<String>,
+    body: Bytes,
+) -> Response {
+    let (Some(contact_id), Ok(customer_id)) = (contact(signed_in), customer_id.parse::<i64>())
+    else {
+        return not_found();
+    };
+    let pairs: Vec<(String, String)> = url::form_urlencoded::parse(&body).into_owned().collect();
+    let draft = draft_from_pairs(&pairs);
+    let attempt = pairs
+        .iter()
+        .find(|(k, _)| k == "attempt")
+        .map(|(_, v)| v.as_str())
+        .unwrap_or("");
+    match services
+        .start_payment(
+            contact_id,
+            customer_id,
+            &draft,
+            attempt,
+            client_ip.as_deref(),
+        )
+        .await
+    {
+        Ok(started) => Redirect::to(&started.redirect).into_response(),
+        Err(ServiceError::NotFound) => not_found(),
+        Err(ServiceError::Invalid(problem)) => {
+            // Back to the review page, which shows the problem and the plan
+            // as it stands now.
+            let mut query = url::form_urlencoded::Serializer::new(String::new());
+            for (k, v) in pairs
+                .iter()
+                .filter(|(k, _)| k != "attempt" && k != "problem")
+            {
+                query.append_pair(k, v);
+            }
+            query.append_pair("problem", &problem);
+            Redirect::to(&format!(
+                "/accounts/{customer_id}/pay/review?{}",
+                query.finish()
+            ))
+            .into_response()
+        }
+        Err(e) => {
+            tracing::error!(error = %e, "payment not started");
+            server_error()
+        }
+    }
+}
+
+/// GET …/payments/{payment_id}/return: Checkout's success URL.
+pub async fn checkout_return(
+    State(services): State<Services>,
+    signed_in: Option<Extension<SignedIn>>,
+    Path((customer_id, payment_id)): Path<(String, String)>,
+) -> Response {
+    returned(services, signed_in, customer_id, payment_id, false).await
+}
+
+/// GET …/payments/{payment_id}/cancel: Checkout's cancel URL ("back").
+pub async fn checkout_cancel(
+    State(services): State<Services>,
+    signed_in: Option<Extension<SignedIn>>,
+    Path((customer_id, payment_id)): Path<(String, String)>,
+) -> Response {
+    returned(services, signed_in, customer_id, payment_id, true).await
+}
+
+async fn returned(
+    services: Services,
+    signed_in: Option<Extension<SignedIn>>,
+    customer_id: String,
+    payment_id: String,
+    abandoned: bool,
+) -> Response {
+    let (Some(contact_id), Ok(customer_id), Ok(payment_id)) = (
+        contact(signed_in),
+        customer_id.parse::<i64>(),
+        payment_id.parse::<i64>(),
+    ) else {
+        return not_found();
+    };
+    let result = if abandoned {
+        services
+            .checkout_abandoned(contact_id, customer_id, payment_id)
+            .await
+    } else {
+        services
+            .checkout_returned(contact_id, customer_id, payment_id)
+            .await
+    };
+    match result {
+        Ok(_) => {
+            Redirect::to(&format!("/accounts/{customer_id}/payments/{payment_id}")).into_response()
+        }
+        Err(ServiceError::NotFound) => not_found(),
+        Err(e) => {
+            tracing::error!(error = %e, "checkout return failed");
+            server_error()
+        }
+    }
+}
+
+/// POST /webhooks/stripe. Verified on the raw body, stored under the event
+/// id, answered 200 at once; the worker applies it. A bad signature is 400
+/// and stores nothing; a database failure is 500 so Stripe retries.
+pub async fn stripe_webhook(
+    State(services): State<Services>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let signature = headers
+        .get("stripe-signature")
+        .and_then(|v| v.to_str().ok());
+    match services.receive_webhook(&body, signature).await {
+        Ok(new) => (StatusCode::OK, if new { "stored" } else { "duplicate" }).into_response(),
+        Err(WebhookRefusal::Database(e)) => {
+            tracing::error!(error = %e, "webhook not stored; Stripe will retry");
+            (StatusCode::INTERNAL_SERVER_ERROR, "not stored").into_response()
+        }
+        Err(refusal) => {
+            tracing::warn!(%refusal, "webhook refused");
+            (StatusCode::BAD_REQUEST, refusal.to_string()).into_response()
+        }
+    }
+}
+
+fn sandbox_page(checkout: &SandboxCheckout, problem: Option<&str>) -> Response {
+    use portal_core::domain::{Currency, Money};
+    let currency = Currency::parse(&checkout.currency).unwrap_or(Currency::USD);
+    let money = |minor| html_escape(&Money::new(minor, currency).display());
+    let rows: String = checkout
+        .lines
+        .iter()
+        .map(|(name, amount)| {
+            format!(
+                "<tr><th scope=\"row\">{}</th><td class=\"num\">{}</td></tr>",
+                html_escape(name),
+                money(*amount)
+            )
+        })
+        .collect();
+    let choices: &[(&str, &str, &str)] = if checkout.method == "card" {
+        &[
+            (
+                "card_success",
+                "Card 4242 4242 4242 4242: payment succeeds",
+                "Pay",
+            ),
+            (
+                "card_decline",
+                "Card 4000 0000 0000 0002: declined by the bank",
+                "Pay",
+            ),
+        ]
+    } else {
+        &[
+            (
+                "ach_success",
+                "Bank account ••6789: the debit settles",
+                "Authorize debit",
+            ),
+            (
+                "ach_failure",
+                "Bank account ••1116: the debit is returned (insufficient funds)",
+                "Authorize debit",
+            ),
+        ]
+    };
+    let buttons: String = choices
+        .iter()
+        .map(|(value, label, verb)| {
+            format!(
+                "<li><button type=\"submit\" name=\"outcome\" value=\"{value}\">{verb}: {}</button></li>",
+                html_escape(label)
+            )
+        })
+        .collect();
+    let decline = checkout
+        .decline_message
+        .as_deref()
+        .map(|m| {
+            format!(
+                "<div class=\"alert error\" role=\"alert\"><p><strong>{}</strong> Nothing was charged. Try another card, or go back to the portal and pay by ACH bank debit.</p></div>",
+                html_escape(m)
+            )
+        })
+        .unwrap_or_default();
+    let problem = problem
+        .map(|p| {
+            format!(
+                "<div class=\"alert error\" role=\"alert\"><p>{}</p></div>",
+                html_escape(p)
+            )
+        })
+        .unwrap_or_default();
+    let method = if checkout.method == "card" {
+        "Card"
+    } else {
+        "ACH bank debit"
+    };
+    let body = format!(
+        r#"<!DOCTYPE html>
+<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
+<title>Sandbox checkout · {total}</title><link rel="stylesheet" href="{css}"></head>
+<body><header class="site-header sandbox-banner"><span class="brand-name">Sandbox checkout</span><span class="sandbox-tag">Test mode: no real money moves</span></header>
+<main id="main"><section class="card narrow">
+<h1>Pay {total}</h1>
+<p class="sandbox-note">This page stands in for Stripe's hosted checkout because no Stripe key is configured. Pick an outcome; the portal then receives the same signed webhooks Stripe would send.</p>
+{decline}{problem}
+<table><caption>Payment to the seller, receipt to {email}</caption><tbody>{rows}</tbody>
+<tfoot><tr><th scope="row">Total</th><td class="num">{total}</td></tr></tfoot></table>
+<form method="post" action="/sandbox/checkout/{id}">
+<fieldset><legend>{method}: choose what happens</legend><ul class="sandbox-choices">{buttons}</ul></fieldset>
+</form>
+<p><a href="{cancel}">Cancel and go back to the portal</a></p>
+</section></main></body></html>"#,
+        css = app::stylesheet_href(),
+        total = money(checkout.amount_minor),
+        email = html_escape(&checkout.receipt_email),
+        id = html_escape(&checkout.session_id),
+        cancel = html_escape(&checkout.cancel_url),
+    );
+    let mut response = (StatusCode::OK, body).into_response();
+    response.headers_mut().insert(
+        axum::http::header::CONTENT_TYPE,
+        axum::http::HeaderValue::from_static("text/html; charset=utf-8"),
+    );
+    response
+}
+
+/// GET /sandbox/checkout/{session_id}: the sandbox's hosted checkout.
+pub async fn sandbox_checkout(
+    State(services): State<Services>,
+    Path(session_id): Path<String>,
+) -> Response {
+    let Some(sandbox) = &services.sandbox else {
+        return not_found();
+    };
+    match sandbox.checkout(&session_id).await {
+        Ok(Some(c)) if c.status == "open" => sandbox_page(&c, None),
+        Ok(Some(c)) => plain_page(
+            StatusCode::GONE,
+            "This checkout is closed",
+            "It was completed or has expired. Go back to the portal to see the payment.",
+            (
+                &c.success_url
+                    .replace("{CHECKOUT_SESSION_ID}", &c.session_id),
+                "Back to the portal",
+            ),
+        ),
+        Ok(None) => not_found(),
+        Err(e) => {
+            tracing::error!(error = %e, "sandbox checkout");
+            server_error()
+        }
+    }
+}
+
+/// POST /sandbox/checkout/{session_id}: the tester's choice.
+pub async fn sandbox_choose(
+    State(services): State<Services>,
+    Path(session_id): Path<String>,
+    body: Bytes,
+) -> Response {
+    let Some(sandbox) = &services.sandbox else {
+        return not_found();
+    };
+    let outcome = url::form_urlencoded::parse(&body)
+        .find(|(k, _)| k == "outcome")
+        .and_then(|(_, v)| SandboxOutcome::parse(&v));
+    let Some(outcome) = outcome else {
+        return match sandbox.checkout(&session_id).await {
+            Ok(Some(c)) => sandbox_page(&c, Some("Choose one of the outcomes.")),
+            _ => not_found(),
+        };
+    };
+    match sandbox.complete(&session_id, outcome).await {
+        Ok(Ok(next)) => {
+            services.sandbox_wake.notify_one();
+            Redirect::to(&next.replace("{CHECKOUT_SESSION_ID}", &session_id)).into_response()
+        }
+        Ok(Err(problem)) => plain_page(
+            StatusCode::CONFLICT,
+            "This checkout cannot take that",
+            &problem,
+            ("/", "Back to the portal"),
+        ),
+        Err(e) => {
+            tracing::error!(error = %e, "sandbox checkout");
+            server_error()
+        }
+    }
+}
