@@ -37,6 +37,7 @@ use crate::pages::{
     invoice_link::InvoiceLinkPage,
     invoices::{InvoiceDetailPage, InvoiceListPage},
     not_found::NotFound,
+    pay::{PayPage, PayReviewPage},
     payments::{PaymentsPage, ReceiptPage},
     sessions::SessionsPage,
     sign_in::{CheckEmailPage, ConfirmPage, LinkProblemPage, SignInPage},
@@ -101,6 +102,8 @@ pub fn App() -> impl IntoView {
                 <Route path=path!("/accounts/:customer_id/invoices/:invoice_id") view=InvoiceDetailPage ssr=SsrMode::Async/>
                 <Route path=path!("/accounts/:customer_id/statement") view=StatementPage ssr=SsrMode::Async/>
                 <Route path=path!("/accounts/:customer_id/payments") view=PaymentsPage ssr=SsrMode::Async/>
+                <Route path=path!("/accounts/:customer_id/pay") view=PayPage ssr=SsrMode::Async/>
+                <Route path=path!("/accounts/:customer_id/pay/review") view=PayReviewPage ssr=SsrMode::Async/>
                 <Route path=path!("/accounts/:customer_id/payments/:payment_id") view=ReceiptPage ssr=SsrMode::Async/>
                 <Route path=path!("/invoice-link") view=InvoiceLinkPage ssr=SsrMode::Async/>
                 <Route path=path!("/staff/invoice-links") view=StaffInvoiceLinksPage ssr=SsrMode::Async/>

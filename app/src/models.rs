@@ -52,6 +52,8 @@ pub struct InvoiceRowView {
     pub balance: String,
     pub status_label: String,
     pub status_key: String,
+    /// Held back by a payment in flight.
+    pub pending: Option<String>,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -208,6 +210,10 @@ pub struct InvoiceDetailView {
     pub pdf_href: String,
     pub original_pdf: bool,
     pub via_link: bool,
+    /// "Payment pending: $120.00" while a payment is in flight.
+    pub pending: Option<String>,
+    /// The pay page for this invoice, when something can be paid now.
+    pub pay_href: Option<String>,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -267,6 +273,15 @@ pub struct PaymentView {
     pub allocations: Vec<AllocationView>,
     pub receipt_href: String,
     pub receipt_pdf_href: String,
+    /// What this status means for the customer and what to do next.
+    pub notice: String,
+    /// The gateway's words for a failed attempt (a declined card).
+    pub failure: Option<String>,
+    /// Back to the open checkout, and the way to abandon it.
+    pub continue_href: Option<String>,
+    pub cancel_href: Option<String>,
+    pub credit_applied: Option<String>,
+    pub disputed: bool,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -295,4 +310,78 @@ pub struct InvoiceLinkView {
     pub created_by: String,
     /// "active", "expired" or "revoked".
     pub state: String,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct PayInvoiceView {
+    pub invoice_id: i64,
+    pub number: String,
+    pub due_date: String,
+    pub balance: String,
+    pub pending: Option<String>,
+    pub payable: String,
+    /// The amount field's starting value (plain decimal, e.g. "1234.50").
+    pub amount_value: String,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct CreditOptionView {
+    pub credit_note_id: i64,
+    pub number: String,
+    pub available: String,
+    pub checked: bool,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct PayMethodView {
+    pub key: String,
+    pub label: String,
+    pub hint: String,
+    pub checked: bool,
+}
+
+/// The payment form: amounts, credits, method, receipt email.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct PayFormView {
+    pub customer_id: i64,
+    pub customer_name: String,
+    pub currency: String,
+    pub invoices: Vec<PayInvoiceView>,
+    pub credits: Vec<CreditOptionView>,
+    pub methods: Vec<PayMethodView>,
+    pub email: String,
+    /// Why the selection cannot be paid as it is (the form is then empty).
+    pub problem: Option<String>,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ReviewLineView {
+    pub invoice_id: i64,
+    pub number: String,
+    pub amount: String,
+    pub credit: Option<String>,
+    pub charge: String,
+}
+
+/// The summary before "Pay": what is paid, how, and the receipt address.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct PayReviewView {
+    pub customer_id: i64,
+    pub customer_name: String,
+    pub lines: Vec<ReviewLineView>,
+    pub credits: Vec<(String, String)>,
+    pub total: String,
+    pub credit_total: Option<String>,
+    pub charge: String,
+    pub charge_is_zero: bool,
+    pub method: String,
+    pub email: String,
+    /// The form's fields, carried as hidden inputs to the POST.
+    pub fields: Vec<(String, String)>,
+    /// One random key per rendered page: a double click is one payment.
+    pub attempt: String,
+    pub change_href: String,
+    pub problem: Option<String>,
+    /// True when the draft itself is invalid (no Pay button then).
+    pub blocked: bool,
 }

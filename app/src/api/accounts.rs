@@ -44,6 +44,7 @@ pub async fn account_overview(customer_id: String) -> Result<AccountOverviewView
                 balance: i.balance.display(),
                 status_label: i.status.label(),
                 status_key: i.status.key().to_owned(),
+                pending: None,
             })
             .collect(),
     })

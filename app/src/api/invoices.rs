@@ -157,6 +157,9 @@ pub async fn invoice_list(customer_id: String, query: String) -> Result<InvoiceL
                 balance: i.balance.display(),
                 status_label: i.status.label(),
                 status_key: i.status.key().to_owned(),
+                pending: (i.row.pending_minor > 0).then(|| {
+                    portal_core::domain::Money::new(i.row.pending_minor, i.row.currency).display()
+                }),
             })
             .collect(),
         matching: list.matching,
@@ -273,6 +276,9 @@ pub async fn invoice_detail(
         pdf_href: format!("/accounts/{customer_id}/invoices/{invoice_id}/pdf"),
         original_pdf: d.has_original_pdf,
         via_link,
+        pending: (row.pending_minor > 0).then(|| money(row.pending_minor)),
+        pay_href: (!via_link && d.invoice.balance.minor - row.pending_minor > 0)
+            .then(|| format!("/accounts/{customer_id}/pay?invoice={invoice_id}")),
     })
 }
 

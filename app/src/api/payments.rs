@@ -3,7 +3,7 @@ use leptos::prelude::*;
 use crate::error::AppError;
 #[cfg(feature = "ssr")]
 use crate::models::PaymentView;
-use crate::models::{PaymentHistoryView, ReceiptView};
+use crate::models::{PayFormView, PayReviewView, PaymentHistoryView, ReceiptView};
 
 #[cfg(feature = "ssr")]
 fn payment_view(
@@ -51,6 +51,31 @@ fn payment_view(
             "/accounts/{customer_id}/payments/{}/receipt.pdf",
             p.payment_id
         ),
+        notice: notice(p),
+        failure: p.failure_message.clone(),
+        continue_href: (p.status == "pending")
+            .then(|| p.checkout_url.clone())
+            .flatten(),
+        cancel_href: (p.status == "pending")
+            .then(|| format!("/accounts/{customer_id}/payments/{}/cancel", p.payment_id)),
+        credit_applied: (p.credit_applied_minor > 0).then(|| money(p.credit_applied_minor)),
+        disputed: p.disputed_at.is_some(),
+    }
+}
+
+/// What a payment's status means to the customer, and what to do next.
+#[cfg(feature = "ssr")]
+fn notice(p: &portal_core::repo::payments::PaymentRow) -> String {
+    let email = p.receipt_email.clone().unwrap_or_default();
+    match p.status.as_str() {
+        "pending" => "The checkout is open and nothing has been charged yet. Continue it to pay, or cancel it to release the invoices.".into(),
+        "processing" => "Your bank payment was submitted. ACH debits take up to 4 business days to settle; until then the invoices show “payment pending”.".into(),
+        "succeeded" if email.is_empty() => "Payment received. Thank you.".into(),
+        "succeeded" => format!("Payment received. Thank you: a receipt was emailed to {email}."),
+        "failed" => "This payment failed and nothing was taken. The invoices are open again: pay them by card, or check the bank account and try ACH again.".into(),
+        "canceled" => "This payment was canceled and nothing was charged. The invoices are open again.".into(),
+        "refunded" => "This payment was refunded in full.".into(),
+        _ => String::new(),
     }
 }
 
@@ -99,4 +124,198 @@ pub async fn receipt(customer_id: String, payment_id: String) -> Result<ReceiptV
         customer_name,
         payment: payment_view(customer_id, &payment, &allocations),
     })
+}
+
+#[cfg(feature = "ssr")]
+fn query_pairs(query: &str) -> Vec<(String, String)> {
+    url::form_urlencoded::parse(query.trim_start_matches('?').as_bytes())
+        .into_owned()
+        .collect()
+}
+
+/// The payment form for the invoices ticked in `query` (`invoice=…`, repeated).
+#[server(endpoint = "pay_form")]
+pub async fn pay_form(customer_id: String, query: String) -> Result<PayFormView, AppError> {
+    use super::ssr::{date, id, member_customer_name, require_contact, services};
+    use crate::models::{CreditOptionView, PayInvoiceView, PayMethodView};
+    use portal_core::domain::Money;
+    use portal_core::ServiceError;
+
+    let contact_id = require_contact()?;
+    let customer_id = id(&customer_id)?;
+    let pairs = query_pairs(&query);
+    let ids: Vec<i64> = pairs
+        .iter()
+        .filter(|(k, _)| k == "invoice")
+        .filter_map(|(_, v)| v.parse().ok())
+        .collect();
+    // Coming back from the review page keeps what was typed.
+    let typed = |name: String| {
+        pairs
+            .iter()
+            .find(|(k, _)| *k == name)
+            .map(|(_, v)| v.clone())
+    };
+    let checked_credits: Vec<String> = pairs
+        .iter()
+        .filter(|(k, _)| k == "credit")
+        .map(|(_, v)| v.clone())
+        .collect();
+    let services = services()?;
+    let choice = match services.payment_choice(contact_id, customer_id, &ids).await {
+        Ok(choice) => choice,
+        Err(ServiceError::Invalid(problem)) => {
+            let customer_name = member_customer_name(&services, contact_id, customer_id).await?;
+            return Ok(PayFormView {
+                customer_id,
+                customer_name,
+                currency: String::new(),
+                invoices: vec![],
+                credits: vec![],
+                methods: vec![],
+                email: String::new(),
+                problem: Some(problem),
+            });
+        }
+        Err(e) => return Err(AppError::from(e)),
+    };
+    let money = |minor| Money::new(minor, choice.currency).display();
+    let method = typed("method".into()).unwrap_or_else(|| "card".into());
+    Ok(PayFormView {
+        customer_id,
+        customer_name: choice.customer_name.clone(),
+        currency: choice.currency.code().to_owned(),
+        invoices: choice
+            .invoices
+            .iter()
+            .map(|i| PayInvoiceView {
+                invoice_id: i.invoice_id,
+                number: i.number.clone(),
+                due_date: date(i.due_date),
+                balance: money(i.balance_minor),
+                pending: (i.pending_minor > 0).then(|| money(i.pending_minor)),
+                payable: money(i.payable_minor()),
+                amount_value: typed(format!("amount_{}", i.invoice_id)).unwrap_or_else(|| {
+                    Money::new(i.payable_minor(), choice.currency).decimal_string()
+                }),
+            })
+            .collect(),
+        credits: choice
+            .credits
+            .iter()
+            .map(|c| CreditOptionView {
+                credit_note_id: c.credit_note_id,
+                number: c.number.clone(),
+                available: money(c.unapplied_minor),
+                checked: checked_credits.contains(&c.credit_note_id.to_string()),
+            })
+            .collect(),
+        methods: choice
+            .methods
+            .iter()
+            .map(|m| PayMethodView {
+                key: m.key().to_owned(),
+                label: m.label().to_owned(),
+                hint: match m {
+                    portal_core::payments::PayMethod::Card => "Paid at once.".into(),
+                    portal_core::payments::PayMethod::Ach => {
+                        "From a US bank account; settles in up to 4 business days.".into()
+                    }
+                },
+                checked: m.key() == method,
+            })
+            .collect(),
+        email: typed("email".into()).unwrap_or(choice.contact_email),
+        problem: None,
+    })
+}
+
+/// The summary before paying, checked against the balances as they are now.
+#[server(endpoint = "pay_review")]
+pub async fn pay_review(customer_id: String, query: String) -> Result<PayReviewView, AppError> {
+    use super::ssr::{id, member_customer_name, require_contact, services};
+    use crate::models::ReviewLineView;
+    use portal_core::domain::Money;
+    use portal_core::services::payments::PaymentDraft;
+    use portal_core::ServiceError;
+
+    let contact_id = require_contact()?;
+    let customer_id = id(&customer_id)?;
+    let pairs = query_pairs(&query);
+    let draft = PaymentDraft::from_pairs(&pairs);
+    let problem = pairs
+        .iter()
+        .find(|(k, _)| k == "problem")
+        .map(|(_, v)| v.clone());
+    let fields: Vec<(String, String)> = pairs
+        .iter()
+        .filter(|(k, _)| k != "problem" && k != "attempt")
+        .cloned()
+        .collect();
+    let change_href = {
+        let mut s = url::form_urlencoded::Serializer::new(String::new());
+        for (k, v) in &fields {
+            s.append_pair(k, v);
+        }
+        format!("/accounts/{customer_id}/pay?{}", s.finish())
+    };
+    let attempt = format!("{:032x}", rand::random::<u128>());
+    let services = services()?;
+    match services
+        .review_payment(contact_id, customer_id, &draft)
+        .await
+    {
+        Ok(plan) => {
+            let money = |minor| Money::new(minor, plan.currency).display();
+            Ok(PayReviewView {
+                customer_id,
+                customer_name: plan.customer_name.clone(),
+                lines: plan
+                    .lines
+                    .iter()
+                    .map(|l| ReviewLineView {
+                        invoice_id: l.invoice_id,
+                        number: l.number.clone(),
+                        amount: money(l.amount_minor),
+                        credit: (l.credit_minor > 0).then(|| money(l.credit_minor)),
+                        charge: money(l.charge_minor),
+                    })
+                    .collect(),
+                credits: plan
+                    .credits
+                    .iter()
+                    .map(|(c, used)| (c.number.clone(), money(*used)))
+                    .collect(),
+                total: money(plan.total_minor()),
+                credit_total: (plan.credit_minor() > 0).then(|| money(plan.credit_minor())),
+                charge: money(plan.charge_minor()),
+                charge_is_zero: plan.charge_minor() == 0,
+                method: plan.method.label().to_owned(),
+                email: plan.receipt_email.as_str().to_owned(),
+                fields,
+                attempt,
+                change_href,
+                problem,
+                blocked: false,
+            })
+        }
+        Err(ServiceError::Invalid(message)) => Ok(PayReviewView {
+            customer_id,
+            customer_name: member_customer_name(&services, contact_id, customer_id).await?,
+            lines: vec![],
+            credits: vec![],
+            total: String::new(),
+            credit_total: None,
+            charge: String::new(),
+            charge_is_zero: false,
+            method: String::new(),
+            email: String::new(),
+            fields,
+            attempt,
+            change_href,
+            problem: Some(message),
+            blocked: true,
+        }),
+        Err(e) => Err(AppError::from(e)),
+    }
 }

@@ -162,7 +162,10 @@ fn InvoiceListView(list: InvoiceListView) -> impl IntoView {
                                             <td>{i.po_number.clone().unwrap_or_default()}</td>
                                             <td>{i.issue_date.clone()}</td>
                                             <td>{i.due_date.clone()}</td>
-                                            <td><span class=format!("status status-{}", i.status_key)>{i.status_label.clone()}</span></td>
+                                            <td>
+                                                <span class=format!("status status-{}", i.status_key)>{i.status_label.clone()}</span>
+                                                {i.pending.clone().map(|p| view! { <span class="status status-pending">{format!("Payment pending {p}")}</span> })}
+                                            </td>
                                             <td class="num">{i.total.clone()}</td>
                                             <td class="num">{i.balance.clone()}</td>
                                         </tr>
@@ -172,6 +175,7 @@ fn InvoiceListView(list: InvoiceListView) -> impl IntoView {
                         </table>
                     </div>
                     <div class="list-bar">
+                        <button type="submit" formaction=format!("/accounts/{}/pay", list.customer_id)>"Pay selected"</button>
                         <button type="submit" class="secondary">"Download selected PDFs (zip)"</button>
                         <nav class="pager" aria-label="Pages">
                             {list.previous_href.clone().map(|h| view! { <a href=h rel="prev">"← Previous"</a> })}
@@ -235,12 +239,16 @@ fn InvoiceView(invoice: InvoiceDetailView) -> impl IntoView {
         <div class="invoice-head">
             <div>
                 <h1>{format!("Invoice {}", i.number)}</h1>
-                <p><span class=format!("status status-{}", i.status_key)>{i.status_label.clone()}</span></p>
+                <p>
+                    <span class=format!("status status-{}", i.status_key)>{i.status_label.clone()}</span>
+                    {i.pending.clone().map(|p| view! { <span class="status status-pending">{format!("Payment pending {p}")}</span> })}
+                </p>
             </div>
             <div class="invoice-due card">
                 <span class="muted">"Balance due"</span>
                 <span class="balance-open">{i.balance.clone()}</span>
-                <a class="button" href=i.pdf_href.clone() download="">{pdf_label}</a>
+                {i.pay_href.clone().map(|href| view! { <a class="button" href=href>"Pay this invoice"</a> })}
+                <a class="button secondary" href=i.pdf_href.clone() download="">{pdf_label}</a>
             </div>
         </div>
         <dl class="facts card">

@@ -4,6 +4,7 @@ pub mod home;
 pub mod invoice_link;
 pub mod invoices;
 pub mod not_found;
+pub mod pay;
 pub mod payments;
 pub mod sessions;
 pub mod sign_in;

@@ -110,26 +110,52 @@ pub fn ReceiptPage() -> impl IntoView {
 #[component]
 fn ReceiptBody(r: ReceiptView) -> impl IntoView {
     let p = r.payment;
-    let title = format!("Receipt PAY-{} · Billing portal", p.payment_id);
+    let received = matches!(p.status_key.as_str(), "succeeded" | "refunded");
+    let heading = if received {
+        format!("Payment receipt PAY-{}", p.payment_id)
+    } else {
+        format!("Payment PAY-{}", p.payment_id)
+    };
+    let title = format!("{heading} · Billing portal");
+    let alert_class = match p.status_key.as_str() {
+        "failed" | "canceled" => "alert error",
+        "succeeded" => "alert success",
+        _ => "alert",
+    };
+    let pay_again = matches!(p.status_key.as_str(), "failed" | "canceled")
+        .then(|| format!("/accounts/{}/invoices", r.customer_id));
     view! {
         <Title text=title/>
         <AccountNav customer_id=r.customer_id customer_name=r.customer_name.clone() current=AccountSection::Payments/>
         <div class="invoice-head">
             <div>
-                <h1>{format!("Payment receipt PAY-{}", p.payment_id)}</h1>
+                <h1>{heading}</h1>
                 <p><span class=format!("status status-pay-{}", p.status_key)>{p.status.clone()}</span></p>
             </div>
             <div class="invoice-due card">
                 <span class="muted">"Amount"</span>
                 <span class="balance-open">{p.amount.clone()}</span>
-                <a class="button" href=p.receipt_pdf_href.clone() download="">"Download receipt (PDF)"</a>
+                {received.then(|| view! { <a class="button" href=p.receipt_pdf_href.clone() download="">"Download receipt (PDF)"</a> })}
             </div>
         </div>
+        <div class=alert_class role="status">
+            <p>{p.notice.clone()}</p>
+            {p.failure.clone().map(|f| view! { <p><strong>"Last attempt: "</strong>{f}" Try another card, or pay by ACH bank debit."</p> })}
+            {(p.continue_href.is_some() || p.cancel_href.is_some() || pay_again.is_some()).then(|| view! {
+                <p class="actions">
+                    {p.continue_href.clone().map(|h| view! { <a class="button" href=h>"Continue to checkout"</a> })}
+                    {p.cancel_href.clone().map(|h| view! { <a class="button secondary" href=h>"Cancel this payment"</a> })}
+                    {pay_again.clone().map(|h| view! { <a class="button" href=h>"Pay invoices"</a> })}
+                </p>
+            })}
+        </div>
+        {p.disputed.then(|| view! { <p class="alert error">"This payment is disputed with the card issuer; AR will contact you."</p> })}
         <dl class="facts card">
             <div><dt>"Date"</dt><dd>{p.date.clone()}</dd></div>
             <div><dt>"Method"</dt><dd>{p.method.clone()}</dd></div>
             <div><dt>"Reference"</dt><dd>{p.reference.clone()}</dd></div>
             {p.refunded.clone().map(|amount| view! { <div><dt>"Refunded"</dt><dd>{amount}</dd></div> })}
+            {p.credit_applied.clone().map(|amount| view! { <div><dt>"Credits applied too"</dt><dd>{amount}</dd></div> })}
         </dl>
         <section aria-labelledby="alloc-heading">
             <h2 id="alloc-heading">"Applied to"</h2>

@@ -26,34 +26,6 @@ fn contact(signed_in: Option<Extension<SignedIn>>) -> Option<i64> {
     }
 }
 
-/// The payment form's fields: `invoice` (repeated), `amount_<id>`,
-/// `credit` (repeated), `method`, `email`.
-pub fn draft_from_pairs(pairs: &[(String, String)]) -> PaymentDraft {
-    let value = |name: &str| {
-        pairs
-            .iter()
-            .find(|(k, _)| k == name)
-            .map(|(_, v)| v.clone())
-            .unwrap_or_default()
-    };
-    let ids = |name: &str| -> Vec<i64> {
-        pairs
-            .iter()
-            .filter(|(k, _)| k == name)
-            .filter_map(|(_, v)| v.trim().parse().ok())
-            .collect()
-    };
-    PaymentDraft {
-        amounts: ids("invoice")
-            .into_iter()
-            .map(|id| (id, value(&format!("amount_{id}"))))
-            .collect(),
-        credit_note_ids: ids("credit"),
-        method: value("method"),
-        receipt_email: value("email"),
-    }
-}
-
 /// POST /accounts/{customer_id}/payments: "Pay" on the review page.
 pub async fn start_payment(
     State(services): State<Services>,
@@ -67,7 +39,7 @@ pub async fn start_payment(
         return not_found();
     };
     let pairs: Vec<(String, String)> = url::form_urlencoded::parse(&body).into_owned().collect();
-    let draft = draft_from_pairs(&pairs);
+    let draft = PaymentDraft::from_pairs(&pairs);
     let attempt = pairs
         .iter()
         .find(|(k, _)| k == "attempt")

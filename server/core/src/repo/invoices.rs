@@ -26,6 +26,8 @@ pub struct InvoiceLedgerRow {
     pub total_minor: i64,
     pub paid_minor: i64,
     pub credited_minor: i64,
+    /// Held back by payments in flight (checkout open, ACH processing).
+    pub pending_minor: i64,
     pub voided: bool,
 }
 
@@ -44,7 +46,7 @@ impl InvoiceLedgerRow {
 
 const LEDGER_COLUMNS: &str =
     "i.invoice_id, i.customer_id, i.number, i.po_number, i.issue_date, i.due_date, i.currency,
-     i.subtotal_minor, i.tax_minor, i.total_minor, i.paid_minor, i.credited_minor, i.voided_at";
+     i.subtotal_minor, i.tax_minor, i.total_minor, i.paid_minor, i.credited_minor, i.pending_minor, i.voided_at";
 
 fn ledger_row(r: &AnyRow) -> InvoiceLedgerRow {
     let currency: String = r.get("currency");
@@ -61,6 +63,7 @@ fn ledger_row(r: &AnyRow) -> InvoiceLedgerRow {
         total_minor: r.get("total_minor"),
         paid_minor: r.get("paid_minor"),
         credited_minor: r.get("credited_minor"),
+        pending_minor: r.get("pending_minor"),
         voided: r.get::<Option<String>, _>("voided_at").is_some(),
     }
 }

@@ -72,6 +72,36 @@ impl PaymentPlan {
     }
 }
 
+/// The payment form's fields: `invoice` (repeated), `amount_<id>`,
+/// `credit` (repeated), `method`, `email`.
+impl PaymentDraft {
+    pub fn from_pairs(pairs: &[(String, String)]) -> PaymentDraft {
+        let value = |name: &str| {
+            pairs
+                .iter()
+                .find(|(k, _)| k == name)
+                .map(|(_, v)| v.clone())
+                .unwrap_or_default()
+        };
+        let ids = |name: &str| -> Vec<i64> {
+            pairs
+                .iter()
+                .filter(|(k, _)| k == name)
+                .filter_map(|(_, v)| v.trim().parse().ok())
+                .collect()
+        };
+        PaymentDraft {
+            amounts: ids("invoice")
+                .into_iter()
+                .map(|id| (id, value(&format!("amount_{id}"))))
+                .collect(),
+            credit_note_ids: ids("credit"),
+            method: value("method"),
+            receipt_email: value("email"),
+        }
+    }
+}
+
 /// Where the browser goes after pressing "Pay".
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct StartedPayment {
