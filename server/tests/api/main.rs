@@ -5,9 +5,11 @@
 
 mod cli;
 mod demo_data;
+mod fake_stripe;
 mod helpers;
 mod invoices;
 mod outbox;
+mod payments;
 mod security;
 mod sessions;
 mod sign_in;

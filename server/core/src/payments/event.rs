@@ -18,12 +18,11 @@ pub fn envelope(payload: &[u8]) -> Result<Envelope, String> {
     let v: Value =
         serde_json::from_slice(payload).map_err(|e| format!("the body is not JSON ({e})"))?;
     let text = |key: &str| v.get(key).and_then(Value::as_str).map(str::to_owned);
-    match (
-        text("id"),
-        text("type"),
-        v.get("created").and_then(Value::as_i64),
-    ) {
-        (Some(id), Some(event_type), Some(created))
+    // `created` orders processing; Stripe always sends it, but an event
+    // without it is still an event.
+    let created = v.get("created").and_then(Value::as_i64).unwrap_or(0);
+    match (text("id"), text("type")) {
+        (Some(id), Some(event_type))
             if v.get("object").and_then(Value::as_str) == Some("event") =>
         {
             Ok(Envelope {
@@ -32,7 +31,7 @@ pub fn envelope(payload: &[u8]) -> Result<Envelope, String> {
                 created,
             })
         }
-        _ => Err("not a Stripe event (needs object=event, id, type, created)".into()),
+        _ => Err("not a Stripe event (needs object=event, id and type)".into()),
     }
 }
 
@@ -176,6 +175,12 @@ mod tests {
     fn envelope_needs_an_event() {
         assert!(envelope(br#"{"id":"evt_1","object":"event","type":"x","created":1}"#).is_ok());
         assert!(envelope(br#"{"id":"evt_1","type":"x","created":1}"#).is_err());
+        assert_eq!(
+            envelope(br#"{"id":"evt_1","object":"event","type":"x"}"#)
+                .unwrap()
+                .created,
+            0
+        );
         assert!(envelope(b"not json").is_err());
     }
 }
