@@ -177,7 +177,8 @@ pub async fn payment(
 
 /// Everything that moved the customer's balance up to `to`: invoices by
 /// issue date (void ones never count), credit notes by issue date, and
-/// succeeded payments by the UTC date they were received.
+/// received payments by the UTC date they were received, net of refunds
+/// (a refund is shown as a smaller payment, not as a line of its own).
 pub async fn statement_entries(
     conn: &mut Conn,
     customer_id: i64,
@@ -218,8 +219,10 @@ pub async fn statement_entries(
         amount_minor: r.get("amount_minor"),
     }));
     let payments = sqlx::query(
-        "SELECT payment_id, received_at, reference, method, currency, amount_minor FROM payments
-         WHERE customer_id = $1 AND status = 'succeeded' AND received_at < $2",
+        "SELECT payment_id, received_at, reference, method, currency, amount_minor - refunded_minor AS amount_minor
+         FROM payments
+         WHERE customer_id = $1 AND status IN ('succeeded', 'refunded') AND amount_minor > refunded_minor
+           AND received_at < $2",
     )
     .bind(customer_id)
     .bind(&end_exclusive)
@@ -265,9 +268,9 @@ pub async fn open_at(
     let rows = sqlx::query(
         "SELECT i.currency, i.due_date,
                 i.total_minor
-                - CAST(COALESCE((SELECT SUM(pa.amount_minor) FROM payment_allocations pa
+                - CAST(COALESCE((SELECT SUM(pa.amount_minor - pa.refunded_minor) FROM payment_allocations pa
                                  JOIN payments p ON p.payment_id = pa.payment_id
-                                 WHERE pa.invoice_id = i.invoice_id AND p.status = 'succeeded'
+                                 WHERE pa.invoice_id = i.invoice_id AND p.status IN ('succeeded', 'refunded')
                                    AND p.received_at < $3), 0) AS BIGINT)
                 - CAST(COALESCE((SELECT SUM(ca.amount_minor) FROM credit_allocations ca
                                  JOIN credit_notes cn ON cn.credit_note_id = ca.credit_note_id
