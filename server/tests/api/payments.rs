@@ -21,6 +21,7 @@ on_both_databases!(
     events_delivered_three_times_in_any_order_give_the_expected_ledger,
     an_event_stored_before_a_crash_is_applied_once_after_restart,
     two_payments_for_one_balance_one_proceeds_the_other_is_told_why,
+    the_sandbox_flow_from_pay_page_to_receipt_over_http,
 );
 
 const PAYER: &str = "payables@northwind.example";
@@ -795,4 +796,94 @@ async fn two_payments_for_one_balance_one_proceeds_the_other_is_told_why(backend
         .await
         .unwrap();
     assert!(page.contains("already has a payment in progress"));
+}
+
+async fn the_sandbox_flow_from_pay_page_to_receipt_over_http(backend: Backend) {
+    let app = spawn_app_with(AppOptions::new(backend)).await;
+    let customer_id = app.customer_id("Northwind Traders").await;
+    let invoices = open_invoices(&app).await;
+    let (a, b) = (&invoices[0], &invoices[1]);
+    let client = app.signed_in_client(PAYER).await;
+
+    let page = app
+        .get_with(&client, &format!("/accounts/{customer_id}/pay?invoice={}&invoice={}", a.0, b.0))
+        .await;
+    assert_eq!(page.status(), 200);
+    let html = page.text().await.unwrap();
+    assert!(html.contains(&format!("Amount to pay on invoice {}", a.1)));
+    assert!(html.contains(&decimal(a.2)), "prefilled with the open balance");
+
+    let query = format!(
+        "invoice={}&amount_{}={}&invoice={}&amount_{}=12.34&method=card&email={}",
+        a.0, a.0, decimal(a.2), b.0, b.0, PAYER
+    );
+    let review = app
+        .get_with(&client, &format!("/accounts/{customer_id}/pay/review?{query}"))
+        .await
+        .text()
+        .await
+        .unwrap();
+    let total = Money::new(a.2 + 1234, Currency::USD).display();
+    assert!(review.contains(&format!("Pay {total} by card")), "{review}");
+    let attempt = review
+        .split("name=\"attempt\" value=\"")
+        .nth(1)
+        .and_then(|rest| rest.split('"').next())
+        .expect("the review page carries an attempt key")
+        .to_owned();
+
+    // Too much is refused with a message, and nothing is held.
+    let over = app
+        .get_with(&client, &format!("/accounts/{customer_id}/pay/review?invoice={}&amount_{}={}&method=card&email={PAYER}", a.0, a.0, decimal(a.2 + 1)))
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(over.contains("you cannot pay more than that"), "{over}");
+
+    let mut form: Vec<(String, String)> = url::form_urlencoded::parse(query.as_bytes()).into_owned().collect();
+    form.push(("attempt".into(), attempt));
+    let pay = client
+        .post(app.url(&format!("/accounts/{customer_id}/payments")))
+        .header("origin", &app.address)
+        .form(&form)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(pay.status(), 303);
+    let checkout = location(&pay);
+    let path = checkout.trim_start_matches(&app.address).to_owned();
+    assert!(path.starts_with("/sandbox/checkout/cs_sandbox_"), "{checkout}");
+    let sandbox = app.get_with(&client, &path).await.text().await.unwrap();
+    assert!(sandbox.contains("Test mode: no real money moves"));
+
+    let done = client
+        .post(app.url(&path))
+        .header("origin", &app.address)
+        .form(&[("outcome", "card_success")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(done.status(), 303);
+    let back = location(&done);
+    assert!(back.contains("/return?session_id=cs_sandbox_"), "{back}");
+    let receipt_at = location(&app.get_with(&client, back.trim_start_matches(&app.address)).await);
+    let receipt = app.get_with(&client, &receipt_at).await.text().await.unwrap();
+    assert!(receipt.contains("Payment receipt PAY-"), "{receipt}");
+    assert!(receipt.contains("Succeeded"));
+    assert_eq!(invoice_state(&app, a.0).await, (0, 0));
+    assert_eq!(invoice_state(&app, b.0).await, (b.2 - 1234, 0));
+    // The signed webhook the sandbox sent arrives too, and changes nothing more.
+    for _ in 0..50 {
+        if app.count("SELECT COUNT(*) FROM webhook_events WHERE processed_at IS NOT NULL").await > 0 {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    assert_eq!(app.count("SELECT COUNT(*) FROM webhook_events WHERE processed_at IS NOT NULL").await, 1);
+    assert_eq!(invoice_state(&app, b.0).await, (b.2 - 1234, 0));
+    // The first email to the payer was the sign-in link; the second is the receipt.
+    let mail = app.smtp.wait_for(PAYER, 2).await;
+    assert!(mail.subject.starts_with("Receipt PAY-"), "{}", mail.subject);
+    assert!(mail.text.contains(&a.1) && mail.text.contains(&b.1), "{}", mail.text);
 }
