@@ -43,6 +43,7 @@ use crate::pages::{
     sign_in::{CheckEmailPage, ConfirmPage, LinkProblemPage, SignInPage},
     staff::StaffHomePage,
     staff_links::StaffInvoiceLinksPage,
+    staff_payments::StaffPaymentsPage,
     statement::StatementPage,
 };
 
@@ -107,6 +108,7 @@ pub fn App() -> impl IntoView {
                 <Route path=path!("/accounts/:customer_id/payments/:payment_id") view=ReceiptPage ssr=SsrMode::Async/>
                 <Route path=path!("/invoice-link") view=InvoiceLinkPage ssr=SsrMode::Async/>
                 <Route path=path!("/staff/invoice-links") view=StaffInvoiceLinksPage ssr=SsrMode::Async/>
+                <Route path=path!("/staff/payments") view=StaffPaymentsPage ssr=SsrMode::Async/>
                 <Route path=path!("/sessions") view=SessionsPage ssr=SsrMode::Async/>
                 <Route path=path!("/sign-in") view=|| view! { <SignInPage staff=false/> } ssr=SsrMode::Async/>
                 <Route path=path!("/sign-in/check-email") view=|| view! { <CheckEmailPage staff=false/> } ssr=SsrMode::Async/>

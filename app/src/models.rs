@@ -385,3 +385,25 @@ pub struct PayReviewView {
     /// True when the draft itself is invalid (no Pay button then).
     pub blocked: bool,
 }
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct StaffPaymentView {
+    pub reference: String,
+    pub customer: String,
+    pub created: Stamp,
+    pub method: String,
+    pub amount: String,
+    pub refunded: Option<String>,
+    pub status: String,
+    pub status_key: String,
+    pub disputed: bool,
+    pub invoices: String,
+    pub failure: Option<String>,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct StaffPaymentsView {
+    pub payments: Vec<StaffPaymentView>,
+    pub waiting_events: i64,
+    pub set_aside: Vec<(String, String, String)>,
+}

@@ -19,3 +19,43 @@ pub async fn staff_home() -> Result<StaffHomeView, AppError> {
         invoices: counts.invoices,
     })
 }
+
+/// AR's view of card and ACH payments: newest first, disputes flagged.
+#[server(endpoint = "staff_payments")]
+pub async fn staff_payments() -> Result<crate::models::StaffPaymentsView, AppError> {
+    use super::ssr::{mapped, require_staff, services, stamp};
+    use crate::models::{StaffPaymentView, StaffPaymentsView};
+    use portal_core::domain::Money;
+    use portal_core::repo::payments::method_label;
+
+    require_staff()?;
+    let services = services()?;
+    let overview = mapped(services.payments_overview().await)?;
+    let mut payments = Vec::new();
+    for (p, customer) in overview.payments {
+        let (_, allocations) = mapped(services.payment_with_allocations(p.payment_id).await)?;
+        let money = |minor| Money::new(minor, p.currency).display();
+        payments.push(StaffPaymentView {
+            reference: format!("PAY-{}", p.payment_id),
+            customer,
+            created: stamp(p.created_at),
+            method: method_label(&p.method).to_owned(),
+            amount: money(p.amount_minor),
+            refunded: (p.refunded_minor > 0).then(|| money(p.refunded_minor)),
+            status: p.status.clone(),
+            status_key: p.status.clone(),
+            disputed: p.disputed_at.is_some(),
+            invoices: allocations
+                .iter()
+                .map(|a| a.invoice_number.clone())
+                .collect::<Vec<_>>()
+                .join(", "),
+            failure: p.failure_message.clone(),
+        });
+    }
+    Ok(StaffPaymentsView {
+        payments,
+        waiting_events: overview.waiting_events,
+        set_aside: overview.set_aside,
+    })
+}

@@ -10,4 +10,5 @@ pub mod sessions;
 pub mod sign_in;
 pub mod staff;
 pub mod staff_links;
+pub mod staff_payments;
 pub mod statement;

@@ -22,6 +22,7 @@ pub fn StaffHomePage() -> impl IntoView {
                     <li class="card"><span class="stat">{h.contacts}</span>" customer contacts"</li>
                     <li class="card"><span class="stat">{h.invoices}</span>" invoices"</li>
                 </ul>
+                <p><a href="/staff/payments">"Payments"</a>" (card and ACH, disputes flagged) · "<a href="/staff/invoice-links">"Invoice links"</a></p>
                 <p>"The request queue (disputes and payment plans) arrives here in a coming release."</p>
             }}/>
         </Layout>

@@ -655,6 +655,15 @@ async fn events_delivered_three_times_in_any_order_give_the_expected_ledger(back
             "invoice {invoice_id} (seed {seed})"
         );
     }
+    // AR sees the chargeback flagged.
+    let staff = app.signed_in_staff_client().await;
+    let overview = app
+        .get_with(&staff, "/staff/payments")
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(overview.contains("Disputed"), "{overview}");
     // Every distinct event stored once, and applied.
     let distinct: std::collections::HashSet<&String> = deliveries.iter().collect();
     assert_eq!(
@@ -806,19 +815,36 @@ async fn the_sandbox_flow_from_pay_page_to_receipt_over_http(backend: Backend) {
     let client = app.signed_in_client(PAYER).await;
 
     let page = app
-        .get_with(&client, &format!("/accounts/{customer_id}/pay?invoice={}&invoice={}", a.0, b.0))
+        .get_with(
+            &client,
+            &format!(
+                "/accounts/{customer_id}/pay?invoice={}&invoice={}",
+                a.0, b.0
+            ),
+        )
         .await;
     assert_eq!(page.status(), 200);
     let html = page.text().await.unwrap();
     assert!(html.contains(&format!("Amount to pay on invoice {}", a.1)));
-    assert!(html.contains(&decimal(a.2)), "prefilled with the open balance");
+    assert!(
+        html.contains(&decimal(a.2)),
+        "prefilled with the open balance"
+    );
 
     let query = format!(
         "invoice={}&amount_{}={}&invoice={}&amount_{}=12.34&method=card&email={}",
-        a.0, a.0, decimal(a.2), b.0, b.0, PAYER
+        a.0,
+        a.0,
+        decimal(a.2),
+        b.0,
+        b.0,
+        PAYER
     );
     let review = app
-        .get_with(&client, &format!("/accounts/{customer_id}/pay/review?{query}"))
+        .get_with(
+            &client,
+            &format!("/accounts/{customer_id}/pay/review?{query}"),
+        )
         .await
         .text()
         .await
@@ -841,7 +867,9 @@ async fn the_sandbox_flow_from_pay_page_to_receipt_over_http(backend: Backend) {
         .unwrap();
     assert!(over.contains("you cannot pay more than that"), "{over}");
 
-    let mut form: Vec<(String, String)> = url::form_urlencoded::parse(query.as_bytes()).into_owned().collect();
+    let mut form: Vec<(String, String)> = url::form_urlencoded::parse(query.as_bytes())
+        .into_owned()
+        .collect();
     form.push(("attempt".into(), attempt));
     let pay = client
         .post(app.url(&format!("/accounts/{customer_id}/payments")))
@@ -853,7 +881,10 @@ async fn the_sandbox_flow_from_pay_page_to_receipt_over_http(backend: Backend) {
     assert_eq!(pay.status(), 303);
     let checkout = location(&pay);
     let path = checkout.trim_start_matches(&app.address).to_owned();
-    assert!(path.starts_with("/sandbox/checkout/cs_sandbox_"), "{checkout}");
+    assert!(
+        path.starts_with("/sandbox/checkout/cs_sandbox_"),
+        "{checkout}"
+    );
     let sandbox = app.get_with(&client, &path).await.text().await.unwrap();
     assert!(sandbox.contains("Test mode: no real money moves"));
 
@@ -867,23 +898,43 @@ async fn the_sandbox_flow_from_pay_page_to_receipt_over_http(backend: Backend) {
     assert_eq!(done.status(), 303);
     let back = location(&done);
     assert!(back.contains("/return?session_id=cs_sandbox_"), "{back}");
-    let receipt_at = location(&app.get_with(&client, back.trim_start_matches(&app.address)).await);
-    let receipt = app.get_with(&client, &receipt_at).await.text().await.unwrap();
+    let receipt_at = location(
+        &app.get_with(&client, back.trim_start_matches(&app.address))
+            .await,
+    );
+    let receipt = app
+        .get_with(&client, &receipt_at)
+        .await
+        .text()
+        .await
+        .unwrap();
     assert!(receipt.contains("Payment receipt PAY-"), "{receipt}");
     assert!(receipt.contains("Succeeded"));
     assert_eq!(invoice_state(&app, a.0).await, (0, 0));
     assert_eq!(invoice_state(&app, b.0).await, (b.2 - 1234, 0));
     // The signed webhook the sandbox sent arrives too, and changes nothing more.
     for _ in 0..50 {
-        if app.count("SELECT COUNT(*) FROM webhook_events WHERE processed_at IS NOT NULL").await > 0 {
+        if app
+            .count("SELECT COUNT(*) FROM webhook_events WHERE processed_at IS NOT NULL")
+            .await
+            > 0
+        {
             break;
         }
         tokio::time::sleep(std::time::Duration::from_millis(100)).await;
     }
-    assert_eq!(app.count("SELECT COUNT(*) FROM webhook_events WHERE processed_at IS NOT NULL").await, 1);
+    assert_eq!(
+        app.count("SELECT COUNT(*) FROM webhook_events WHERE processed_at IS NOT NULL")
+            .await,
+        1
+    );
     assert_eq!(invoice_state(&app, b.0).await, (b.2 - 1234, 0));
     // The first email to the payer was the sign-in link; the second is the receipt.
     let mail = app.smtp.wait_for(PAYER, 2).await;
     assert!(mail.subject.starts_with("Receipt PAY-"), "{}", mail.subject);
-    assert!(mail.text.contains(&a.1) && mail.text.contains(&b.1), "{}", mail.text);
+    assert!(
+        mail.text.contains(&a.1) && mail.text.contains(&b.1),
+        "{}",
+        mail.text
+    );
 }

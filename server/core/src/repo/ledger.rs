@@ -454,3 +454,25 @@ pub async fn set_gateway_customer_id(
         .await?;
     Ok(())
 }
+
+/// The newest payments of every account, for AR: (payment, customer name).
+pub async fn recent_payments(
+    conn: &mut Conn,
+    limit: i64,
+) -> Result<Vec<(PaymentRow, String)>, sqlx::Error> {
+    let ids = sqlx::query(
+        "SELECT p.payment_id, c.name FROM payments p JOIN customers c ON c.customer_id = p.customer_id
+         WHERE p.gateway IS NOT NULL
+         ORDER BY p.updated_at DESC, p.payment_id DESC LIMIT $1",
+    )
+    .bind(limit)
+    .fetch_all(&mut *conn)
+    .await?;
+    let mut out = Vec::new();
+    for r in &ids {
+        if let Some((payment, _)) = super::payments::payment(conn, r.get("payment_id")).await? {
+            out.push((payment, r.get("name")));
+        }
+    }
+    Ok(out)
+}

@@ -136,3 +136,21 @@ pub async fn counts(conn: &mut Conn) -> Result<(i64, i64), sqlx::Error> {
     .await?;
     Ok((row.get("processed"), row.get("waiting")))
 }
+
+/// Events AR should look at: set aside after too many tries, newest first.
+pub async fn set_aside(
+    conn: &mut Conn,
+    limit: i64,
+) -> Result<Vec<(String, String, String)>, sqlx::Error> {
+    let rows = sqlx::query(
+        "SELECT event_id, event_type, outcome FROM webhook_events
+         WHERE outcome LIKE 'set aside%' ORDER BY processed_at DESC LIMIT $1",
+    )
+    .bind(limit)
+    .fetch_all(conn)
+    .await?;
+    Ok(rows
+        .iter()
+        .map(|r| (r.get("event_id"), r.get("event_type"), r.get("outcome")))
+        .collect())
+}

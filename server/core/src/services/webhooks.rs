@@ -569,3 +569,38 @@ enum Action {
     AttemptFailed(String),
     Disputed(String),
 }
+
+/// What AR sees of payments: the newest ones, and the gateway events that
+/// need a person.
+#[derive(Clone, Debug)]
+pub struct PaymentsOverview {
+    pub payments: Vec<(PaymentRow, String)>,
+    pub waiting_events: i64,
+    /// (event id, type, why)
+    pub set_aside: Vec<(String, String, String)>,
+}
+
+impl Services {
+    /// One payment with its allocations (AR pages).
+    pub async fn payment_with_allocations(
+        &self,
+        payment_id: i64,
+    ) -> ServiceResult<(PaymentRow, Vec<crate::repo::payments::AllocationRow>)> {
+        let mut conn = self.db.pool.acquire().await?;
+        payments_repo::payment(&mut conn, payment_id)
+            .await?
+            .ok_or(crate::ServiceError::NotFound)
+    }
+
+    pub async fn payments_overview(&self) -> ServiceResult<PaymentsOverview> {
+        let mut conn = self.db.pool.acquire().await?;
+        let payments = ledger::recent_payments(&mut conn, 100).await?;
+        let (_, waiting_events) = webhook_events::counts(&mut conn).await?;
+        let set_aside = webhook_events::set_aside(&mut conn, 50).await?;
+        Ok(PaymentsOverview {
+            payments,
+            waiting_events,
+            set_aside,
+        })
+    }
+}
