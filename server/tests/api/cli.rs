@@ -84,3 +84,40 @@ fn migrate_seed_demo_and_create_staff() {
         .unwrap()
         .contains("Enter an email address"));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn stripe_reconcile_stores_and_applies_events_that_never_arrived() {
+    let fake = crate::fake_stripe::FakeStripe::start().await;
+    fake.add_event(serde_json::json!({
+        "id": "evt_missed_1", "object": "event", "type": "checkout.session.completed", "created": 1_790_000_000,
+        "data": {"object": {"id": "cs_other_1", "object": "checkout.session", "payment_status": "paid", "metadata": {}}}
+    }));
+    let dir = tempfile::tempdir().unwrap();
+    let run = |dir: std::path::PathBuf, base: String| {
+        tokio::task::spawn_blocking(move || {
+            portal(&dir)
+                .env("STRIPE_SECRET_KEY", "sk_test_cli")
+                .env("STRIPE_WEBHOOK_SECRET", "whsec_cli")
+                .env("STRIPE_API_BASE", base)
+                .args(["stripe-reconcile", "--since", "2026-01-01"])
+                .output()
+                .unwrap()
+        })
+    };
+    let out = run(dir.path().to_owned(), fake.base.clone()).await.unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(
+        stdout.trim(),
+        "1 events listed by stripe since 2026-01-01; 1 had not arrived; 1 applied now"
+    );
+    let again = run(dir.path().to_owned(), fake.base.clone()).await.unwrap();
+    assert_eq!(
+        String::from_utf8_lossy(&again.stdout).trim(),
+        "1 events listed by stripe since 2026-01-01; 0 had not arrived; 0 applied now"
+    );
+}

@@ -90,6 +90,11 @@ impl FakeStripe {
         self.inner.lock().unwrap().sessions[id].clone()
     }
 
+    /// An event Stripe lists (and, in these tests, never delivers).
+    pub fn add_event(&self, event: Value) {
+        self.inner.lock().unwrap().events.push(event);
+    }
+
     /// Marks a session complete as Checkout would, and queues the event
     /// Stripe would list (but, in these tests, never delivers).
     pub fn complete(&self, id: &str, payment_status: &str, created: i64) {
