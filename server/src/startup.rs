@@ -205,7 +205,7 @@ pub async fn run_sandbox_deliveries(services: Services, router: Router) {
                         Ok(response) => response.status().is_success(),
                         Err(never) => match never {},
                     };
-                    if let Err(e) = sandbox.delivery_done(delivery.delivery_id, delivered).await {
+                    if let Err(e) = sandbox.delivery_done(&delivery, delivered).await {
                         tracing::error!(error = %e, "sandbox delivery");
                     }
                 }

@@ -274,11 +274,9 @@ impl SandboxGateway {
                 .await?;
                 match outcome {
                     SandboxOutcome::AchSuccess => {
+                        // The session itself turns paid when this event goes
+                        // out (see `delivery_done`), as Stripe's does.
                         c.payment_status = "paid".into();
-                        sqlx::query("UPDATE sandbox_checkouts SET payment_status = 'paid' WHERE session_id = $1")
-                            .bind(session_id)
-                            .execute(&mut *tx)
-                            .await?;
                         self.schedule(
                             &mut tx,
                             "checkout.session.async_payment_succeeded",
@@ -334,11 +332,23 @@ impl SandboxGateway {
 
     pub async fn delivery_done(
         &self,
-        delivery_id: i64,
+        delivery: &Delivery,
         delivered: bool,
     ) -> Result<(), sqlx::Error> {
         let now = self.now();
+        let delivery_id = delivery.delivery_id;
         if delivered {
+            let event: Value = serde_json::from_str(&delivery.payload).unwrap_or(Value::Null);
+            if event.get("type").and_then(Value::as_str)
+                == Some("checkout.session.async_payment_succeeded")
+            {
+                sqlx::query(
+                    "UPDATE sandbox_checkouts SET payment_status = 'paid' WHERE session_id = $1",
+                )
+                .bind(event.pointer("/data/object/id").and_then(Value::as_str))
+                .execute(&self.db.pool)
+                .await?;
+            }
             sqlx::query("UPDATE sandbox_deliveries SET delivered_at = $2, attempts = attempts + 1 WHERE delivery_id = $1")
                 .bind(delivery_id)
                 .bind(ts(now))
