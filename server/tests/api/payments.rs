@@ -22,6 +22,8 @@ on_both_databases!(
     an_event_stored_before_a_crash_is_applied_once_after_restart,
     two_payments_for_one_balance_one_proceeds_the_other_is_told_why,
     the_sandbox_flow_from_pay_page_to_receipt_over_http,
+    an_abandoned_checkout_releases_its_hold_when_it_expires,
+    viewers_cannot_pay,
 );
 
 const PAYER: &str = "payables@northwind.example";
@@ -805,6 +807,20 @@ async fn two_payments_for_one_balance_one_proceeds_the_other_is_told_why(backend
         .await
         .unwrap();
     assert!(page.contains("already has a payment in progress"));
+    // And the pay page says so before anything is typed.
+    let pay_page = app
+        .get_with(
+            &app.signed_in_client(PAYER).await,
+            &format!("/accounts/{customer_id}/pay?invoice={}", invoice.0),
+        )
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        pay_page.contains("already has a payment in progress for its whole balance"),
+        "{pay_page}"
+    );
 }
 
 async fn the_sandbox_flow_from_pay_page_to_receipt_over_http(backend: Backend) {
@@ -937,4 +953,73 @@ async fn the_sandbox_flow_from_pay_page_to_receipt_over_http(backend: Backend) {
         "{}",
         mail.text
     );
+}
+
+async fn an_abandoned_checkout_releases_its_hold_when_it_expires(backend: Backend) {
+    let mut options = AppOptions::new(backend);
+    options.run_worker = false;
+    let app = spawn_app_with(options).await;
+    let invoice = open_invoices(&app).await[0].clone();
+    let (pid, _) = start(&app, &[(invoice.0, invoice.2)], "card").await;
+    assert_eq!(invoice_state(&app, invoice.0).await, (invoice.2, invoice.2));
+    // Not yet: the checkout is open for 30 minutes.
+    app.clock.advance(chrono::Duration::minutes(20));
+    app.services.sweep_stale_checkouts().await.unwrap();
+    assert_eq!(payment_state(&app, pid).await.0, "pending");
+    // Past its expiry the gateway is asked, says expired, and the hold goes.
+    app.clock.advance(chrono::Duration::minutes(20));
+    app.services.sweep_stale_checkouts().await.unwrap();
+    assert_eq!(payment_state(&app, pid).await.0, "canceled");
+    assert_eq!(invoice_state(&app, invoice.0).await, (invoice.2, 0));
+}
+
+async fn viewers_cannot_pay(backend: Backend) {
+    let app = spawn_app_with(AppOptions::new(backend)).await;
+    let customer_id = app.customer_id("Northwind Traders").await;
+    let invoice = open_invoices(&app).await[0].clone();
+    let viewer = app.signed_in_client("controller@northwind.example").await;
+    let page = app
+        .get_with(
+            &viewer,
+            &format!("/accounts/{customer_id}/pay?invoice={}", invoice.0),
+        )
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        page.contains("lets you view invoices but not pay them"),
+        "{page}"
+    );
+    let pay = viewer
+        .post(app.url(&format!("/accounts/{customer_id}/payments")))
+        .header("origin", &app.address)
+        .form(&[
+            ("invoice", invoice.0.to_string()),
+            (&format!("amount_{}", invoice.0), decimal(invoice.2)),
+            ("method", "card".into()),
+            ("email", "controller@northwind.example".into()),
+            ("attempt", "viewer-attempt-000000001".into()),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert!(
+        location(&pay).contains("/pay/review?"),
+        "refused back to the review page"
+    );
+    assert_eq!(
+        app.count("SELECT COUNT(*) FROM payments WHERE status = 'pending'")
+            .await,
+        0
+    );
+    // Another customer's account is not found at all.
+    let other = app.customer_id("Contoso Manufacturing").await;
+    let response = app
+        .get_with(
+            &viewer,
+            &format!("/accounts/{other}/pay?invoice={}", invoice.0),
+        )
+        .await;
+    assert_eq!(response.status(), 404);
 }

@@ -312,6 +312,22 @@ impl Services {
         if invoices.len() != invoice_ids.len() {
             return Err(ServiceError::NotFound);
         }
+        // Say up front what cannot be paid, rather than after the form.
+        if let Some(i) = invoices.iter().find(|i| i.payable_minor() == 0) {
+            return invalid(if i.voided {
+                format!("Invoice {} is void; there is nothing to pay.", i.number)
+            } else if i.pending_minor > 0 {
+                format!(
+                    "Invoice {} already has a payment in progress for its whole balance. Wait for it to finish, or cancel it from the payment history.",
+                    i.number
+                )
+            } else {
+                format!(
+                    "Invoice {} is paid; there is nothing left to pay.",
+                    i.number
+                )
+            });
+        }
         let currencies: std::collections::BTreeSet<&str> =
             invoices.iter().map(|i| i.currency.code()).collect();
         if currencies.len() > 1 {
