@@ -2,6 +2,7 @@
 # Load benchmark of the invoice pages at scale (numbers in docs/BENCHMARKS.md).
 #
 #   scripts/bench.sh [sqlite|postgres|both]     (default: both)
+#   scripts/bench.sh webhooks                    the payment webhooks (below)
 #
 # For each engine: a database of 1,000,000 invoices over 200 customers (5,000
 # each) made once by `portal seed-scale` and kept in ~/.cache, the release
@@ -14,6 +15,17 @@ set -euo pipefail
 repo="$(cd "$(dirname "$0")/.." && pwd)"
 cd "$repo"
 source scripts/setup.sh
+
+# Webhooks: the release build of the benchmark harness in
+# server/tests/api/bench_webhooks.rs, on SQLite then PostgreSQL.
+if [ "${1:-}" = "webhooks" ]; then
+  setup_test
+  TEST_DATABASE_URL="$(scripts/postgres.sh start)"
+  export TEST_DATABASE_URL
+  cargo test --release -p server --test api bench_webhook -- --ignored --nocapture 2>&1 | grep BENCH
+  BENCH_POSTGRES=1 cargo test --release -p server --test api bench_webhook -- --ignored --nocapture 2>&1 | grep BENCH
+  exit 0
+fi
 setup_serve
 command -v wrk >/dev/null || { step "installing wrk"; as_root apt-get install -y -q wrk >/dev/null; }
 command -v sqlite3 >/dev/null || { step "installing sqlite3"; as_root apt-get install -y -q sqlite3 >/dev/null; }

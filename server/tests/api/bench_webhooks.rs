@@ -77,4 +77,84 @@ async fn bench_webhook_acknowledgement_and_processing() {
         applied as f64 / started.elapsed().as_secs_f64()
     );
     assert_eq!(applied, total);
+
+    // Events that move money: 10,000 one-cent card payments over the demo's
+    // open invoices, each paid by its checkout.session.completed event
+    // (payment, allocation, invoice cache, audit rows, receipt email).
+    let customer_id = app.customer_id("Northwind Traders").await;
+    let contact: i64 = {
+        let mut conn = app.services.db.pool.acquire().await.unwrap();
+        sqlx::query_scalar(
+            "SELECT contact_id FROM contacts WHERE email = 'payables@northwind.example'",
+        )
+        .fetch_one(&mut *conn)
+        .await
+        .unwrap()
+    };
+    let invoices: Vec<i64> = {
+        let mut conn = app.services.db.pool.acquire().await.unwrap();
+        sqlx::query_scalar(
+            "SELECT invoice_id FROM invoices WHERE customer_id = $1 AND currency = 'USD' AND balance_minor > 10000",
+        )
+        .bind(customer_id)
+        .fetch_all(&mut *conn)
+        .await
+        .unwrap()
+    };
+    let started = Instant::now();
+    for n in 0..total {
+        let draft = portal_core::services::payments::PaymentDraft {
+            amounts: vec![(invoices[n % invoices.len()], "0.01".into())],
+            credit_note_ids: vec![],
+            method: "card".into(),
+            receipt_email: "payables@northwind.example".into(),
+        };
+        app.services
+            .start_payment(
+                contact,
+                customer_id,
+                &draft,
+                &format!("bench-attempt-{n:010}"),
+                None,
+            )
+            .await
+            .unwrap();
+    }
+    println!(
+        "BENCH start {total} payments through the sandbox ({backend:?}): {:.1} s",
+        started.elapsed().as_secs_f64()
+    );
+    let sessions: Vec<(i64, String)> = {
+        let mut conn = app.services.db.pool.acquire().await.unwrap();
+        sqlx::query_as("SELECT payment_id, gateway_session_id FROM payments WHERE attempt_key LIKE 'bench-attempt-%'")
+            .fetch_all(&mut *conn)
+            .await
+            .unwrap()
+    };
+    let now = app.clock.now_for_tests().timestamp();
+    for (payment_id, session_id) in &sessions {
+        let body = json!({"id": format!("evt_pay_{payment_id}"), "object": "event", "created": now,
+            "type": "checkout.session.completed",
+            "data": {"object": {"id": session_id, "object": "checkout.session", "status": "complete",
+                "payment_status": "paid", "payment_intent": format!("pi_bench_{payment_id}"),
+                "metadata": {"payment_id": payment_id.to_string()}}}})
+        .to_string();
+        let header = signature::sign(body.as_bytes(), &secret, now);
+        app.services
+            .receive_webhook(body.as_bytes(), Some(&header))
+            .await
+            .unwrap();
+    }
+    let started = Instant::now();
+    let applied = app.services.process_all_due_events().await.unwrap();
+    println!(
+        "BENCH apply {applied} stored events that each pay a payment ({backend:?}): {:.2} s ({:.0} events/s)",
+        started.elapsed().as_secs_f64(),
+        applied as f64 / started.elapsed().as_secs_f64()
+    );
+    assert_eq!(applied, total);
+    assert_eq!(
+        app.count("SELECT COUNT(*) FROM payments WHERE attempt_key LIKE 'bench-attempt-%' AND status = 'succeeded'").await,
+        total as i64
+    );
 }
