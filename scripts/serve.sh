@@ -22,6 +22,9 @@ cat <<MSG
   Sign in as AR staff:   open /staff/sign-in and enter  ar@seller.example
   No SMTP server is configured, so the sign-in email lands in the dev
   mailbox: ${PORTAL_BASE_URL:-http://127.0.0.1:3000}/dev/mailbox (the link is also printed below).
+  Payments: with no STRIPE_SECRET_KEY, "Pay" opens the sandbox checkout, where
+  you pick card success, card decline, ACH success or ACH failure (ACH
+  settles after ${PORTAL_SANDBOX_ACH_DELAY_SECONDS:-60} s). Receipts land in the dev mailbox too.
 
   Stop with Ctrl-C.
 
