@@ -52,7 +52,10 @@ fn payment_view(
             p.payment_id
         ),
         notice: notice(p),
-        failure: p.failure_message.clone(),
+        // A decline before a later success is history, not news.
+        failure: matches!(p.status.as_str(), "pending" | "failed" | "canceled")
+            .then(|| p.failure_message.clone())
+            .flatten(),
         continue_href: (p.status == "pending")
             .then(|| p.checkout_url.clone())
             .flatten(),
