@@ -47,6 +47,22 @@ use crate::pages::{
     statement::StatementPage,
 };
 
+/// The Content-Security-Policy of an HTML page whose scripts carry `nonce`.
+#[cfg(feature = "ssr")]
+pub fn content_security_policy(nonce: &str) -> String {
+    format!(
+        "default-src 'self'; script-src 'nonce-{nonce}' 'strict-dynamic' 'wasm-unsafe-eval'; \
+         style-src 'self'; img-src 'self' data:; connect-src 'self'; font-src 'self'; \
+         form-action 'self'; frame-ancestors 'none'; base-uri 'none'; object-src 'none'"
+    )
+}
+
+/// Put into each request's extensions by the server; the shell fills it
+/// with the page's script nonce.
+#[cfg(feature = "ssr")]
+#[derive(Clone, Debug, Default)]
+pub struct PageNonce(pub std::sync::Arc<std::sync::OnceLock<String>>);
+
 /// The HTML document around the app, rendered on the server only. It also
 /// sets the Content-Security-Policy with this response's nonce, which
 /// leptos_axum generated and `HydrationScripts` puts on its script tag.
@@ -54,17 +70,20 @@ use crate::pages::{
 pub fn shell(options: LeptosOptions) -> impl IntoView {
     use leptos_meta::MetaTags;
 
-    if let (Some(nonce), Some(response)) = (
-        leptos::nonce::use_nonce(),
-        use_context::<leptos_axum::ResponseOptions>(),
-    ) {
-        let policy = format!(
-            "default-src 'self'; script-src 'nonce-{nonce}' 'strict-dynamic' 'wasm-unsafe-eval'; \
-             style-src 'self'; img-src 'self' data:; connect-src 'self'; font-src 'self'; \
-             form-action 'self'; frame-ancestors 'none'; base-uri 'none'; object-src 'none'"
-        );
-        if let Ok(value) = http::HeaderValue::from_str(&policy) {
-            response.insert_header(http::header::CONTENT_SECURITY_POLICY, value);
+    if let Some(nonce) = leptos::nonce::use_nonce() {
+        let policy = content_security_policy(&nonce.to_string());
+        if let Some(response) = use_context::<leptos_axum::ResponseOptions>() {
+            if let Ok(value) = http::HeaderValue::from_str(&policy) {
+                response.insert_header(http::header::CONTENT_SECURITY_POLICY, value);
+            }
+        }
+        // Also hand the nonce to the security-headers middleware, which sets
+        // the policy on the finished response: once, in a browser test, a
+        // page arrived with the header set above missing (cause not found).
+        if let Some(slot) = use_context::<http::request::Parts>()
+            .and_then(|parts| parts.extensions.get::<PageNonce>().cloned())
+        {
+            let _ = slot.0.set(nonce.to_string());
         }
     }
     view! {

@@ -157,6 +157,8 @@ pub struct InvoiceListView {
     pub statuses: Vec<(String, String)>,
     pub currencies: Vec<String>,
     pub filtered: bool,
+    /// Payers and admins see "Pay selected"; viewers do not.
+    pub can_pay: bool,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]

@@ -175,7 +175,9 @@ fn InvoiceListView(list: InvoiceListView) -> impl IntoView {
                         </table>
                     </div>
                     <div class="list-bar">
-                        <button type="submit" formaction=format!("/accounts/{}/pay", list.customer_id)>"Pay selected"</button>
+                        {list.can_pay.then(|| view! {
+                            <button type="submit" formaction=format!("/accounts/{}/pay", list.customer_id)>"Pay selected"</button>
+                        })}
                         <button type="submit" class="secondary">"Download selected PDFs (zip)"</button>
                         <nav class="pager" aria-label="Pages">
                             {list.previous_href.clone().map(|h| view! { <a href=h rel="prev">"← Previous"</a> })}

@@ -16,10 +16,24 @@ fn is_static_asset(path: &str) -> bool {
     path.starts_with("/pkg/") || path == "/favicon.svg" || path == "/robots.txt"
 }
 
-pub async fn security_headers(State(state): State<AppState>, req: Request, next: Next) -> Response {
+pub async fn security_headers(
+    State(state): State<AppState>,
+    mut req: Request,
+    next: Next,
+) -> Response {
     let path = req.uri().path().to_owned();
+    let page_nonce = app::PageNonce::default();
+    req.extensions_mut().insert(page_nonce.clone());
     let mut response = next.run(req).await;
     let headers = response.headers_mut();
+    // A page of the app: its policy allows its own nonce'd scripts.
+    if let Some(policy) = page_nonce
+        .0
+        .get()
+        .and_then(|nonce| HeaderValue::from_str(&app::content_security_policy(nonce)).ok())
+    {
+        headers.insert(header::CONTENT_SECURITY_POLICY, policy);
+    }
     let set = |headers: &mut HeaderMap, name: header::HeaderName, value: &'static str| {
         headers
             .entry(name)

@@ -991,6 +991,27 @@ async fn viewers_cannot_pay(backend: Backend) {
         page.contains("lets you view invoices but not pay them"),
         "{page}"
     );
+    // Viewers are not offered the pay buttons; payers are.
+    let payer = app.signed_in_client(PAYER).await;
+    for (client, offered) in [(&viewer, false), (&payer, true)] {
+        let list = app
+            .get_with(client, &format!("/accounts/{customer_id}/invoices"))
+            .await
+            .text()
+            .await
+            .unwrap();
+        assert_eq!(list.contains("Pay selected"), offered);
+        let detail = app
+            .get_with(
+                client,
+                &format!("/accounts/{customer_id}/invoices/{}", invoice.0),
+            )
+            .await
+            .text()
+            .await
+            .unwrap();
+        assert_eq!(detail.contains("Pay this invoice"), offered);
+    }
     let pay = viewer
         .post(app.url(&format!("/accounts/{customer_id}/payments")))
         .header("origin", &app.address)

@@ -436,7 +436,7 @@ impl Services {
     /// Asks the gateway for a payment's checkout as it is now and applies
     /// it like an event. Used when the customer comes back from Checkout
     /// (before the webhook may have arrived) and for checkouts that should
-    /// have ended long ago. Returns the payment's status afterwards.
+    /// have ended long ago.
     pub async fn refresh_from_gateway(&self, payment_id: i64) -> ServiceResult<()> {
         let session_id = {
             let mut conn = self.db.pool.acquire().await?;
