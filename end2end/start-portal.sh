@@ -16,6 +16,6 @@ export SMTP_URL="smtp://127.0.0.1:${SMTP_PORT:-2526}"
 export PORTAL_SIGN_IN_PER_EMAIL=1000
 export PORTAL_SIGN_IN_IP_BURST=1000
 # The sandbox gateway (no Stripe key) settles or fails ACH debits after this.
-export PORTAL_SANDBOX_ACH_DELAY_SECONDS=3
+export PORTAL_SANDBOX_ACH_DELAY_SECONDS=8
 "$PORTAL_BIN" seed-demo
 exec "$PORTAL_BIN" serve
