@@ -63,28 +63,22 @@ pub fn content_security_policy(nonce: &str) -> String {
 #[derive(Clone, Debug, Default)]
 pub struct PageNonce(pub std::sync::Arc<std::sync::OnceLock<String>>);
 
-/// The HTML document around the app, rendered on the server only. It also
-/// sets the Content-Security-Policy with this response's nonce, which
-/// leptos_axum generated and `HydrationScripts` puts on its script tag.
+/// The HTML document around the app, rendered on the server only. It hands
+/// this response's nonce (leptos_axum generated it; `HydrationScripts` puts
+/// it on its script tag) to the server for the Content-Security-Policy.
 #[cfg(feature = "ssr")]
 pub fn shell(options: LeptosOptions) -> impl IntoView {
     use leptos_meta::MetaTags;
 
-    if let Some(nonce) = leptos::nonce::use_nonce() {
-        let policy = content_security_policy(&nonce.to_string());
-        if let Some(response) = use_context::<leptos_axum::ResponseOptions>() {
-            if let Ok(value) = http::HeaderValue::from_str(&policy) {
-                response.insert_header(http::header::CONTENT_SECURITY_POLICY, value);
-            }
-        }
-        // Also hand the nonce to the security-headers middleware, which sets
-        // the policy on the finished response: once, in a browser test, a
-        // page arrived with the header set above missing (cause not found).
-        if let Some(slot) = use_context::<http::request::Parts>()
-            .and_then(|parts| parts.extensions.get::<PageNonce>().cloned())
-        {
-            let _ = slot.0.set(nonce.to_string());
-        }
+    // The security-headers middleware sets the policy on the finished
+    // response from this nonce (see docs/ARCHITECTURE.md, "Known problem",
+    // for why not through leptos_axum's ResponseOptions).
+    if let (Some(nonce), Some(slot)) = (
+        leptos::nonce::use_nonce(),
+        use_context::<http::request::Parts>()
+            .and_then(|parts| parts.extensions.get::<PageNonce>().cloned()),
+    ) {
+        let _ = slot.0.set(nonce.to_string());
     }
     view! {
         <!DOCTYPE html>

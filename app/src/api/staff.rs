@@ -32,8 +32,7 @@ pub async fn staff_payments() -> Result<crate::models::StaffPaymentsView, AppErr
     let services = services()?;
     let overview = mapped(services.payments_overview().await)?;
     let mut payments = Vec::new();
-    for (p, customer) in overview.payments {
-        let (_, allocations) = mapped(services.payment_with_allocations(p.payment_id).await)?;
+    for (p, allocations, customer) in overview.payments {
         let money = |minor| Money::new(minor, p.currency).display();
         payments.push(StaffPaymentView {
             reference: format!("PAY-{}", p.payment_id),

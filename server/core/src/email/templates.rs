@@ -3,6 +3,18 @@
 
 use super::html_escape;
 
+/// The HTML part's document around `body` (already escaped HTML).
+fn html_document(subject: &str, body: &str) -> String {
+    format!(
+        r#"<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>{}</title></head>
+<body style="font-family: system-ui, sans-serif; color: #1f2937; line-height: 1.5;">
+{body}
+</body></html>"#,
+        html_escape(subject)
+    )
+}
+
 pub struct RenderedEmail {
     pub subject: String,
     pub text_body: String,
@@ -36,24 +48,22 @@ pub fn sign_in_email(e: &SignInEmail<'_>) -> RenderedEmail {
         link = e.link,
         minutes = e.valid_minutes,
     );
-    let html_body = format!(
-        r#"<!doctype html>
-<html lang="en"><head><meta charset="utf-8"><title>{subject}</title></head>
-<body style="font-family: system-ui, sans-serif; color: #1f2937; line-height: 1.5;">
-<p>Hello {name},</p>
+    let html_body = html_document(
+        &subject,
+        &format!(
+            r#"<p>Hello {name},</p>
 <p>Use this button to sign in to the {seller} {area}:</p>
 <p><a href="{link}" style="display: inline-block; padding: 10px 18px; background: #1d4ed8; color: #ffffff; border-radius: 6px; text-decoration: none;">Sign in to {seller}</a></p>
 <p>Or copy this address into your browser:<br><span style="word-break: break-all;">{link}</span></p>
 <p>The link works once and expires in {minutes} minutes. It opens a page with a "Sign in" button; nothing happens until you press it.</p>
 <p>If you did not ask to sign in, you can ignore this email: nobody can sign in without it.</p>
-<p>{seller}</p>
-</body></html>"#,
-        subject = html_escape(&subject),
-        name = html_escape(e.recipient_name),
-        seller = html_escape(e.seller_name),
-        area = html_escape(e.area_name),
-        link = html_escape(e.link),
-        minutes = e.valid_minutes,
+<p>{seller}</p>"#,
+            name = html_escape(e.recipient_name),
+            seller = html_escape(e.seller_name),
+            area = html_escape(e.area_name),
+            link = html_escape(e.link),
+            minutes = e.valid_minutes,
+        ),
     );
     RenderedEmail {
         subject,
@@ -88,25 +98,23 @@ pub fn invoice_link_email(e: &InvoiceLinkEmail<'_>) -> RenderedEmail {
         until = e.valid_until,
         seller = e.seller_name,
     );
-    let html_body = format!(
-        r#"<!doctype html>
-<html lang="en"><head><meta charset="utf-8"><title>{subject}</title></head>
-<body style="font-family: system-ui, sans-serif; color: #1f2937; line-height: 1.5;">
-<p>Hello,</p>
+    let html_body = html_document(
+        &subject,
+        &format!(
+            r#"<p>Hello,</p>
 <p>Here is a new link to invoice {number} ({amount} due {due}):</p>
 <p><a href="{link}" style="display: inline-block; padding: 10px 18px; background: #1d4ed8; color: #ffffff; border-radius: 6px; text-decoration: none;">View invoice {number}</a></p>
 <p>Or copy this address into your browser:<br><span style="word-break: break-all;">{link}</span></p>
 <p>It shows this invoice and its PDF without signing in, until {until}. To see your whole account, use "Sign in" on that page.</p>
 <p>Someone opened an old link to this invoice and asked for a new one. If that was not you, you can ignore this email.</p>
-<p>{seller}</p>
-</body></html>"#,
-        subject = html_escape(&subject),
-        number = html_escape(e.invoice_number),
-        amount = html_escape(e.amount_due),
-        due = html_escape(e.due_date),
-        link = html_escape(e.link),
-        until = html_escape(e.valid_until),
-        seller = html_escape(e.seller_name),
+<p>{seller}</p>"#,
+            number = html_escape(e.invoice_number),
+            amount = html_escape(e.amount_due),
+            due = html_escape(e.due_date),
+            link = html_escape(e.link),
+            until = html_escape(e.valid_until),
+            seller = html_escape(e.seller_name),
+        ),
     );
     RenderedEmail {
         subject,
@@ -187,24 +195,22 @@ pub fn payment_receipt_email(e: &PaymentEmail<'_>) -> RenderedEmail {
             )
         })
         .collect();
-    let html_body = format!(
-        r#"<!doctype html>
-<html lang="en"><head><meta charset="utf-8"><title>{subject}</title></head>
-<body style="font-family: system-ui, sans-serif; color: #1f2937; line-height: 1.5;">
-<p>Hello,</p>
+    let html_body = html_document(
+        &subject,
+        &format!(
+            r#"<p>Hello,</p>
 <p>Thank you: we received <strong>{amount}</strong> from {customer} on {date} by {method}.</p>
 <table style="border-collapse: collapse;"><caption style="text-align: left; font-weight: bold;">Applied to</caption>{rows}</table>
 <p><a href="{link}" style="display: inline-block; padding: 10px 18px; background: #1d4ed8; color: #ffffff; border-radius: 6px; text-decoration: none;">View receipt {reference}</a></p>
-<p>{seller}</p>
-</body></html>"#,
-        subject = html_escape(&subject),
-        amount = html_escape(e.amount),
-        customer = html_escape(e.customer_name),
-        date = html_escape(e.date),
-        method = html_escape(e.method),
-        link = html_escape(e.receipt_link),
-        reference = html_escape(e.reference),
-        seller = html_escape(e.seller_name),
+<p>{seller}</p>"#,
+            amount = html_escape(e.amount),
+            customer = html_escape(e.customer_name),
+            date = html_escape(e.date),
+            method = html_escape(e.method),
+            link = html_escape(e.receipt_link),
+            reference = html_escape(e.reference),
+            seller = html_escape(e.seller_name),
+        ),
     );
     RenderedEmail {
         subject,
@@ -227,23 +233,21 @@ pub fn payment_failed_email(e: &PaymentEmail<'_>, reason: &str) -> RenderedEmail
         link = e.receipt_link,
         seller = e.seller_name,
     );
-    let html_body = format!(
-        r#"<!doctype html>
-<html lang="en"><head><meta charset="utf-8"><title>{subject}</title></head>
-<body style="font-family: system-ui, sans-serif; color: #1f2937; line-height: 1.5;">
-<p>Hello,</p>
+    let html_body = html_document(
+        &subject,
+        &format!(
+            r#"<p>Hello,</p>
 <p>The {method} payment of <strong>{amount}</strong> from {customer} did not go through: {reason}</p>
 <p>Nothing was taken, and the invoices are open again.</p>
 <p><a href="{link}">Pay the invoices again</a></p>
-<p>{seller}</p>
-</body></html>"#,
-        subject = html_escape(&subject),
-        method = html_escape(e.method),
-        amount = html_escape(e.amount),
-        customer = html_escape(e.customer_name),
-        reason = html_escape(reason),
-        link = html_escape(e.receipt_link),
-        seller = html_escape(e.seller_name),
+<p>{seller}</p>"#,
+            method = html_escape(e.method),
+            amount = html_escape(e.amount),
+            customer = html_escape(e.customer_name),
+            reason = html_escape(reason),
+            link = html_escape(e.receipt_link),
+            seller = html_escape(e.seller_name),
+        ),
     );
     RenderedEmail {
         subject,

@@ -83,7 +83,6 @@ pub struct SandboxCheckout {
 pub struct Delivery {
     pub delivery_id: i64,
     pub payload: String,
-    pub attempts: i64,
 }
 
 pub const DECLINE_MESSAGE: &str = "Your card was declined.";
@@ -313,7 +312,7 @@ impl SandboxGateway {
     /// Deliveries due now, oldest first.
     pub async fn due_deliveries(&self, limit: i64) -> Result<Vec<Delivery>, sqlx::Error> {
         let rows = sqlx::query(
-            "SELECT delivery_id, payload, attempts FROM sandbox_deliveries
+            "SELECT delivery_id, payload FROM sandbox_deliveries
              WHERE delivered_at IS NULL AND deliver_at <= $1 ORDER BY deliver_at, delivery_id LIMIT $2",
         )
         .bind(ts(self.now()))
@@ -325,7 +324,6 @@ impl SandboxGateway {
             .map(|r| Delivery {
                 delivery_id: r.get("delivery_id"),
                 payload: r.get("payload"),
-                attempts: r.get("attempts"),
             })
             .collect())
     }

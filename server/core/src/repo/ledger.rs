@@ -5,7 +5,7 @@
 use chrono::{DateTime, NaiveDate, Utc};
 use sqlx::Row;
 
-use super::payments::PaymentRow;
+use super::payments::{AllocationRow, PaymentRow};
 use super::Conn;
 use crate::db::{parse_date, ts, Backend};
 use crate::domain::Currency;
@@ -394,32 +394,6 @@ pub async fn stale_pending(
         .collect())
 }
 
-/// The open payment of another attempt that holds back any of `invoice_ids`.
-pub async fn in_flight_for(
-    conn: &mut Conn,
-    invoice_ids: &[i64],
-) -> Result<Vec<PaymentRow>, sqlx::Error> {
-    let mut found = Vec::new();
-    for id in invoice_ids {
-        let rows = sqlx::query(
-            "SELECT DISTINCT p.payment_id FROM payments p JOIN payment_allocations pa ON pa.payment_id = p.payment_id
-             WHERE pa.invoice_id = $1 AND p.status IN ('pending', 'processing')",
-        )
-        .bind(*id)
-        .fetch_all(&mut *conn)
-        .await?;
-        for r in rows {
-            let pid: i64 = r.get("payment_id");
-            if !found.iter().any(|p: &PaymentRow| p.payment_id == pid) {
-                if let Some((p, _)) = super::payments::payment(conn, pid).await? {
-                    found.push(p);
-                }
-            }
-        }
-    }
-    Ok(found)
-}
-
 pub async fn by_attempt_key(
     conn: &mut Conn,
     attempt_key: &str,
@@ -455,11 +429,12 @@ pub async fn set_gateway_customer_id(
     Ok(())
 }
 
-/// The newest payments of every account, for AR: (payment, customer name).
+/// The newest payments of every account, for AR: (payment, its
+/// allocations, customer name).
 pub async fn recent_payments(
     conn: &mut Conn,
     limit: i64,
-) -> Result<Vec<(PaymentRow, String)>, sqlx::Error> {
+) -> Result<Vec<(PaymentRow, Vec<AllocationRow>, String)>, sqlx::Error> {
     let ids = sqlx::query(
         "SELECT p.payment_id, c.name FROM payments p JOIN customers c ON c.customer_id = p.customer_id
          WHERE p.gateway IS NOT NULL
@@ -470,8 +445,10 @@ pub async fn recent_payments(
     .await?;
     let mut out = Vec::new();
     for r in &ids {
-        if let Some((payment, _)) = super::payments::payment(conn, r.get("payment_id")).await? {
-            out.push((payment, r.get("name")));
+        if let Some((payment, allocations)) =
+            super::payments::payment(conn, r.get("payment_id")).await?
+        {
+            out.push((payment, allocations, r.get("name")));
         }
     }
     Ok(out)

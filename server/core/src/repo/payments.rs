@@ -24,8 +24,6 @@ pub struct PaymentRow {
     pub created_at: DateTime<Utc>,
     pub gateway_session_id: Option<String>,
     pub gateway_intent_id: Option<String>,
-    pub attempt_key: Option<String>,
-    pub created_by_contact: Option<i64>,
     pub receipt_email: Option<String>,
     pub checkout_url: Option<String>,
     pub checkout_expires_at: Option<DateTime<Utc>>,
@@ -45,7 +43,7 @@ pub struct AllocationRow {
 const PAYMENT_COLUMNS: &str =
     "p.payment_id, p.customer_id, p.currency, p.amount_minor, p.refunded_minor, p.method,
      p.status, p.reference, p.gateway, p.received_at, p.created_at, p.gateway_session_id,
-     p.gateway_intent_id, p.attempt_key, p.created_by_contact, p.receipt_email, p.checkout_url,
+     p.gateway_intent_id, p.receipt_email, p.checkout_url,
      p.checkout_expires_at, p.failure_message, p.disputed_at, p.credit_applied_minor";
 
 fn payment_row(r: &AnyRow) -> PaymentRow {
@@ -65,8 +63,6 @@ fn payment_row(r: &AnyRow) -> PaymentRow {
         created_at: parse_ts(&r.get::<String, _>("created_at")),
         gateway_session_id: r.get("gateway_session_id"),
         gateway_intent_id: r.get("gateway_intent_id"),
-        attempt_key: r.get("attempt_key"),
-        created_by_contact: r.get("created_by_contact"),
         receipt_email: r.get("receipt_email"),
         checkout_url: r.get("checkout_url"),
         checkout_expires_at: r

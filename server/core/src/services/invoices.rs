@@ -69,6 +69,8 @@ impl InvoiceSummary {
 pub struct InvoiceList {
     pub customer_id: i64,
     pub customer_name: String,
+    /// The viewer is a payer or admin (is offered "Pay").
+    pub can_pay: bool,
     pub query: InvoiceQuery,
     pub invoices: Vec<InvoiceSummary>,
     /// How many invoices match the filters, over all pages.
@@ -90,6 +92,8 @@ pub struct Activity {
 pub struct InvoiceDetail {
     pub customer_id: i64,
     pub customer_name: String,
+    /// The viewer is a payer or admin (is offered "Pay").
+    pub can_pay: bool,
     pub invoice: InvoiceSummary,
     pub payment_terms_days: i64,
     pub lines: Vec<LineRow>,
@@ -124,6 +128,8 @@ pub const MAX_ZIP_INVOICES: usize = 100;
 struct Customer {
     name: String,
     terms: i64,
+    /// The viewer is a payer or admin of the account.
+    can_pay: bool,
 }
 
 async fn customer_name_terms(conn: &mut Conn, customer_id: i64) -> ServiceResult<(String, i64)> {
@@ -140,15 +146,17 @@ impl Services {
         contact_id: i64,
         customer_id: i64,
     ) -> ServiceResult<Customer> {
-        let member = accounts::memberships(conn, contact_id)
+        let membership = accounts::memberships(conn, contact_id)
             .await?
-            .iter()
-            .any(|m| m.customer_id == customer_id);
-        if !member {
-            return Err(ServiceError::NotFound);
-        }
+            .into_iter()
+            .find(|m| m.customer_id == customer_id)
+            .ok_or(ServiceError::NotFound)?;
         let (name, terms) = customer_name_terms(conn, customer_id).await?;
-        Ok(Customer { name, terms })
+        Ok(Customer {
+            name,
+            terms,
+            can_pay: membership.role.can_pay(),
+        })
     }
 
     /// The customer, if the viewer may see this invoice of it. A link
@@ -173,7 +181,12 @@ impl Services {
                     return Err(ServiceError::NotFound);
                 }
                 let (name, terms) = customer_name_terms(conn, customer_id).await?;
-                Ok(Customer { name, terms })
+                // Someone holding an invoice link signs in to pay.
+                Ok(Customer {
+                    name,
+                    terms,
+                    can_pay: false,
+                })
             }
         }
     }
@@ -223,6 +236,7 @@ impl Services {
         let previous = (n > 0 && has_previous).then(|| cursor_at(0));
         Ok(InvoiceList {
             customer_id,
+            can_pay: customer.can_pay,
             customer_name: customer.name,
             invoices: page
                 .rows
@@ -293,6 +307,7 @@ impl Services {
         activity.sort_by(|a, b| b.at.cmp(&a.at));
         Ok(InvoiceDetail {
             customer_id,
+            can_pay: customer.can_pay,
             customer_name: customer.name,
             payment_terms_days: customer.terms,
             invoice: InvoiceSummary::of(row, self.today()),

@@ -284,16 +284,6 @@ impl Services {
         Ok(name)
     }
 
-    /// Whether the contact may pay for the account (the pay buttons show).
-    pub async fn contact_can_pay(&self, contact_id: i64, customer_id: i64) -> ServiceResult<bool> {
-        let mut conn = self.db.pool.acquire().await?;
-        Ok(self
-            .payer_role(&mut conn, contact_id, customer_id)
-            .await?
-            .1
-            .can_pay())
-    }
-
     /// The invoices picked for payment, with credits and methods on offer.
     pub async fn payment_choice(
         &self,

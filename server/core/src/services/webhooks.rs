@@ -269,18 +269,16 @@ impl Services {
             Action::Disputed(reason) => {
                 let now = self.clock.now();
                 if ledger::set_disputed(conn, payment_id, &reason, now).await? {
+                    let detail = serde_json::json!({"payment_id": payment_id, "reason": reason, "event": event_id});
                     audit::record(
                         conn,
                         now,
-                        AuditEvent {
-                            actor_kind: "system",
-                            actor_id: None,
-                            customer_id: Some(payment.customer_id),
-                            action: "payment.disputed",
-                            detail: serde_json::json!({"payment_id": payment_id, "reason": reason, "event": event_id}),
-                            ip: None,
-                            subject: Some(format!("payment:{payment_id}")),
-                        },
+                        system_audit(
+                            &payment,
+                            "payment.disputed",
+                            detail,
+                            format!("payment:{payment_id}"),
+                        ),
                     )
                     .await?;
                 }
@@ -352,15 +350,7 @@ impl Services {
             audit::record(
                 conn,
                 now,
-                AuditEvent {
-                    actor_kind: "system",
-                    actor_id: None,
-                    customer_id: Some(payment.customer_id),
-                    action,
-                    detail: detail.clone(),
-                    ip: None,
-                    subject: Some(subject),
-                },
+                system_audit(payment, action, detail.clone(), subject),
             )
             .await?;
         }
@@ -564,6 +554,24 @@ impl Services {
     }
 }
 
+/// An audit row written by the ledger itself (not a person) about `payment`.
+fn system_audit<'a>(
+    payment: &PaymentRow,
+    action: &'a str,
+    detail: serde_json::Value,
+    subject: String,
+) -> AuditEvent<'a> {
+    AuditEvent {
+        actor_kind: "system",
+        actor_id: None,
+        customer_id: Some(payment.customer_id),
+        action,
+        detail,
+        ip: None,
+        subject: Some(subject),
+    }
+}
+
 enum Action {
     Signal(Signal),
     AttemptFailed(String),
@@ -574,24 +582,18 @@ enum Action {
 /// need a person.
 #[derive(Clone, Debug)]
 pub struct PaymentsOverview {
-    pub payments: Vec<(PaymentRow, String)>,
+    /// (payment, its allocations, customer name), newest first.
+    pub payments: Vec<(
+        PaymentRow,
+        Vec<crate::repo::payments::AllocationRow>,
+        String,
+    )>,
     pub waiting_events: i64,
     /// (event id, type, why)
     pub set_aside: Vec<(String, String, String)>,
 }
 
 impl Services {
-    /// One payment with its allocations (AR pages).
-    pub async fn payment_with_allocations(
-        &self,
-        payment_id: i64,
-    ) -> ServiceResult<(PaymentRow, Vec<crate::repo::payments::AllocationRow>)> {
-        let mut conn = self.db.pool.acquire().await?;
-        payments_repo::payment(&mut conn, payment_id)
-            .await?
-            .ok_or(crate::ServiceError::NotFound)
-    }
-
     pub async fn payments_overview(&self) -> ServiceResult<PaymentsOverview> {
         let mut conn = self.db.pool.acquire().await?;
         let payments = ledger::recent_payments(&mut conn, 100).await?;
