@@ -281,7 +281,10 @@ pub struct PaymentView {
     pub failure: Option<String>,
     /// Back to the open checkout, and the way to abandon it.
     pub continue_href: Option<String>,
-    pub cancel_href: Option<String>,
+    /// POST: cancel the checkout in progress.
+    pub cancel_action: Option<String>,
+    /// POST: ask the gateway now how the checkout went.
+    pub check_action: Option<String>,
     pub credit_applied: Option<String>,
     pub disputed: bool,
 }

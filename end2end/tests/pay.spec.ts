@@ -173,8 +173,14 @@ test("a declined card says what to do next, and going back releases the invoice"
   await expect(page.getByRole("link", { name: "Pay this invoice" })).toHaveCount(0);
   await page.goto(checkout);
 
+  // Back from the checkout: the link itself changes nothing; the payment
+  // page offers to continue or to cancel (a POST).
   await page.getByRole("link", { name: "Cancel and go back to the portal" }).click();
   await expect(page.getByRole("heading", { name: /^Payment PAY-\d+$/ })).toBeVisible();
+  await expect(page.locator(".invoice-head .status")).toHaveText("Pending");
+  await expect(page.getByRole("link", { name: "Continue to checkout" })).toBeVisible();
+  await expectAccessible(page);
+  await page.getByRole("button", { name: "Cancel this payment" }).click();
   await expect(page.locator(".invoice-head .status")).toHaveText("Canceled");
   const notice = page.getByRole("status").filter({ hasText: "nothing was charged" });
   await expect(notice).toContainText("Last attempt: Your card was declined.");

@@ -10,6 +10,7 @@ fn payment_view(
     customer_id: i64,
     p: &portal_core::repo::payments::PaymentRow,
     allocations: &[portal_core::repo::payments::AllocationRow],
+    can_pay: bool,
 ) -> PaymentView {
     use super::ssr::date;
     use crate::models::AllocationView;
@@ -56,11 +57,15 @@ fn payment_view(
         failure: matches!(p.status.as_str(), "pending" | "failed" | "canceled")
             .then(|| p.failure_message.clone())
             .flatten(),
-        continue_href: (p.status == "pending")
+        // Only payers and admins act on a checkout in progress; these are
+        // POST forms (a link must never cancel or re-check a payment).
+        continue_href: (can_pay && p.status == "pending")
             .then(|| p.checkout_url.clone())
             .flatten(),
-        cancel_href: (p.status == "pending")
+        cancel_action: (can_pay && p.status == "pending")
             .then(|| format!("/accounts/{customer_id}/payments/{}/cancel", p.payment_id)),
+        check_action: (can_pay && p.status == "pending" && p.gateway_session_id.is_some())
+            .then(|| format!("/accounts/{customer_id}/payments/{}/check", p.payment_id)),
         credit_applied: (p.credit_applied_minor > 0).then(|| money(p.credit_applied_minor)),
         disputed: p.disputed_at.is_some(),
     }
@@ -104,7 +109,7 @@ pub async fn payment_history(
         payments: h
             .payments
             .iter()
-            .map(|(p, a)| payment_view(customer_id, p, a))
+            .map(|(p, a)| payment_view(customer_id, p, a, false))
             .collect(),
         page: h.page,
         pages: h.pages,
@@ -117,15 +122,20 @@ pub async fn receipt(customer_id: String, payment_id: String) -> Result<ReceiptV
 
     let contact_id = require_contact()?;
     let (customer_id, payment_id) = (id(&customer_id)?, id(&payment_id)?);
-    let (customer_name, payment, allocations) = mapped(
+    let receipt = mapped(
         services()?
             .payment_receipt(contact_id, customer_id, payment_id)
             .await,
     )?;
     Ok(ReceiptView {
         customer_id,
-        customer_name,
-        payment: payment_view(customer_id, &payment, &allocations),
+        customer_name: receipt.customer_name,
+        payment: payment_view(
+            customer_id,
+            &receipt.payment,
+            &receipt.allocations,
+            receipt.can_pay,
+        ),
     })
 }
 
@@ -239,17 +249,20 @@ pub async fn pay_review(customer_id: String, query: String) -> Result<PayReviewV
     use super::ssr::{id, member_customer_name, require_contact, services};
     use crate::models::ReviewLineView;
     use portal_core::domain::Money;
-    use portal_core::services::payments::PaymentDraft;
+    use portal_core::services::payments::{PayProblem, PaymentDraft};
     use portal_core::ServiceError;
 
     let contact_id = require_contact()?;
     let customer_id = id(&customer_id)?;
     let pairs = query_pairs(&query);
     let draft = PaymentDraft::from_pairs(&pairs);
+    // The URL names a problem by its code; the words are ours (a link
+    // must not put its own text on this page).
     let problem = pairs
         .iter()
         .find(|(k, _)| k == "problem")
-        .map(|(_, v)| v.clone());
+        .and_then(|(_, code)| PayProblem::parse(code))
+        .map(|p| p.message().to_owned());
     let fields: Vec<(String, String)> = pairs
         .iter()
         .filter(|(k, _)| k != "problem" && k != "attempt")

@@ -141,12 +141,21 @@ fn ReceiptBody(r: ReceiptView) -> impl IntoView {
         <div class=alert_class role="status">
             <p>{p.notice.clone()}</p>
             {p.failure.clone().map(|f| view! { <p><strong>"Last attempt: "</strong>{f}" Try another card, or pay by ACH bank debit."</p> })}
-            {(p.continue_href.is_some() || p.cancel_href.is_some() || pay_again.is_some()).then(|| view! {
-                <p class="actions">
+            {(p.continue_href.is_some() || p.cancel_action.is_some() || pay_again.is_some()).then(|| view! {
+                <div class="actions">
                     {p.continue_href.clone().map(|h| view! { <a class="button" href=h>"Continue to checkout"</a> })}
-                    {p.cancel_href.clone().map(|h| view! { <a class="button secondary" href=h>"Cancel this payment"</a> })}
+                    {p.check_action.clone().map(|action| view! {
+                        <form method="post" action=action class="inline-form">
+                            <button type="submit" class="button secondary">"Check the status now"</button>
+                        </form>
+                    })}
+                    {p.cancel_action.clone().map(|action| view! {
+                        <form method="post" action=action class="inline-form">
+                            <button type="submit" class="button secondary">"Cancel this payment"</button>
+                        </form>
+                    })}
                     {pay_again.clone().map(|h| view! { <a class="button" href=h>"Pay invoices"</a> })}
-                </p>
+                </div>
             })}
         </div>
         {p.disputed.then(|| view! { <p class="alert error">"This payment is disputed with the card issuer; AR will contact you."</p> })}

@@ -4,14 +4,14 @@
 //! the webhook, a status), and all work with JavaScript off.
 
 use axum::body::Bytes;
-use axum::extract::{Path, State};
+use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::Extension;
 use portal_core::domain::Principal;
 use portal_core::email::html_escape;
 use portal_core::payments::sandbox::{SandboxCheckout, SandboxOutcome};
-use portal_core::services::payments::PaymentDraft;
+use portal_core::services::payments::{PayProblem, PaymentDraft};
 use portal_core::services::webhooks::WebhookRefusal;
 use portal_core::session_store::SignedIn;
 use portal_core::{ServiceError, Services};
@@ -55,25 +55,11 @@ pub async fn start_payment(
         )
         .await
     {
-        Ok(started) => Redirect::to(&started.redirect).into_response(),
+        Ok(Ok(started)) => Redirect::to(&started.redirect).into_response(),
+        Ok(Err(problem)) => back_to_review(customer_id, &pairs, problem),
+        // A role that may not pay: the review page says so in words.
+        Err(ServiceError::Invalid(_)) => back_to_review(customer_id, &pairs, PayProblem::Changed),
         Err(ServiceError::NotFound) => not_found(),
-        Err(ServiceError::Invalid(problem)) => {
-            // Back to the review page, which shows the problem and the plan
-            // as it stands now.
-            let mut query = url::form_urlencoded::Serializer::new(String::new());
-            for (k, v) in pairs
-                .iter()
-                .filter(|(k, _)| k != "attempt" && k != "problem")
-            {
-                query.append_pair(k, v);
-            }
-            query.append_pair("problem", &problem);
-            Redirect::to(&format!(
-                "/accounts/{customer_id}/pay/review?{}",
-                query.finish()
-            ))
-            .into_response()
-        }
         Err(e) => {
             tracing::error!(error = %e, "payment not started");
             server_error()
@@ -81,54 +67,159 @@ pub async fn start_payment(
     }
 }
 
-/// GET …/payments/{payment_id}/return: Checkout's success URL.
+/// Back to the review page, which checks the payment again and shows the
+/// plan as it stands now; the URL names the problem by a code only.
+fn back_to_review(customer_id: i64, pairs: &[(String, String)], problem: PayProblem) -> Response {
+    let mut query = url::form_urlencoded::Serializer::new(String::new());
+    for (k, v) in pairs
+        .iter()
+        .filter(|(k, _)| k != "attempt" && k != "problem")
+    {
+        query.append_pair(k, v);
+    }
+    query.append_pair("problem", problem.code());
+    Redirect::to(&format!(
+        "/accounts/{customer_id}/pay/review?{}",
+        query.finish()
+    ))
+    .into_response()
+}
+
+/// The ids of `/accounts/{customer_id}/payments/{payment_id}/…` and the
+/// signed-in contact; `None` answers 404.
+fn payment_path(
+    signed_in: Option<Extension<SignedIn>>,
+    customer_id: &str,
+    payment_id: &str,
+) -> Option<(i64, i64, i64)> {
+    Some((
+        contact(signed_in)?,
+        customer_id.parse().ok()?,
+        payment_id.parse().ok()?,
+    ))
+}
+
+fn payment_page(customer_id: i64, payment_id: i64) -> Response {
+    Redirect::to(&format!("/accounts/{customer_id}/payments/{payment_id}")).into_response()
+}
+
+/// How long Checkout's return waits for the webhook before showing the
+/// payment (still "pending" if the webhook is late).
+const RETURN_PATIENCE: std::time::Duration = std::time::Duration::from_secs(5);
+
+#[derive(serde::Deserialize)]
+pub struct ReturnQuery {
+    #[serde(default)]
+    key: String,
+}
+
+/// GET …/payments/{payment_id}/return?key=…: Checkout's success URL. Only
+/// reads: it waits briefly for the webhook, then shows the payment.
 pub async fn checkout_return(
     State(services): State<Services>,
     signed_in: Option<Extension<SignedIn>>,
     Path((customer_id, payment_id)): Path<(String, String)>,
+    Query(query): Query<ReturnQuery>,
 ) -> Response {
-    returned(services, signed_in, customer_id, payment_id, false).await
+    back_from_checkout(services, signed_in, customer_id, payment_id, query, true).await
 }
 
-/// GET …/payments/{payment_id}/cancel: Checkout's cancel URL ("back").
-pub async fn checkout_cancel(
+/// GET …/payments/{payment_id}/cancel?key=…: Checkout's cancel URL
+/// ("back"). Changes nothing: the payment page then offers to continue the
+/// checkout or to cancel it (a POST).
+pub async fn checkout_cancel_link(
     State(services): State<Services>,
     signed_in: Option<Extension<SignedIn>>,
     Path((customer_id, payment_id)): Path<(String, String)>,
+    Query(query): Query<ReturnQuery>,
 ) -> Response {
-    returned(services, signed_in, customer_id, payment_id, true).await
+    back_from_checkout(services, signed_in, customer_id, payment_id, query, false).await
 }
 
-async fn returned(
+async fn back_from_checkout(
     services: Services,
     signed_in: Option<Extension<SignedIn>>,
     customer_id: String,
     payment_id: String,
-    abandoned: bool,
+    query: ReturnQuery,
+    wait_for_webhook: bool,
 ) -> Response {
-    let (Some(contact_id), Ok(customer_id), Ok(payment_id)) = (
-        contact(signed_in),
-        customer_id.parse::<i64>(),
-        payment_id.parse::<i64>(),
-    ) else {
+    let Some((contact_id, customer_id, payment_id)) =
+        payment_path(signed_in, &customer_id, &payment_id)
+    else {
         return not_found();
     };
-    let result = if abandoned {
+    if let Err(e) = services
+        .payment_for_return(contact_id, customer_id, payment_id, &query.key)
+        .await
+    {
+        return failed(e);
+    }
+    if wait_for_webhook {
+        if let Err(e) = services.wait_for_outcome(payment_id, RETURN_PATIENCE).await {
+            return failed(e);
+        }
+    }
+    payment_page(customer_id, payment_id)
+}
+
+/// POST …/payments/{payment_id}/cancel: "Cancel this payment".
+pub async fn cancel_payment(
+    State(services): State<Services>,
+    signed_in: Option<Extension<SignedIn>>,
+    Path((customer_id, payment_id)): Path<(String, String)>,
+) -> Response {
+    act_on_payment(services, signed_in, customer_id, payment_id, true).await
+}
+
+/// POST …/payments/{payment_id}/check: "Check the status now".
+pub async fn check_payment(
+    State(services): State<Services>,
+    signed_in: Option<Extension<SignedIn>>,
+    Path((customer_id, payment_id)): Path<(String, String)>,
+) -> Response {
+    act_on_payment(services, signed_in, customer_id, payment_id, false).await
+}
+
+/// The two buttons of a payment in checkout: cancel it, or ask the gateway.
+async fn act_on_payment(
+    services: Services,
+    signed_in: Option<Extension<SignedIn>>,
+    customer_id: String,
+    payment_id: String,
+    cancel: bool,
+) -> Response {
+    let Some((contact_id, customer_id, payment_id)) =
+        payment_path(signed_in, &customer_id, &payment_id)
+    else {
+        return not_found();
+    };
+    let done = if cancel {
         services
-            .checkout_abandoned(contact_id, customer_id, payment_id)
+            .cancel_checkout(contact_id, customer_id, payment_id)
             .await
     } else {
         services
-            .checkout_returned(contact_id, customer_id, payment_id)
+            .check_payment_status(contact_id, customer_id, payment_id)
             .await
     };
-    match result {
-        Ok(_) => {
-            Redirect::to(&format!("/accounts/{customer_id}/payments/{payment_id}")).into_response()
-        }
-        Err(ServiceError::NotFound) => not_found(),
-        Err(e) => {
-            tracing::error!(error = %e, "checkout return failed");
+    match done {
+        Ok(_) => payment_page(customer_id, payment_id),
+        Err(e) => failed(e),
+    }
+}
+
+fn failed(e: ServiceError) -> Response {
+    match e {
+        ServiceError::NotFound => not_found(),
+        ServiceError::Invalid(message) => plain_page(
+            StatusCode::FORBIDDEN,
+            "You cannot change this payment",
+            &message,
+            ("/", "Back to the portal"),
+        ),
+        e => {
+            tracing::error!(error = %e, "payment action failed");
             server_error()
         }
     }

@@ -118,6 +118,7 @@ async fn bench_webhook_acknowledgement_and_processing() {
                 None,
             )
             .await
+            .unwrap()
             .unwrap();
     }
     println!(
@@ -137,7 +138,7 @@ async fn bench_webhook_acknowledgement_and_processing() {
             "type": "checkout.session.completed",
             "data": {"object": {"id": session_id, "object": "checkout.session", "status": "complete",
                 "payment_status": "paid", "payment_intent": format!("pi_bench_{payment_id}"),
-                "metadata": {"payment_id": payment_id.to_string()}}}})
+                "metadata": {"portal_payment_id": payment_id.to_string()}}}})
         .to_string();
         let header = signature::sign(body.as_bytes(), &secret, now);
         app.services

@@ -187,7 +187,7 @@ async fn create_session(
         session["amount_subtotal"] = json!(total);
         session["currency"] = json!(field("line_items[0][price_data][currency]"));
         session["customer"] = json!(field("customer"));
-        session["metadata"] = json!({"payment_id": field("metadata[payment_id]")});
+        session["metadata"] = json!({"portal_payment_id": field("metadata[portal_payment_id]")});
         session["mode"] = json!("payment");
         session["payment_intent"] = Value::Null;
         session["payment_status"] = json!("unpaid");

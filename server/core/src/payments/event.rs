@@ -35,6 +35,11 @@ pub fn envelope(payload: &[u8]) -> Result<Envelope, String> {
     }
 }
 
+/// The metadata key under which our payment id travels on the Checkout
+/// Session and its PaymentIntent. Namespaced: another integration on the
+/// same Stripe account may well use a plain `payment_id` of its own.
+pub const PAYMENT_ID_METADATA: &str = "portal_payment_id";
+
 /// How an event is tied to one of our payments: our id in the metadata
 /// (we put it on the Checkout Session and on its PaymentIntent), else the
 /// gateway's ids we stored.
@@ -43,6 +48,67 @@ pub struct PaymentKeys {
     pub payment_id: Option<i64>,
     pub session_id: Option<String>,
     pub intent_id: Option<String>,
+    /// What the object says about the money, checked against the payment
+    /// before anything is applied.
+    pub facts: MoneyFacts,
+}
+
+impl PaymentKeys {
+    /// Nothing ties the object to any payment of ours.
+    pub fn is_empty(&self) -> bool {
+        self.payment_id.is_none() && self.session_id.is_none() && self.intent_id.is_none()
+    }
+}
+
+/// The amount, currency and mode an object carries.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct MoneyFacts {
+    /// Minor units, as Stripe sends them.
+    pub amount_minor: Option<i64>,
+    /// Whether `amount_minor` is the whole payment (a session, an intent, a
+    /// charge) or may be part of it (a dispute).
+    pub amount_is_part: bool,
+    /// Lower case ISO code, as Stripe sends it.
+    pub currency: Option<String>,
+    pub livemode: Option<bool>,
+}
+
+impl MoneyFacts {
+    fn of(v: &Value, amount_field: &str) -> MoneyFacts {
+        MoneyFacts {
+            amount_minor: v.get(amount_field).and_then(Value::as_i64),
+            amount_is_part: false,
+            currency: text(v, "/currency"),
+            livemode: v.get("livemode").and_then(Value::as_bool),
+        }
+    }
+
+    /// Why this object cannot be about a payment of `amount_minor` in
+    /// `currency` made in `livemode`; `None` when it fits.
+    pub fn mismatch(&self, amount_minor: i64, currency: &str, livemode: bool) -> Option<String> {
+        if let Some(mode) = self.livemode {
+            if mode != livemode {
+                return Some(format!(
+                    "livemode {mode} does not match this portal's {} mode",
+                    if livemode { "live" } else { "test" }
+                ));
+            }
+        }
+        if let Some(theirs) = &self.currency {
+            if !theirs.eq_ignore_ascii_case(currency) {
+                return Some(format!("currency {theirs} is not the payment's {currency}"));
+            }
+        }
+        match self.amount_minor {
+            Some(amount) if self.amount_is_part && (amount <= 0 || amount > amount_minor) => Some(
+                format!("amount {amount} does not fit the payment's {amount_minor}"),
+            ),
+            Some(amount) if !self.amount_is_part && amount != amount_minor => Some(format!(
+                "amount {amount} is not the payment's {amount_minor}"
+            )),
+            _ => None,
+        }
+    }
 }
 
 /// What an event means for the ledger.
@@ -66,7 +132,10 @@ fn text(v: &Value, pointer: &str) -> Option<String> {
 }
 
 fn payment_id(v: &Value) -> Option<i64> {
-    text(v, "/metadata/payment_id").and_then(|s| s.parse().ok())
+    v.get("metadata")
+        .and_then(|m| m.get(PAYMENT_ID_METADATA))
+        .and_then(Value::as_str)
+        .and_then(|s| s.parse().ok())
 }
 
 /// The payment intent id, whether the field holds an id or an expanded object.
@@ -84,6 +153,7 @@ pub fn checkout_session_signal(session: &Value, event_type: &str) -> PaymentEven
         payment_id: payment_id(session),
         session_id: text(session, "/id"),
         intent_id: intent_id(session),
+        facts: MoneyFacts::of(session, "amount_total"),
     };
     let payment_status = text(session, "/payment_status").unwrap_or_default();
     let signal = match event_type {
@@ -120,6 +190,7 @@ pub fn classify(event_type: &str, object: &Value) -> PaymentEvent {
                 payment_id: payment_id(object),
                 session_id: None,
                 intent_id: text(object, "/id"),
+                facts: MoneyFacts::of(object, "amount"),
             },
             message: text(object, "/last_payment_error/message")
                 .unwrap_or_else(|| "The payment was declined.".into()),
@@ -129,6 +200,7 @@ pub fn classify(event_type: &str, object: &Value) -> PaymentEvent {
                 payment_id: payment_id(object),
                 session_id: None,
                 intent_id: intent_id(object),
+                facts: MoneyFacts::of(object, "amount"),
             },
             signal: Signal::Refunded {
                 total_refunded_minor: object
@@ -142,6 +214,10 @@ pub fn classify(event_type: &str, object: &Value) -> PaymentEvent {
                 payment_id: payment_id(object),
                 session_id: None,
                 intent_id: intent_id(object),
+                facts: MoneyFacts {
+                    amount_is_part: true,
+                    ..MoneyFacts::of(object, "amount")
+                },
             },
             reason: text(object, "/reason").unwrap_or_else(|| "unknown".into()),
         },
@@ -156,7 +232,7 @@ mod tests {
 
     #[test]
     fn reads_checkout_outcomes() {
-        let session = json!({"id": "cs_1", "payment_status": "unpaid", "payment_intent": "pi_1", "metadata": {"payment_id": "7"}});
+        let session = json!({"id": "cs_1", "payment_status": "unpaid", "payment_intent": "pi_1", "metadata": {"portal_payment_id": "7"}});
         let PaymentEvent::Signal { keys, signal } =
             classify("checkout.session.completed", &session)
         else {
@@ -169,6 +245,44 @@ mod tests {
             classify("customer.created", &json!({})),
             PaymentEvent::Ignored(_)
         ));
+    }
+
+    #[test]
+    fn only_our_namespaced_metadata_names_a_payment() {
+        let generic = json!({"id": "pi_9", "metadata": {"payment_id": "7"}});
+        let PaymentEvent::AttemptFailed { keys, .. } =
+            classify("payment_intent.payment_failed", &generic)
+        else {
+            panic!()
+        };
+        assert_eq!(keys.payment_id, None);
+    }
+
+    #[test]
+    fn money_facts_must_fit_the_payment() {
+        let session = json!({"amount_total": 5000, "currency": "usd", "livemode": false});
+        let facts = MoneyFacts::of(&session, "amount_total");
+        assert_eq!(facts.mismatch(5000, "USD", false), None);
+        assert!(facts
+            .mismatch(4999, "USD", false)
+            .unwrap()
+            .contains("amount"));
+        assert!(facts
+            .mismatch(5000, "EUR", false)
+            .unwrap()
+            .contains("currency"));
+        assert!(facts
+            .mismatch(5000, "USD", true)
+            .unwrap()
+            .contains("livemode"));
+        let dispute = MoneyFacts {
+            amount_is_part: true,
+            ..MoneyFacts::of(&json!({"amount": 1000, "currency": "usd"}), "amount")
+        };
+        assert_eq!(dispute.mismatch(5000, "USD", false), None);
+        assert!(dispute.mismatch(900, "USD", false).is_some());
+        // Objects without these fields are judged by the ids alone.
+        assert_eq!(MoneyFacts::default().mismatch(1, "USD", true), None);
     }
 
     #[test]

@@ -131,7 +131,7 @@ impl SandboxCheckout {
             "customer_details": {"email": self.receipt_email},
             "expires_at": self.expires_at.timestamp(),
             "livemode": false,
-            "metadata": {"payment_id": self.payment_id.to_string()},
+            "metadata": self.metadata(),
             "mode": "payment",
             "payment_intent": if open && self.decline_message.is_none() { Value::Null } else { json!(self.intent_id) },
             "payment_method_types": [self.method],
@@ -142,6 +142,16 @@ impl SandboxCheckout {
         })
     }
 
+    /// Our payment id under the key the Stripe adapter uses too.
+    fn metadata(&self) -> Value {
+        let mut metadata = serde_json::Map::new();
+        metadata.insert(
+            super::event::PAYMENT_ID_METADATA.to_owned(),
+            Value::String(self.payment_id.to_string()),
+        );
+        Value::Object(metadata)
+    }
+
     fn intent_object(&self, status: &str, error: Option<&str>) -> Value {
         json!({
             "id": self.intent_id,
@@ -149,7 +159,7 @@ impl SandboxCheckout {
             "amount": self.amount_minor,
             "currency": self.currency.to_ascii_lowercase(),
             "livemode": false,
-            "metadata": {"payment_id": self.payment_id.to_string()},
+            "metadata": self.metadata(),
             "payment_method_types": [self.method],
             "status": status,
             "last_payment_error": error.map(|message| json!({

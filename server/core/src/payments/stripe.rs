@@ -114,7 +114,10 @@ impl PaymentGateway for StripeGateway {
             .to_ascii_lowercase()
             .parse()
             .map_err(|_| GatewayError::Refused(format!("currency {}", request.currency.code())))?;
-        let metadata = HashMap::from([("payment_id".to_owned(), request.payment_id.to_string())]);
+        let metadata = HashMap::from([(
+            crate::payments::event::PAYMENT_ID_METADATA.to_owned(),
+            request.payment_id.to_string(),
+        )]);
         let customer = request
             .gateway_customer_id
             .parse()

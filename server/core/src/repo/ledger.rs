@@ -89,10 +89,9 @@ pub async fn open_credits(
     customer_id: i64,
 ) -> Result<Vec<OpenCredit>, sqlx::Error> {
     let rows = sqlx::query(
-        "SELECT c.credit_note_id, c.number, c.currency,
-                c.amount_minor - CAST(COALESCE((SELECT SUM(ca.amount_minor) FROM credit_allocations ca
-                                                WHERE ca.credit_note_id = c.credit_note_id), 0) AS BIGINT) AS unapplied
-         FROM credit_notes c WHERE c.customer_id = $1 ORDER BY c.issue_date, c.credit_note_id",
+        "SELECT c.credit_note_id, c.number, c.currency, c.amount_minor - c.applied_minor AS unapplied
+         FROM credit_notes c WHERE c.customer_id = $1 AND c.applied_minor < c.amount_minor
+         ORDER BY c.issue_date, c.credit_note_id",
     )
     .bind(customer_id)
     .fetch_all(conn)
@@ -109,8 +108,27 @@ pub async fn open_credits(
         .collect())
 }
 
+/// Serializes the payments of one account: what it holds and which credits
+/// are still open are read and spent under this lock. PostgreSQL takes the
+/// customer's row lock; SQLite's BEGIN IMMEDIATE already serializes writers.
+pub async fn lock_customer(
+    conn: &mut Conn,
+    backend: Backend,
+    customer_id: i64,
+) -> Result<(), sqlx::Error> {
+    if backend == Backend::Postgres {
+        sqlx::query("SELECT customer_id FROM customers WHERE customer_id = $1 FOR UPDATE")
+            .bind(customer_id)
+            .fetch_optional(conn)
+            .await?;
+    }
+    Ok(())
+}
+
 /// Applies `amount_minor` of a credit note to an invoice (adding to an
-/// earlier application of the same note to the same invoice).
+/// earlier application of the same note to the same invoice). The
+/// database refuses (a CHECK violation, see [`is_check_violation`]) to apply
+/// more than the note's amount in all.
 pub async fn apply_credit(
     conn: &mut Conn,
     credit_note_id: i64,
@@ -144,6 +162,8 @@ pub struct NewPayment<'a> {
     pub contact_id: i64,
     pub receipt_email: &'a str,
     pub credit_applied_minor: i64,
+    /// Random; goes into Checkout's return and cancel URLs.
+    pub return_key: &'a str,
 }
 
 pub async fn insert_pending(
@@ -153,8 +173,8 @@ pub async fn insert_pending(
 ) -> Result<i64, sqlx::Error> {
     let row = sqlx::query(
         "INSERT INTO payments (customer_id, currency, amount_minor, method, status, gateway, attempt_key,
-                               created_by_contact, receipt_email, credit_applied_minor, created_at, updated_at)
-         VALUES ($1, $2, $3, $4, 'pending', $5, $6, $7, $8, $9, $10, $10) RETURNING payment_id",
+                               created_by_contact, receipt_email, credit_applied_minor, return_key, created_at, updated_at)
+         VALUES ($1, $2, $3, $4, 'pending', $5, $6, $7, $8, $9, $11, $10, $10) RETURNING payment_id",
     )
     .bind(p.customer_id)
     .bind(p.currency.code())
@@ -166,6 +186,7 @@ pub async fn insert_pending(
     .bind(p.receipt_email)
     .bind(p.credit_applied_minor)
     .bind(ts(now))
+    .bind(p.return_key)
     .fetch_one(conn)
     .await?;
     Ok(row.get("payment_id"))
@@ -394,15 +415,66 @@ pub async fn stale_pending(
         .collect())
 }
 
-pub async fn by_attempt_key(
+/// What an earlier press of the same "Pay" form did.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PayAttempt {
+    pub customer_id: i64,
+    /// `None` when credits covered everything.
+    pub payment_id: Option<i64>,
+    pub invoice_id: i64,
+}
+
+pub async fn pay_attempt(
     conn: &mut Conn,
     attempt_key: &str,
-) -> Result<Option<i64>, sqlx::Error> {
-    let row = sqlx::query("SELECT payment_id FROM payments WHERE attempt_key = $1")
-        .bind(attempt_key)
-        .fetch_optional(conn)
-        .await?;
-    Ok(row.map(|r| r.get("payment_id")))
+) -> Result<Option<PayAttempt>, sqlx::Error> {
+    let row = sqlx::query(
+        "SELECT customer_id, payment_id, invoice_id FROM pay_attempts WHERE attempt_key = $1",
+    )
+    .bind(attempt_key)
+    .fetch_optional(conn)
+    .await?;
+    Ok(row.map(|r| PayAttempt {
+        customer_id: r.get("customer_id"),
+        payment_id: r.get("payment_id"),
+        invoice_id: r.get("invoice_id"),
+    }))
+}
+
+/// Records a "Pay" press; a second insert of the same key is a unique
+/// violation ([`is_unique_violation`]).
+pub async fn insert_pay_attempt(
+    conn: &mut Conn,
+    attempt_key: &str,
+    attempt: &PayAttempt,
+    now: DateTime<Utc>,
+) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "INSERT INTO pay_attempts (attempt_key, customer_id, payment_id, invoice_id, created_at)
+         VALUES ($1, $2, $3, $4, $5)",
+    )
+    .bind(attempt_key)
+    .bind(attempt.customer_id)
+    .bind(attempt.payment_id)
+    .bind(attempt.invoice_id)
+    .bind(ts(now))
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+fn database_error_kind(e: &sqlx::Error) -> Option<sqlx::error::ErrorKind> {
+    e.as_database_error().map(|d| d.kind())
+}
+
+/// A CHECK constraint refused the write (e.g. a credit applied beyond its amount).
+pub fn is_check_violation(e: &sqlx::Error) -> bool {
+    database_error_kind(e) == Some(sqlx::error::ErrorKind::CheckViolation)
+}
+
+/// A UNIQUE constraint refused the write (e.g. the same attempt key twice).
+pub fn is_unique_violation(e: &sqlx::Error) -> bool {
+    database_error_kind(e) == Some(sqlx::error::ErrorKind::UniqueViolation)
 }
 
 pub async fn gateway_customer_id(

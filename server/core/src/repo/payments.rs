@@ -30,6 +30,8 @@ pub struct PaymentRow {
     pub failure_message: Option<String>,
     pub disputed_at: Option<DateTime<Utc>>,
     pub credit_applied_minor: i64,
+    /// The random value in this payment's Checkout return and cancel URLs.
+    pub return_key: Option<String>,
 }
 
 #[derive(Clone, Debug)]
@@ -44,7 +46,7 @@ const PAYMENT_COLUMNS: &str =
     "p.payment_id, p.customer_id, p.currency, p.amount_minor, p.refunded_minor, p.method,
      p.status, p.reference, p.gateway, p.received_at, p.created_at, p.gateway_session_id,
      p.gateway_intent_id, p.receipt_email, p.checkout_url,
-     p.checkout_expires_at, p.failure_message, p.disputed_at, p.credit_applied_minor";
+     p.checkout_expires_at, p.failure_message, p.disputed_at, p.credit_applied_minor, p.return_key";
 
 fn payment_row(r: &AnyRow) -> PaymentRow {
     PaymentRow {
@@ -73,6 +75,7 @@ fn payment_row(r: &AnyRow) -> PaymentRow {
             .get::<Option<String>, _>("disputed_at")
             .map(|s| parse_ts(&s)),
         credit_applied_minor: r.get("credit_applied_minor"),
+        return_key: r.get("return_key"),
     }
 }
 
@@ -181,8 +184,8 @@ pub async fn statement_entries(
     to: NaiveDate,
 ) -> Result<Vec<Entry>, sqlx::Error> {
     let end = date_text(to);
-    // Timestamps sort as text; everything on `to` is before the next day.
-    let end_exclusive = format!("{}T", date_text(to + chrono::Duration::days(1)));
+    // Timestamps sort as text; everything on `to` is before its end.
+    let end_exclusive = crate::db::day_end(to);
     let mut entries = Vec::new();
     let invoices = sqlx::query(
         "SELECT issue_date, number, currency, total_minor FROM invoices
@@ -260,7 +263,7 @@ pub async fn open_at(
     to: NaiveDate,
 ) -> Result<Vec<OpenItem>, sqlx::Error> {
     let end = date_text(to);
-    let end_exclusive = format!("{}T", date_text(to + chrono::Duration::days(1)));
+    let end_exclusive = crate::db::day_end(to);
     let rows = sqlx::query(
         "SELECT i.currency, i.due_date,
                 i.total_minor

@@ -108,6 +108,53 @@ pub struct StartedPayment {
     pub redirect: String,
 }
 
+/// Why "Pay" sent the customer back to the review page. The review page
+/// gets only this code in its URL (never text a link could choose) and
+/// checks the payment again itself, so it also shows what changed.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum PayProblem {
+    /// The invoices, holds or role changed since the review page was drawn.
+    Changed,
+    /// The form's one-time key is missing or malformed.
+    Stale,
+    /// A chosen credit was used by another payment meanwhile.
+    CreditTaken,
+    /// The payment provider could not be reached; nothing was charged.
+    GatewayUnreachable,
+}
+
+impl PayProblem {
+    pub const ALL: [PayProblem; 4] = [
+        PayProblem::Changed,
+        PayProblem::Stale,
+        PayProblem::CreditTaken,
+        PayProblem::GatewayUnreachable,
+    ];
+
+    pub fn code(self) -> &'static str {
+        match self {
+            PayProblem::Changed => "changed",
+            PayProblem::Stale => "stale",
+            PayProblem::CreditTaken => "credit_taken",
+            PayProblem::GatewayUnreachable => "gateway",
+        }
+    }
+
+    /// Unknown codes are ignored (the page then says nothing extra).
+    pub fn parse(code: &str) -> Option<PayProblem> {
+        PayProblem::ALL.into_iter().find(|p| p.code() == code)
+    }
+
+    pub fn message(self) -> &'static str {
+        match self {
+            PayProblem::Changed => "Nothing was paid: something changed since this page was shown. Check the payment below and press Pay again.",
+            PayProblem::Stale => "This payment form is out of date: review the payment below and press Pay again.",
+            PayProblem::CreditTaken => "Nothing was paid: a credit you chose was just used by another payment. Review the payment below and press Pay again.",
+            PayProblem::GatewayUnreachable => "The payment provider could not be reached. Nothing was charged; please try again in a minute.",
+        }
+    }
+}
+
 fn invalid<T>(message: impl Into<String>) -> ServiceResult<T> {
     Err(ServiceError::Invalid(message.into()))
 }
@@ -381,7 +428,8 @@ impl Services {
     /// "Pay": holds the amounts back from the invoices (so a second tab or
     /// a double click cannot pay them again), applies chosen credits, and
     /// opens a checkout at the gateway. The same `attempt_key` (one per
-    /// rendered review page) always leads to the same payment.
+    /// rendered review page) always leads to what its first press did,
+    /// also when credits covered everything.
     pub async fn start_payment(
         &self,
         contact_id: i64,
@@ -389,20 +437,23 @@ impl Services {
         draft: &PaymentDraft,
         attempt_key: &str,
         ip: Option<&str>,
-    ) -> ServiceResult<StartedPayment> {
+    ) -> ServiceResult<Result<StartedPayment, PayProblem>> {
         if !valid_attempt_key(attempt_key) {
-            return invalid(
-                "This payment form is out of date: go back and review the payment again.",
-            );
+            return Ok(Err(PayProblem::Stale));
         }
         let now = self.clock.now();
         let mut tx = self.db.begin_write().await?;
         let customer_name = self.require_payer(&mut tx, contact_id, customer_id).await?;
-        if let Some(existing) = ledger::by_attempt_key(&mut tx, attempt_key).await? {
+        // Everything below (holds, open credits, earlier presses) is read
+        // and written under the account's lock: two "Pay" posts of one
+        // account, whatever invoices they name, run one after the other.
+        ledger::lock_customer(&mut tx, self.db.backend(), customer_id).await?;
+        if let Some(earlier) = ledger::pay_attempt(&mut tx, attempt_key).await? {
             tx.rollback().await?;
             return self
-                .continue_payment(contact_id, customer_id, existing)
-                .await;
+                .repeat_of(contact_id, customer_id, earlier)
+                .await
+                .map(Ok);
         }
         let ids: Vec<i64> = draft.amounts.iter().map(|(id, _)| *id).collect();
         let invoices =
@@ -410,9 +461,9 @@ impl Services {
         let credits = ledger::open_credits(&mut tx, customer_id).await?;
         let plan = match plan_payment(&customer_name, &invoices, &credits, draft) {
             Ok(plan) => plan,
-            Err(message) => {
+            Err(_) => {
                 tx.rollback().await?;
-                return invalid(message);
+                return Ok(Err(PayProblem::Changed));
             }
         };
         let audit_event =
@@ -438,7 +489,21 @@ impl Services {
                 if take == 0 {
                     break;
                 }
-                ledger::apply_credit(&mut tx, *credit_note_id, line.invoice_id, take, now).await?;
+                match ledger::apply_credit(&mut tx, *credit_note_id, line.invoice_id, take, now)
+                    .await
+                {
+                    Ok(()) => {}
+                    // The database's own guard: never more than the note.
+                    Err(e) if ledger::is_check_violation(&e) => {
+                        tracing::warn!(
+                            credit_note_id,
+                            "a credit was refused by the database guard"
+                        );
+                        tx.rollback().await?;
+                        return Ok(Err(PayProblem::CreditTaken));
+                    }
+                    Err(e) => return Err(e.into()),
+                }
                 *left -= take;
                 need -= take;
             }
@@ -454,6 +519,7 @@ impl Services {
             .await?;
         }
         let charge = plan.charge_minor();
+        let return_key = crate::domain::token::mint_token().plain;
         let payment_id = if charge > 0 {
             let payment_id = ledger::insert_pending(
                 &mut tx,
@@ -467,6 +533,7 @@ impl Services {
                     contact_id,
                     receipt_email: plan.receipt_email.as_str(),
                     credit_applied_minor: plan.credit_minor(),
+                    return_key: &return_key,
                 },
                 now,
             )
@@ -505,29 +572,65 @@ impl Services {
         for line in &plan.lines {
             invoices::refresh_settlement(&mut tx, line.invoice_id).await?;
         }
+        let attempt = ledger::PayAttempt {
+            customer_id,
+            payment_id,
+            invoice_id: plan.lines[0].invoice_id,
+        };
+        if let Err(e) = ledger::insert_pay_attempt(&mut tx, attempt_key, &attempt, now).await {
+            tx.rollback().await?;
+            if !ledger::is_unique_violation(&e) {
+                return Err(e.into());
+            }
+            // The same form pressed twice at once: the other press won.
+            let mut conn = self.db.pool.acquire().await?;
+            let earlier = ledger::pay_attempt(&mut conn, attempt_key)
+                .await?
+                .ok_or(ServiceError::NotFound)?;
+            return self
+                .repeat_of(contact_id, customer_id, earlier)
+                .await
+                .map(Ok);
+        }
         tx.commit().await?;
 
         let Some(payment_id) = payment_id else {
             // Credits covered everything: no money moves.
-            return Ok(StartedPayment {
-                redirect: format!(
-                    "/accounts/{customer_id}/invoices/{}",
-                    plan.lines[0].invoice_id
-                ),
-            });
+            return Ok(Ok(StartedPayment {
+                redirect: format!("/accounts/{customer_id}/invoices/{}", attempt.invoice_id),
+            }));
         };
         match self
-            .open_checkout(customer_id, payment_id, &plan, attempt_key)
+            .open_checkout(customer_id, payment_id, &plan, attempt_key, &return_key)
             .await
         {
-            Ok(url) => Ok(StartedPayment { redirect: url }),
+            Ok(url) => Ok(Ok(StartedPayment { redirect: url })),
             Err(message) => {
                 // Nothing was charged: release the held amounts now.
                 self.cancel_without_checkout(payment_id, &message).await?;
-                invalid(format!(
-                    "{message} Nothing was charged; please try again in a minute."
-                ))
+                Ok(Err(PayProblem::GatewayUnreachable))
             }
+        }
+    }
+
+    /// Where a repeated press of one "Pay" form leads: what the first did.
+    async fn repeat_of(
+        &self,
+        contact_id: i64,
+        customer_id: i64,
+        earlier: ledger::PayAttempt,
+    ) -> ServiceResult<StartedPayment> {
+        if earlier.customer_id != customer_id {
+            return Err(ServiceError::NotFound);
+        }
+        match earlier.payment_id {
+            Some(payment_id) => {
+                self.continue_payment(contact_id, customer_id, payment_id)
+                    .await
+            }
+            None => Ok(StartedPayment {
+                redirect: format!("/accounts/{customer_id}/invoices/{}", earlier.invoice_id),
+            }),
         }
     }
 
@@ -538,6 +641,7 @@ impl Services {
         payment_id: i64,
         plan: &PaymentPlan,
         attempt_key: &str,
+        return_key: &str,
     ) -> Result<String, String> {
         let unreachable = |e: crate::payments::GatewayError| {
             tracing::warn!(payment_id, error = %e, "checkout not started");
@@ -590,10 +694,10 @@ impl Services {
                 })
                 .collect(),
             receipt_email: plan.receipt_email.as_str().to_owned(),
-            success_url: self
-                .config
-                .link(&format!("{base}/return?session_id={{CHECKOUT_SESSION_ID}}")),
-            cancel_url: self.config.link(&format!("{base}/cancel")),
+            success_url: self.config.link(&format!(
+                "{base}/return?key={return_key}&session_id={{CHECKOUT_SESSION_ID}}"
+            )),
+            cancel_url: self.config.link(&format!("{base}/cancel?key={return_key}")),
             expires_at,
         };
         let created = self
@@ -634,7 +738,9 @@ impl Services {
         Ok(StartedPayment { redirect })
     }
 
-    /// A payment of the account the contact belongs to.
+    /// A payment of an account on which the contact may pay: only payers
+    /// and admins continue, check or cancel a checkout (viewers see the
+    /// payment through the history pages, never these actions).
     pub async fn own_payment(
         &self,
         contact_id: i64,
@@ -642,7 +748,8 @@ impl Services {
         payment_id: i64,
     ) -> ServiceResult<PaymentRow> {
         let mut conn = self.db.pool.acquire().await?;
-        self.payer_role(&mut conn, contact_id, customer_id).await?;
+        self.require_payer(&mut conn, contact_id, customer_id)
+            .await?;
         payments_repo::payment(&mut conn, payment_id)
             .await?
             .map(|(p, _)| p)
@@ -650,23 +757,69 @@ impl Services {
             .ok_or(ServiceError::NotFound)
     }
 
-    /// The customer came back from Checkout through the success URL: ask
-    /// the gateway how it went (the webhook may not be here yet).
-    pub async fn checkout_returned(
+    /// The payment behind Checkout's return or cancel URL, if `key` is the
+    /// random value that URL carries (payment ids are sequential; the key
+    /// is not guessable). Reading only: these URLs are GETs.
+    pub async fn payment_for_return(
+        &self,
+        contact_id: i64,
+        customer_id: i64,
+        payment_id: i64,
+        key: &str,
+    ) -> ServiceResult<PaymentRow> {
+        let payment = self
+            .own_payment(contact_id, customer_id, payment_id)
+            .await?;
+        if !return_key_matches(payment.return_key.as_deref(), key) {
+            return Err(ServiceError::NotFound);
+        }
+        Ok(payment)
+    }
+
+    /// Waits (reading, never writing) up to `patience` for a just-returned
+    /// checkout's webhook to move the payment out of `pending`, so the
+    /// customer usually lands on the outcome rather than on "pending".
+    pub async fn wait_for_outcome(
+        &self,
+        payment_id: i64,
+        patience: std::time::Duration,
+    ) -> ServiceResult<()> {
+        let step = std::time::Duration::from_millis(200);
+        let mut waited = std::time::Duration::ZERO;
+        loop {
+            let mut conn = self.db.pool.acquire().await?;
+            let status = payments_repo::payment(&mut conn, payment_id)
+                .await?
+                .map(|(p, _)| p.status);
+            drop(conn);
+            if status.as_deref() != Some(PaymentStatus::Pending.as_str()) || waited >= patience {
+                return Ok(());
+            }
+            tokio::time::sleep(step).await;
+            waited += step;
+        }
+    }
+
+    /// "Check the status now" (a POST from the payment page): asks the
+    /// gateway how the checkout went, in case its webhook is late.
+    pub async fn check_payment_status(
         &self,
         contact_id: i64,
         customer_id: i64,
         payment_id: i64,
     ) -> ServiceResult<PaymentRow> {
-        self.own_payment(contact_id, customer_id, payment_id)
+        let payment = self
+            .own_payment(contact_id, customer_id, payment_id)
             .await?;
-        self.refresh_from_gateway(payment_id).await?;
+        if payment.status == PaymentStatus::Pending.as_str() {
+            self.refresh_from_gateway(payment_id).await?;
+        }
         self.own_payment(contact_id, customer_id, payment_id).await
     }
 
-    /// The customer left Checkout through "back": end the checkout so it
-    /// cannot be paid later, and release the held amounts.
-    pub async fn checkout_abandoned(
+    /// "Cancel this payment" (a POST from the payment page): end the
+    /// checkout so it cannot be paid later, and release the held amounts.
+    pub async fn cancel_checkout(
         &self,
         contact_id: i64,
         customer_id: i64,
@@ -691,6 +844,17 @@ impl Services {
             self.refresh_from_gateway(payment_id).await?;
         }
         self.own_payment(contact_id, customer_id, payment_id).await
+    }
+}
+
+/// Payments made before return keys existed have none; their URLs carry
+/// none either, and the GETs they reach only read.
+fn return_key_matches(stored: Option<&str>, given: &str) -> bool {
+    use sha2::Digest;
+    match stored {
+        None => true,
+        // Compare digests so the time taken says nothing about the key.
+        Some(stored) => sha2::Sha256::digest(stored) == sha2::Sha256::digest(given),
     }
 }
 

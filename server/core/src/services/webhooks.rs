@@ -192,7 +192,7 @@ impl Services {
             PaymentEvent::AttemptFailed { keys, message } => (keys, Action::AttemptFailed(message)),
             PaymentEvent::Disputed { keys, reason } => (keys, Action::Disputed(reason)),
         };
-        if keys == PaymentKeys::default() {
+        if keys.is_empty() {
             return Ok("ignored: not a portal payment".into());
         }
         let Some(payment_id) = ledger::payment_for_keys(conn, self.db.backend(), &keys).await?
@@ -209,10 +209,14 @@ impl Services {
         let (payment, _) = payments_repo::payment(conn, payment_id)
             .await?
             .ok_or_else(|| NotApplied::Later("payment vanished".into()))?;
-        if let (Some(ours), Some(theirs)) = (&payment.gateway_session_id, &keys.session_id) {
-            if ours != theirs {
-                return Ok(format!("ignored: session {theirs} is not this payment's"));
-            }
+        if let Some(mismatch) = self.does_not_fit(&payment, &keys) {
+            // Signed by Stripe, so not forged; but not this payment's
+            // (another integration on the account, a test event in live
+            // mode, a reused id): AR looks at it, the ledger stays as is.
+            tracing::warn!(event = %event_id, payment_id, %mismatch, "webhook event does not fit its payment");
+            return Ok(format!(
+                "set aside for AR: payment {payment_id}: {mismatch}"
+            ));
         }
         let status = PaymentStatus::parse(&payment.status).unwrap_or(PaymentStatus::Pending);
         match action {
@@ -285,6 +289,35 @@ impl Services {
                 Ok(format!("payment {payment_id}: disputed ({reason})"))
             }
         }
+    }
+
+    /// Why an object that names `payment` cannot be about it: another
+    /// Checkout Session or PaymentIntent than the one we stored, another
+    /// amount or currency, or the other mode (test vs live).
+    fn does_not_fit(&self, payment: &PaymentRow, keys: &PaymentKeys) -> Option<String> {
+        for (what, ours, theirs) in [
+            (
+                "checkout session",
+                &payment.gateway_session_id,
+                &keys.session_id,
+            ),
+            (
+                "payment intent",
+                &payment.gateway_intent_id,
+                &keys.intent_id,
+            ),
+        ] {
+            if let (Some(ours), Some(theirs)) = (ours, theirs) {
+                if ours != theirs {
+                    return Some(format!("{what} {theirs} is not the payment's {ours}"));
+                }
+            }
+        }
+        keys.facts.mismatch(
+            payment.amount_minor,
+            payment.currency.code(),
+            self.config.stripe_livemode(),
+        )
     }
 
     /// Writes a state change with everything that follows from it: refunds
