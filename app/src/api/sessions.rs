@@ -8,7 +8,14 @@ use crate::models::SessionView;
 pub async fn my_sessions() -> Result<Vec<SessionView>, AppError> {
     use super::ssr::{fail, mapped, services, signed_in, timestamp};
 
-    let Some(me) = signed_in() else {
+    // People only: a session opened from an invoice link is shared by
+    // everyone who has the link and may not see their sessions.
+    let Some(me) = signed_in().filter(|me| {
+        !matches!(
+            me.principal,
+            portal_core::domain::Principal::InvoiceLink { .. }
+        )
+    }) else {
         return fail(AppError::Unauthorized);
     };
     let rows = mapped(services()?.list_sessions(me.principal).await)?;

@@ -11,7 +11,15 @@ use crate::components::Layout;
 pub fn InvoiceLinkPage() -> impl IntoView {
     let query = use_query_map();
     let state = move || query.read().get("state").unwrap_or_default();
-    let token = move || query.read().get("token").unwrap_or_default();
+    // Only a well-formed token goes into the form's action: anything else
+    // (`../../sessions/end-all?`) could aim the button at another endpoint.
+    let token = move || {
+        query
+            .read()
+            .get("token")
+            .filter(|t| is_well_formed_token(t))
+            .unwrap_or_default()
+    };
     view! {
         <Layout>
             <Title text="Invoice link · Billing portal"/>
@@ -39,5 +47,34 @@ pub fn InvoiceLinkPage() -> impl IntoView {
                 }}
             </section>
         </Layout>
+    }
+}
+
+/// The portal's link tokens: 32 random bytes in unpadded base64url, i.e.
+/// exactly 43 characters of `A-Z a-z 0-9 - _`.
+pub fn is_well_formed_token(token: &str) -> bool {
+    token.len() == 43
+        && token
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+}
+
+#[cfg(test)]
+mod tests {
+    use super::is_well_formed_token;
+
+    #[test]
+    fn only_link_tokens_are_well_formed() {
+        assert!(is_well_formed_token(&"a".repeat(43)));
+        assert!(is_well_formed_token(
+            "AZaz09-_AZaz09-_AZaz09-_AZaz09-_AZaz09-_AZa"
+        ));
+        assert!(!is_well_formed_token(&"a".repeat(42)));
+        assert!(!is_well_formed_token(&"a".repeat(44)));
+        assert!(!is_well_formed_token(
+            "../../sessions/end-all?x=aaaaaaaaaaaaaaaaaaaaaaaaaaa"
+        ));
+        assert!(!is_well_formed_token(&format!("{}/", "a".repeat(42))));
+        assert!(!is_well_formed_token(""));
     }
 }

@@ -28,6 +28,31 @@ pub fn plain_page(status: StatusCode, title: &str, message: &str, link: (&str, &
     response
 }
 
+/// A page whose one action is a button that POSTs to `action` (the
+/// same-origin check then applies): for links that must not act on a GET.
+pub fn action_page(title: &str, message: &str, action: &str, button: &str) -> Response {
+    let body = format!(
+        r#"<!DOCTYPE html>
+<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
+<title>{title}</title><link rel="stylesheet" href="{css}"></head>
+<body><header class="site-header"><a class="brand" href="/"><span class="brand-name">Billing portal</span></a></header>
+<main id="main"><section class="card narrow"><h1>{title}</h1><p>{message}</p>
+<form method="post" action="{action}"><button type="submit">{button}</button></form></section></main>
+</body></html>"#,
+        css = app::stylesheet_href(),
+        title = html_escape(title),
+        message = html_escape(message),
+        action = html_escape(action),
+        button = html_escape(button),
+    );
+    let mut response = (StatusCode::OK, body).into_response();
+    response.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("text/html; charset=utf-8"),
+    );
+    response
+}
+
 /// 429 with Retry-After, in words a person can act on.
 pub fn too_many_requests(retry_after_secs: u64, back_to: &str) -> Response {
     let minutes = retry_after_secs.div_ceil(60);

@@ -84,6 +84,21 @@ pub async fn session_guard(
         }
     }
 
+    // Someone disabled since signing in is out at once (disabling also
+    // deletes their sessions; this covers a request already in flight).
+    if let Some(s) = &signed_in {
+        match services.principal_is_active(s.principal).await {
+            Ok(true) => {}
+            Ok(false) => {
+                let _ = session.flush().await;
+                signed_in = None;
+            }
+            Err(e) => {
+                tracing::error!(error = %e, "checking the signed-in person failed");
+                return super::plain_page::server_error();
+            }
+        }
+    }
     let principal = signed_in.as_ref().map(|s| s.principal);
     let contact_sign_in = if timed_out {
         "/sign-in?expired=1"

@@ -852,10 +852,19 @@ async fn invoice_link_opens_its_invoice_only_until_expired_or_revoked(backend: B
         window_end.max(app.clock.now_for_tests() + chrono::Duration::days(7))
     );
 
-    // Opening it: a session for this invoice, the token gone from the address.
+    // Opening it: a page whose button POSTs (a GET changes nothing), then
+    // a session for this invoice, the token gone from the address.
     let visitor = new_client();
     let path = link.url.strip_prefix(&app.address).unwrap().to_owned();
     let response = app.get_with(&visitor, &path).await;
+    assert_eq!(response.status(), 200);
+    let page = response.text().await.unwrap();
+    assert!(
+        page.contains(&format!("action=\"{path}\""))
+            && page.contains(&format!("Open invoice {number}")),
+        "{page}"
+    );
+    let response = app.post_form_with(&visitor, &path, &[]).await;
     assert_eq!(response.status(), 303);
     let invoice_page = format!("/accounts/{customer_id}/invoices/{invoice_id}");
     assert_eq!(location(&response), invoice_page);
@@ -978,7 +987,11 @@ async fn invoice_link_opens_its_invoice_only_until_expired_or_revoked(backend: B
         assert!(mail.subject.contains(&number));
         let fresh = mail.link();
         let response = app
-            .get_with(&new_client(), fresh.strip_prefix(&app.address).unwrap())
+            .post_form_with(
+                &new_client(),
+                fresh.strip_prefix(&app.address).unwrap(),
+                &[],
+            )
             .await;
         assert_eq!(
             location(&response),

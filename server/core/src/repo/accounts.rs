@@ -121,7 +121,8 @@ pub async fn memberships(
     let rows = sqlx::query(
         "SELECT c.customer_id, c.name, c.currency, cc.role
          FROM customer_contacts cc JOIN customers c ON c.customer_id = cc.customer_id
-         WHERE cc.contact_id = $1 ORDER BY c.name",
+         JOIN contacts p ON p.contact_id = cc.contact_id
+         WHERE cc.contact_id = $1 AND p.disabled_at IS NULL ORDER BY c.name",
     )
     .bind(contact_id)
     .fetch_all(conn)
@@ -138,6 +139,29 @@ pub async fn memberships(
             }
         })
         .collect())
+}
+
+/// Disables the enabled contact (`staff = false`) or staff user with this
+/// email; returns its id, or `None` if there is none.
+pub async fn disable_person(
+    conn: &mut Conn,
+    staff: bool,
+    email: &str,
+    now: DateTime<Utc>,
+) -> Result<Option<i64>, sqlx::Error> {
+    let (table, id) = if staff {
+        ("staff_users", "staff_id")
+    } else {
+        ("contacts", "contact_id")
+    };
+    let row = sqlx::query(&format!(
+        "UPDATE {table} SET disabled_at = $2 WHERE email = $1 AND disabled_at IS NULL RETURNING {id} AS person_id"
+    ))
+    .bind(email)
+    .bind(ts(now))
+    .fetch_optional(conn)
+    .await?;
+    Ok(row.map(|r| r.get("person_id")))
 }
 
 /// A customer's name and payment terms (days).

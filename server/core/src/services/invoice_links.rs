@@ -122,20 +122,12 @@ impl Services {
         token: &str,
         ip: Option<&str>,
     ) -> ServiceResult<Result<InvoiceLinkGrant, LinkRefusal>> {
-        let Some(hash) = parse_and_hash(token) else {
-            return Ok(Err(LinkRefusal::Unknown));
-        };
         let now = self.clock.now();
         let mut tx = self.db.begin_write().await?;
-        let Some(link) = invoice_links::by_hash(&mut tx, &hash).await? else {
-            return Ok(Err(LinkRefusal::Unknown));
+        let link = match live_link(&mut tx, token, now).await? {
+            Ok(link) => link,
+            Err(refusal) => return Ok(Err(refusal)),
         };
-        if link.revoked_at.is_some() {
-            return Ok(Err(LinkRefusal::Revoked));
-        }
-        if link.expires_at <= now {
-            return Ok(Err(LinkRefusal::Expired));
-        }
         invoice_links::mark_used(&mut tx, link.invoice_link_id, now).await?;
         audit::record(
             &mut tx,
@@ -157,6 +149,31 @@ impl Services {
             customer_id: link.customer_id,
             invoice_id: link.invoice_id,
         }))
+    }
+
+    /// What a link would open, without opening it (the GET of `/i/{token}`
+    /// only shows a page whose button opens it).
+    pub async fn peek_invoice_link(
+        &self,
+        token: &str,
+    ) -> ServiceResult<Result<(InvoiceLinkGrant, String), LinkRefusal>> {
+        let mut conn = self.db.pool.acquire().await?;
+        let link = match live_link(&mut conn, token, self.clock.now()).await? {
+            Ok(link) => link,
+            Err(refusal) => return Ok(Err(refusal)),
+        };
+        let number = invoices::invoice(&mut conn, link.invoice_id)
+            .await?
+            .ok_or(ServiceError::NotFound)?
+            .number;
+        Ok(Ok((
+            InvoiceLinkGrant {
+                link_id: link.invoice_link_id,
+                customer_id: link.customer_id,
+                invoice_id: link.invoice_id,
+            },
+            number,
+        )))
     }
 
     /// Whether a link is still good, for every request made through it.
@@ -299,4 +316,26 @@ impl Services {
         )
         .await?)
     }
+}
+
+/// The link a token names, if it is well formed, known, not revoked and
+/// not expired.
+async fn live_link(
+    conn: &mut crate::repo::Conn,
+    token: &str,
+    now: DateTime<Utc>,
+) -> Result<Result<InvoiceLinkRow, LinkRefusal>, sqlx::Error> {
+    let Some(hash) = parse_and_hash(token) else {
+        return Ok(Err(LinkRefusal::Unknown));
+    };
+    let Some(link) = invoice_links::by_hash(conn, &hash).await? else {
+        return Ok(Err(LinkRefusal::Unknown));
+    };
+    if link.revoked_at.is_some() {
+        return Ok(Err(LinkRefusal::Revoked));
+    }
+    if link.expires_at <= now {
+        return Ok(Err(LinkRefusal::Expired));
+    }
+    Ok(Ok(link))
 }
