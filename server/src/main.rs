@@ -44,6 +44,18 @@ enum Command {
         #[arg(long, default_value = "agent", value_parser = ["agent", "admin"])]
         role: String,
     },
+    /// Disable a customer contact: they can no longer sign in, and every
+    /// session of theirs ends at once.
+    DisableContact {
+        #[arg(long)]
+        email: String,
+    },
+    /// Disable an AR staff user: they can no longer sign in, and every
+    /// session of theirs ends at once.
+    DisableStaff {
+        #[arg(long)]
+        email: String,
+    },
     /// Print a link to one invoice, as reminder emails carry: it shows that
     /// invoice and its PDF without signing in. Valid by default until
     /// PORTAL_INVOICE_LINK_DAYS_AFTER_DUE days after the due date.
@@ -52,14 +64,14 @@ enum Command {
         #[arg(long)]
         invoice: String,
         /// Last day the link works (UTC), instead of the default.
-        #[arg(long)]
+        #[arg(long, value_parser = cli_date)]
         valid_until: Option<chrono::NaiveDate>,
     },
     /// List the gateway's events since DATE (Stripe keeps 30 days), store
     /// any that never arrived as webhooks, and apply everything pending.
     StripeReconcile {
         /// First day to list (UTC), e.g. 2026-11-01.
-        #[arg(long)]
+        #[arg(long, value_parser = cli_date)]
         since: chrono::NaiveDate,
     },
     /// Fill the database with many invoices for benchmarks (spread evenly
@@ -70,6 +82,12 @@ enum Command {
         #[arg(long, default_value_t = 1_000_000)]
         invoices: usize,
     },
+}
+
+/// Dates on the command line follow the rule of dates typed in the portal
+/// (YYYY-MM-DD, years 1900 to 9999).
+fn cli_date(text: &str) -> Result<chrono::NaiveDate, String> {
+    portal_core::domain::dates::parse_user_date("Date", text)
 }
 
 #[tokio::main]
@@ -103,6 +121,18 @@ async fn run(command: Command, config: Config) -> Result<(), String> {
         .map_err(|e| e.to_string())?;
     match command {
         Command::Serve => {
+            // Development mode (dev mailbox, sandbox payments) stays on
+            // this machine unless the operator forces it.
+            portal
+                .services
+                .config
+                .check_serving(portal.site_addr)
+                .map_err(|e| e.to_string())?;
+            if !portal.services.config.production && portal.services.config.allow_dev_on_network {
+                tracing::warn!(
+                    "PORTAL_ALLOW_DEV_ON_NETWORK=true: development mode may be reachable from the network (the dev mailbox and sandbox checkout still answer loopback clients only)"
+                );
+            }
             let listener = tokio::net::TcpListener::bind(portal.site_addr)
                 .await
                 .map_err(|e| {
@@ -220,6 +250,30 @@ async fn run(command: Command, config: Config) -> Result<(), String> {
                 .await
                 .map_err(|e| e.to_string())?;
             println!("staff user {id} ready: {email} ({})", role.as_str());
+            Ok(())
+        }
+        Command::DisableContact { email } => {
+            let done = portal
+                .services
+                .disable_contact(&email)
+                .await
+                .map_err(|e| e.to_string())?;
+            if !done {
+                return Err(format!("no enabled contact has the email {email}"));
+            }
+            println!("contact {email} disabled; their sessions are ended");
+            Ok(())
+        }
+        Command::DisableStaff { email } => {
+            let done = portal
+                .services
+                .disable_staff(&email)
+                .await
+                .map_err(|e| e.to_string())?;
+            if !done {
+                return Err(format!("no enabled staff user has the email {email}"));
+            }
+            println!("staff user {email} disabled; their sessions are ended");
             Ok(())
         }
     }

@@ -402,10 +402,7 @@ pub fn statement_period(
             .find(|(k, v)| k == name && !v.trim().is_empty())
             .map(|(_, v)| v.trim().to_owned())
     };
-    let parse = |label: &str, v: String| {
-        NaiveDate::parse_from_str(&v, "%Y-%m-%d")
-            .map_err(|_| format!("{label}: enter a date as YYYY-MM-DD (got \"{v}\")"))
-    };
+    let parse = |label: &str, v: String| portal_core::domain::dates::parse_user_date(label, &v);
     let from = match get("from") {
         Some(v) => parse("From", v)?,
         None => NaiveDate::from_ymd_opt(today.year(), 1, 1).expect("valid date"),
@@ -416,6 +413,9 @@ pub fn statement_period(
     };
     if from > to {
         return Err("The end date is before the start date".into());
+    }
+    if let Some(problem) = portal_core::services::invoices::statement_period_problem(from, to) {
+        return Err(problem);
     }
     Ok((from, to))
 }

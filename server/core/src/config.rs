@@ -30,8 +30,11 @@ pub struct Config {
     /// it takes to earn one more.
     pub sign_in_ip_burst: u32,
     pub sign_in_ip_refill_secs: u64,
-    /// Read the client IP from X-Forwarded-For / Forwarded (behind a proxy only).
+    /// Read the client IP from X-Forwarded-For (behind a proxy only).
     pub trust_proxy: bool,
+    /// With `trust_proxy`: the hops whose X-Forwarded-For entries are
+    /// believed; the client is the rightmost address not in this list.
+    pub trusted_proxies: crate::net::TrustedProxies,
     /// Invoice links in emails work until this many days after the due date.
     pub invoice_link_days_after_due: i64,
     /// Stripe secret key; `None` runs the built-in sandbox gateway.
@@ -41,10 +44,22 @@ pub struct Config {
     pub stripe_webhook_secret: String,
     /// Stripe's API root; tests point it at a local fake.
     pub stripe_api_base: String,
+    /// The origin of the gateway's hosted checkout (`https://checkout.stripe.com`),
+    /// serialized (`scheme://host[:port]`): the page CSP's `form-action`
+    /// allows it, as "Pay" redirects there after its form POST.
+    pub stripe_checkout_origin: String,
     /// How long the sandbox takes to settle or fail an ACH debit.
     pub sandbox_ach_delay: Duration,
     /// How long a checkout stays open (Stripe allows 30 minutes to 24 hours).
     pub checkout_minutes: i64,
+    /// How long a request may take until its response starts (a streamed
+    /// download's body is not cut); then 503.
+    pub request_timeout: Duration,
+    /// Heavy downloads (zip, CSV, statement PDF) prepared at once; more wait
+    /// briefly, then get 503 with Retry-After.
+    pub heavy_downloads: usize,
+    /// Serve in development mode on a network address anyway (dangerous).
+    pub allow_dev_on_network: bool,
 }
 
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
@@ -172,6 +187,11 @@ impl Config {
         if Url::parse(&stripe_api_base).is_err() {
             return Err(err("STRIPE_API_BASE", "not a URL"));
         }
+        let stripe_checkout_origin = checkout_origin(
+            &get("STRIPE_CHECKOUT_ORIGIN").unwrap_or_else(|| "https://checkout.stripe.com".into()),
+            production,
+        )
+        .map_err(|message| err("STRIPE_CHECKOUT_ORIGIN", message))?;
         let sandbox_ach_delay = Duration::from_secs(
             get("PORTAL_SANDBOX_ACH_DELAY_SECONDS")
                 .map(|v| {
@@ -210,17 +230,39 @@ impl Config {
             sign_in_ip_burst: positive(&get, "PORTAL_SIGN_IN_IP_BURST", 20)? as u32,
             sign_in_ip_refill_secs: positive(&get, "PORTAL_SIGN_IN_IP_REFILL_SECONDS", 6)?,
             trust_proxy: flag(&get, "PORTAL_TRUST_PROXY")?,
+            trusted_proxies: crate::net::TrustedProxies::parse(
+                get("PORTAL_TRUSTED_PROXIES")
+                    .as_deref()
+                    .unwrap_or(crate::net::TrustedProxies::DEFAULT),
+            )
+            .map_err(|message| err("PORTAL_TRUSTED_PROXIES", message))?,
             invoice_link_days_after_due: positive(&get, "PORTAL_INVOICE_LINK_DAYS_AFTER_DUE", 30)?
                 as i64,
             stripe_secret_key,
             stripe_webhook_secret,
             stripe_api_base,
+            stripe_checkout_origin,
             sandbox_ach_delay,
             checkout_minutes,
+            request_timeout: Duration::from_secs(positive(
+                &get,
+                "PORTAL_REQUEST_TIMEOUT_SECONDS",
+                30,
+            )?),
+            heavy_downloads: positive(&get, "PORTAL_HEAVY_DOWNLOADS", 4)? as usize,
+            allow_dev_on_network: flag(&get, "PORTAL_ALLOW_DEV_ON_NETWORK")?,
         })
     }
 
     /// Cookies are Secure in production and whenever the public URL is https.
+    /// Whether gateway objects must be live-mode ones: a live key takes
+    /// real money; a test key and the sandbox never do.
+    pub fn stripe_livemode(&self) -> bool {
+        self.stripe_secret_key
+            .as_deref()
+            .is_some_and(|key| key.starts_with("sk_live_") || key.starts_with("rk_live_"))
+    }
+
     pub fn secure_cookies(&self) -> bool {
         self.production || self.base_url.scheme() == "https"
     }
@@ -230,11 +272,72 @@ impl Config {
         !self.production
     }
 
+    /// Development mode serves the dev mailbox (every sign-in link, staff
+    /// ones too) and the sandbox checkout (marks invoices paid): refuse to
+    /// serve it on anything but loopback, or behind a public URL, unless
+    /// PORTAL_ALLOW_DEV_ON_NETWORK=true. `listen` is the address the server
+    /// binds (LEPTOS_SITE_ADDR).
+    pub fn check_serving(&self, listen: std::net::SocketAddr) -> Result<(), ConfigError> {
+        if self.production || self.allow_dev_on_network {
+            return Ok(());
+        }
+        let why = "PORTAL_ENV is development, whose dev mailbox shows every sign-in link and whose sandbox checkout marks invoices paid";
+        let choices = "set PORTAL_ENV=production (with SMTP_URL and Stripe keys), or PORTAL_ALLOW_DEV_ON_NETWORK=true to accept that risk";
+        if !is_loopback_ip(listen.ip()) {
+            return Err(err(
+                "LEPTOS_SITE_ADDR",
+                format!("{listen} is reachable from the network, but {why}; listen on loopback (LEPTOS_SITE_ADDR=127.0.0.1:{}), {choices}", listen.port()),
+            ));
+        }
+        let host_is_loopback = match self.base_url.host() {
+            Some(url::Host::Domain(d)) => d.eq_ignore_ascii_case("localhost"),
+            Some(url::Host::Ipv4(ip)) => is_loopback_ip(ip.into()),
+            Some(url::Host::Ipv6(ip)) => is_loopback_ip(ip.into()),
+            None => false,
+        };
+        if self.base_url.scheme() == "https" || !host_is_loopback {
+            return Err(err(
+                "PORTAL_BASE_URL",
+                format!("{} is a public address, but {why}; use http://127.0.0.1:{} for local development, {choices}", self.base_url, listen.port()),
+            ));
+        }
+        Ok(())
+    }
+
     /// An absolute link to a path of this portal.
     pub fn link(&self, path_and_query: &str) -> String {
         let base = self.base_url.as_str().trim_end_matches('/');
         format!("{base}{path_and_query}")
     }
+}
+
+/// Loopback, IPv4-mapped IPv6 included (`::ffff:127.0.0.1`, as a
+/// dual-stack socket reports IPv4 peers). Unspecified (0.0.0.0, ::) is not.
+pub fn is_loopback_ip(ip: std::net::IpAddr) -> bool {
+    ip.to_canonical().is_loopback()
+}
+
+/// An origin and nothing else (it goes into a CSP source list as it is):
+/// `https://host[:port]`, `http://` only outside production; returned in
+/// its serialized form (lower case, no default port, no trailing slash).
+fn checkout_origin(raw: &str, production: bool) -> Result<String, String> {
+    let url = Url::parse(raw.trim()).map_err(|e| format!("not a URL ({e})"))?;
+    let only_origin = matches!(url.scheme(), "http" | "https")
+        && url.host_str().is_some()
+        && url.username().is_empty()
+        && url.password().is_none()
+        && url.path() == "/"
+        && url.query().is_none()
+        && url.fragment().is_none();
+    if !only_origin {
+        return Err(format!(
+            "expected an origin like https://checkout.stripe.com (scheme, host, optional port; no path), got `{raw}`"
+        ));
+    }
+    if production && url.scheme() != "https" {
+        return Err("must be https:// when PORTAL_ENV=production".into());
+    }
+    Ok(url.origin().ascii_serialization())
 }
 
 fn positive(
@@ -310,6 +413,56 @@ mod tests {
     }
 
     #[test]
+    fn the_checkout_origin_is_an_origin() {
+        let origin =
+            |v: &str| config(&[("STRIPE_CHECKOUT_ORIGIN", v)]).map(|c| c.stripe_checkout_origin);
+        assert_eq!(
+            config(&[]).unwrap().stripe_checkout_origin,
+            "https://checkout.stripe.com"
+        );
+        assert_eq!(
+            origin("https://checkout.stripe.com/").unwrap(),
+            "https://checkout.stripe.com"
+        );
+        assert_eq!(
+            origin("HTTPS://Checkout.Example:443").unwrap(),
+            "https://checkout.example"
+        );
+        assert_eq!(
+            origin("http://127.0.0.1:3103").unwrap(),
+            "http://127.0.0.1:3103"
+        );
+        for bad in [
+            "checkout.stripe.com",
+            "https://checkout.stripe.com/c/pay",
+            "https://checkout.stripe.com/?x=1",
+            "https://user@checkout.stripe.com",
+            "https://checkout.stripe.com; script-src *",
+            "javascript:alert(1)",
+            "ftp://checkout.stripe.com",
+        ] {
+            assert_eq!(
+                origin(bad).unwrap_err().var,
+                "STRIPE_CHECKOUT_ORIGIN",
+                "{bad}"
+            );
+        }
+        let production = [
+            ("PORTAL_ENV", "production"),
+            ("PORTAL_BASE_URL", "https://billing.example.com"),
+            ("SMTP_URL", "smtps://mail.example.com:465"),
+            ("STRIPE_SECRET_KEY", "sk_live_x"),
+            ("STRIPE_WEBHOOK_SECRET", "whsec_x"),
+        ];
+        let http = [
+            &production[..],
+            &[("STRIPE_CHECKOUT_ORIGIN", "http://127.0.0.1:3103")],
+        ]
+        .concat();
+        assert_eq!(config(&http).unwrap_err().var, "STRIPE_CHECKOUT_ORIGIN");
+    }
+
+    #[test]
     fn bad_values_name_their_variable() {
         assert_eq!(
             config(&[("DATABASE_URL", "mysql://x")]).unwrap_err().var,
@@ -335,5 +488,128 @@ mod tests {
                 .starts_with("configuration error: PORTAL_ENV:"),
             "{e}"
         );
+    }
+
+    #[test]
+    fn development_mode_refuses_to_serve_on_the_network() {
+        let at = |addr: &str| addr.parse::<std::net::SocketAddr>().unwrap();
+        let dev = config(&[]).unwrap();
+        for listen in [
+            "0.0.0.0:3000",
+            "[::]:3000",
+            "192.168.1.20:3000",
+            "10.0.0.5:8080",
+            "[fe80::1]:3000",
+        ] {
+            let e = dev.check_serving(at(listen)).unwrap_err();
+            assert_eq!(e.var, "LEPTOS_SITE_ADDR", "{listen}");
+            let message = e.to_string();
+            for hint in [
+                "LEPTOS_SITE_ADDR=127.0.0.1:",
+                "PORTAL_ENV=production",
+                "PORTAL_ALLOW_DEV_ON_NETWORK=true",
+            ] {
+                assert!(message.contains(hint), "{listen}: {message}");
+            }
+        }
+        for listen in ["127.0.0.1:3000", "127.0.0.2:3000", "[::1]:3000"] {
+            assert_eq!(dev.check_serving(at(listen)), Ok(()), "{listen}");
+        }
+        // A public URL in development mode means someone else reaches it
+        // (a TLS proxy on this machine forwards from loopback).
+        for base in [
+            "https://billing.example.com",
+            "https://127.0.0.1:3000",
+            "http://billing.example.com",
+            "http://192.168.1.20:3000",
+        ] {
+            let c = config(&[("PORTAL_BASE_URL", base)]).unwrap();
+            let e = c.check_serving(at("127.0.0.1:3000")).unwrap_err();
+            assert_eq!(e.var, "PORTAL_BASE_URL", "{base}");
+            assert!(e.to_string().contains("PORTAL_ALLOW_DEV_ON_NETWORK=true"));
+        }
+        for base in ["http://localhost:3000", "http://[::1]:3000"] {
+            let c = config(&[("PORTAL_BASE_URL", base)]).unwrap();
+            assert_eq!(c.check_serving(at("127.0.0.1:3000")), Ok(()), "{base}");
+        }
+        // Forced: the operator accepted the risk.
+        let forced = config(&[
+            ("PORTAL_ALLOW_DEV_ON_NETWORK", "true"),
+            ("PORTAL_BASE_URL", "https://billing.example.com"),
+        ])
+        .unwrap();
+        assert_eq!(forced.check_serving(at("0.0.0.0:3000")), Ok(()));
+        // Production has no dev mailbox or sandbox.
+        let production = config(&[
+            ("PORTAL_ENV", "production"),
+            ("PORTAL_BASE_URL", "https://billing.example.com"),
+            ("SMTP_URL", "smtps://mail.example.com:465"),
+            ("STRIPE_SECRET_KEY", "sk_live_x"),
+            ("STRIPE_WEBHOOK_SECRET", "whsec_x"),
+        ])
+        .unwrap();
+        assert_eq!(production.check_serving(at("0.0.0.0:3000")), Ok(()));
+    }
+
+    #[test]
+    fn loopback_means_this_machine_only() {
+        for ip in [
+            "127.0.0.1",
+            "127.0.0.2",
+            "127.255.255.254",
+            "::1",
+            "::ffff:127.0.0.1",
+        ] {
+            assert!(is_loopback_ip(ip.parse().unwrap()), "{ip}");
+        }
+        for ip in [
+            "0.0.0.0",
+            "::",
+            "192.168.1.20",
+            "10.0.0.5",
+            "172.17.0.1",
+            "203.0.113.9",
+            "::ffff:192.168.1.20",
+            "fe80::1",
+            "2001:db8::1",
+        ] {
+            assert!(!is_loopback_ip(ip.parse().unwrap()), "{ip}");
+        }
+    }
+
+    #[test]
+    fn limits_have_defaults_and_can_be_set() {
+        let c = config(&[]).unwrap();
+        assert_eq!(c.request_timeout, Duration::from_secs(30));
+        assert_eq!(c.heavy_downloads, 4);
+        assert!(!c.allow_dev_on_network);
+        let c = config(&[
+            ("PORTAL_REQUEST_TIMEOUT_SECONDS", "120"),
+            ("PORTAL_HEAVY_DOWNLOADS", "1"),
+        ])
+        .unwrap();
+        assert_eq!(c.request_timeout, Duration::from_secs(120));
+        assert_eq!(c.heavy_downloads, 1);
+        for var in ["PORTAL_REQUEST_TIMEOUT_SECONDS", "PORTAL_HEAVY_DOWNLOADS"] {
+            assert_eq!(config(&[(var, "0")]).unwrap_err().var, var);
+        }
+    }
+
+    #[test]
+    fn trusted_proxies_default_to_loopback_and_bad_ones_are_named() {
+        let ip = |s: &str| s.parse::<std::net::IpAddr>().unwrap();
+        let c = config(&[]).unwrap();
+        assert!(!c.trust_proxy);
+        assert!(
+            c.trusted_proxies.contains(ip("127.0.0.1")) && c.trusted_proxies.contains(ip("::1"))
+        );
+        assert!(!c.trusted_proxies.contains(ip("10.0.0.1")));
+        let c = config(&[("PORTAL_TRUSTED_PROXIES", "10.0.0.0/8, 2001:db8::1")]).unwrap();
+        assert!(
+            c.trusted_proxies.contains(ip("10.1.2.3"))
+                && !c.trusted_proxies.contains(ip("127.0.0.1"))
+        );
+        let e = config(&[("PORTAL_TRUSTED_PROXIES", "10.0.0.0/40")]).unwrap_err();
+        assert_eq!(e.var, "PORTAL_TRUSTED_PROXIES");
     }
 }

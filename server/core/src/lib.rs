@@ -9,6 +9,7 @@ pub mod db;
 pub mod domain;
 pub mod email;
 pub mod error;
+pub mod net;
 pub mod payments;
 pub mod pdf;
 pub mod repo;

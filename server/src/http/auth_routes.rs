@@ -34,11 +34,10 @@ pub fn sign_in_rate_limit(
     let conf = GovernorConfigBuilder::default()
         .per_second(config.sign_in_ip_refill_secs)
         .burst_size(config.sign_in_ip_burst)
-        .key_extractor(ClientIpKey {
-            trust_proxy: config.trust_proxy,
-        })
+        .key_extractor(ClientIpKey::new(config))
         .finish()
         .expect("rate limit settings are positive");
+    super::client_ip::prune_stale_keys(conf.limiter());
     GovernorLayer::new(conf).error_handler(|error| match error {
         tower_governor::GovernorError::TooManyRequests { wait_time, .. } => {
             too_many_requests(wait_time, "/sign-in")
@@ -244,9 +243,14 @@ pub async fn end_all_sessions(
     let Some(axum::Extension(me)) = signed_in else {
         return Redirect::to("/sign-in").into_response();
     };
-    if let Err(e) = services.end_all_sessions(me.principal).await {
-        tracing::error!(error = %e, "could not end sessions");
-        return server_error();
+    match services.end_all_sessions(me.principal).await {
+        Ok(_) => {}
+        // An invoice-link session has no sessions of its own to end.
+        Err(ServiceError::NotFound) => return not_found(),
+        Err(e) => {
+            tracing::error!(error = %e, "could not end sessions");
+            return server_error();
+        }
     }
     let _ = services
         .audit_sign_out(me.principal, true, ip.as_deref())

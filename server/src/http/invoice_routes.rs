@@ -12,14 +12,14 @@ use axum::Extension;
 use portal_core::domain::invoice_query::InvoiceQuery;
 use portal_core::domain::Principal;
 use portal_core::services::invoice_links::LinkRefusal;
-use portal_core::services::invoices::{Download, Viewer};
+use portal_core::services::invoices::{Download, StreamedDownload, Viewer};
 use portal_core::session_store::SignedIn;
 use portal_core::{ServiceError, Services};
 use tower_sessions::Session;
 
 use super::auth_routes::start_session;
 use super::client_ip::ClientIp;
-use super::plain_page::{not_found, plain_page, server_error};
+use super::plain_page::{action_page, not_found, plain_page, server_error};
 
 fn attachment(d: Download) -> Response {
     let disposition = format!("attachment; filename=\"{}\"", d.file_name);
@@ -49,6 +49,23 @@ fn answer(result: Result<Download, ServiceError>) -> Response {
             tracing::error!(error = %e, "download failed");
             server_error()
         }
+    }
+}
+
+/// A download whose body is written while it is sent (chunked, no
+/// Content-Length); errors before the first byte are answered like `answer`.
+fn answer_streamed(result: Result<StreamedDownload, ServiceError>) -> Response {
+    match result {
+        Ok(d) => {
+            let mut response = attachment(Download {
+                file_name: d.file_name,
+                content_type: d.content_type,
+                bytes: Vec::new(),
+            });
+            *response.body_mut() = super::limits::streamed_body(d.chunks);
+            response
+        }
+        Err(e) => answer(Err(e)),
     }
 }
 
@@ -93,7 +110,7 @@ pub async fn invoices_csv(
     };
     let pairs = pairs(&query);
     match InvoiceQuery::from_pairs(pairs.iter().map(|(k, v)| (k.as_str(), v.as_str()))) {
-        Ok(q) => answer(services.invoices_csv(contact_id, customer_id, q).await),
+        Ok(q) => answer_streamed(services.invoices_csv(contact_id, customer_id, q).await),
         Err(e) => answer(Err(ServiceError::Invalid(e.message))),
     }
 }
@@ -117,7 +134,7 @@ pub async fn invoices_zip(
             }
         }
     }
-    answer(services.invoices_zip(contact_id, customer_id, &ids).await)
+    answer_streamed(services.invoices_zip(contact_id, customer_id, &ids).await)
 }
 
 async fn statement_download(
@@ -184,9 +201,72 @@ pub async fn receipt_pdf(
     )
 }
 
-/// `/i/{token}` from a reminder email. A contact already signed in to the
-/// account goes straight to the invoice; anyone else gets a session scoped
-/// to this one invoice (the token leaves the address bar with the redirect).
+/// Where a refused invoice link leads: the problem page, which offers a
+/// fresh link when the token was a real (expired or revoked) one. The token
+/// is well formed there (it was found), and encoded all the same.
+fn invoice_link_problem(token: &str, refusal: LinkRefusal) -> Response {
+    let state = match refusal {
+        LinkRefusal::Expired => "expired",
+        LinkRefusal::Revoked => "revoked",
+        LinkRefusal::Unknown => "unknown",
+    };
+    let mut query = url::form_urlencoded::Serializer::new(String::new());
+    query.append_pair("state", state);
+    if refusal != LinkRefusal::Unknown {
+        query.append_pair("token", token);
+    }
+    Redirect::to(&format!("/invoice-link?{}", query.finish())).into_response()
+}
+
+/// GET `/i/{token}` from a reminder email: changes nothing. A contact
+/// already signed in to the account goes straight to the invoice; anyone
+/// else gets a page whose button POSTs to open it (a link on another site
+/// must not end someone's session and start one of its choosing).
+pub async fn invoice_link_page(
+    State(services): State<Services>,
+    signed_in: Option<Extension<SignedIn>>,
+    Path(token): Path<String>,
+) -> Response {
+    let (grant, number) = match services.peek_invoice_link(&token).await {
+        Ok(Ok(found)) => found,
+        Ok(Err(refusal)) => return invoice_link_problem(&token, refusal),
+        Err(e) => {
+            tracing::error!(error = %e, "reading an invoice link failed");
+            return server_error();
+        }
+    };
+    let anyone_signed_in = signed_in.is_some();
+    if let Some(Viewer::Contact(contact_id)) = viewer(signed_in) {
+        if services.contact_profile(contact_id).await.is_ok_and(|p| {
+            p.accounts
+                .iter()
+                .any(|a| a.customer_id == grant.customer_id)
+        }) {
+            return Redirect::to(&format!(
+                "/accounts/{}/invoices/{}",
+                grant.customer_id, grant.invoice_id
+            ))
+            .into_response();
+        }
+    }
+    let signed_in_note = if anyone_signed_in {
+        " You are signed in to the portal in this browser: opening the invoice signs you out first."
+    } else {
+        ""
+    };
+    action_page(
+        &format!("Invoice {number}"),
+        &format!(
+            "This link from {}'s email shows invoice {number} and lets you pay it, without signing in.{signed_in_note}",
+            services.config.seller_name
+        ),
+        &format!("/i/{token}"),
+        &format!("Open invoice {number}"),
+    )
+}
+
+/// POST `/i/{token}`: the button of that page. Starts a session scoped to
+/// this one invoice (the token leaves the address bar with the redirect).
 pub async fn open_invoice_link(
     State(services): State<Services>,
     session: Session,
@@ -197,19 +277,7 @@ pub async fn open_invoice_link(
 ) -> Response {
     let grant = match services.open_invoice_link(&token, ip.as_deref()).await {
         Ok(Ok(grant)) => grant,
-        Ok(Err(refusal)) => {
-            let state = match refusal {
-                LinkRefusal::Expired => "expired",
-                LinkRefusal::Revoked => "revoked",
-                LinkRefusal::Unknown => "unknown",
-            };
-            // The problem page offers a fresh link, which needs the token.
-            let mut target = format!("/invoice-link?state={state}");
-            if refusal != LinkRefusal::Unknown {
-                target.push_str(&format!("&token={token}"));
-            }
-            return Redirect::to(&target).into_response();
-        }
+        Ok(Err(refusal)) => return invoice_link_problem(&token, refusal),
         Err(e) => {
             tracing::error!(error = %e, "opening an invoice link failed");
             return server_error();

@@ -1,10 +1,14 @@
 //! HTTP layer: state, router and middleware. Layers run outermost first:
-//! trace -> security headers -> same-origin check -> sessions -> session
-//! guard (who is signed in, timeouts, which area) -> routes.
+//! trace -> security headers -> request timeout -> body size limit ->
+//! dev-only routes for loopback only -> same-origin check -> sessions ->
+//! session guard (who is signed in, timeouts, which area) -> routes.
 
 pub mod auth_routes;
 pub mod client_ip;
+pub mod dev_only;
 pub mod invoice_routes;
+pub mod limits;
+pub mod log_path;
 pub mod payment_routes;
 pub mod plain_page;
 pub mod security;
@@ -53,6 +57,8 @@ pub fn router(state: AppState, leptos_router: Router<AppState>) -> Router {
             config.session_idle.as_secs() as i64,
         )));
 
+    // Zip, CSV and statement PDF: a few at once (PORTAL_HEAVY_DOWNLOADS).
+    let heavy = middleware::from_fn_with_state(state.services.clone(), limits::heavy_download);
     // One per-IP budget shared by asking for links and redeeming them.
     let sign_in_limit = auth_routes::sign_in_rate_limit(&config);
     let pkg_dir = std::path::Path::new(state.leptos_options.site_root.as_ref())
@@ -85,25 +91,28 @@ pub fn router(state: AppState, leptos_router: Router<AppState>) -> Router {
         )
         .route(
             "/accounts/{customer_id}/invoices.csv",
-            get(invoice_routes::invoices_csv),
+            get(invoice_routes::invoices_csv).layer(heavy.clone()),
         )
         .route(
             "/accounts/{customer_id}/invoices.zip",
-            get(invoice_routes::invoices_zip),
+            get(invoice_routes::invoices_zip).layer(heavy.clone()),
         )
         .route(
             "/accounts/{customer_id}/statement.pdf",
-            get(invoice_routes::statement_pdf),
+            get(invoice_routes::statement_pdf).layer(heavy.clone()),
         )
         .route(
             "/accounts/{customer_id}/statement.csv",
-            get(invoice_routes::statement_csv),
+            get(invoice_routes::statement_csv).layer(heavy),
         )
         .route(
             "/accounts/{customer_id}/payments/{payment_id}/receipt.pdf",
             get(invoice_routes::receipt_pdf),
         )
-        .route("/i/{token}", get(invoice_routes::open_invoice_link))
+        .route(
+            "/i/{token}",
+            get(invoice_routes::invoice_link_page).post(invoice_routes::open_invoice_link),
+        )
         .route("/i/{token}/fresh", post(invoice_routes::fresh_invoice_link))
         .route(
             "/staff/invoice-links/{link_id}/revoke",
@@ -119,7 +128,11 @@ pub fn router(state: AppState, leptos_router: Router<AppState>) -> Router {
         )
         .route(
             "/accounts/{customer_id}/payments/{payment_id}/cancel",
-            get(payment_routes::checkout_cancel),
+            get(payment_routes::checkout_cancel_link).post(payment_routes::cancel_payment),
+        )
+        .route(
+            "/accounts/{customer_id}/payments/{payment_id}/check",
+            post(payment_routes::check_payment),
         )
         .route(
             "/sandbox/checkout/{session_id}",
@@ -151,14 +164,22 @@ pub fn router(state: AppState, leptos_router: Router<AppState>) -> Router {
             post(payment_routes::stripe_webhook)
                 .layer(axum::extract::DefaultBodyLimit::max(WEBHOOK_BODY_LIMIT)),
         )
+        .layer(middleware::from_fn(dev_only::loopback_only))
+        .layer(middleware::from_fn(limits::body_limit))
+        .layer(middleware::from_fn_with_state(
+            config.request_timeout,
+            limits::request_timeout,
+        ))
         .layer(middleware::from_fn_with_state(
             state.clone(),
             security::security_headers,
         ))
         .layer(
             TraceLayer::new_for_http().make_span_with(|req: &axum::extract::Request| {
-                // Path only: query strings can carry sign-in tokens, never logged.
-                tracing::info_span!("request", method = %req.method(), path = %req.uri().path())
+                // Path only: query strings can carry sign-in tokens, never
+                // logged; an invoice link's token is cut from its path.
+                let path = log_path::loggable_path(req.uri().path());
+                tracing::info_span!("request", method = %req.method(), path = %path)
             }),
         )
         .with_state(state)

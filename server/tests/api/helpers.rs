@@ -252,6 +252,9 @@ pub struct AppOptions {
     pub database_url: Option<String>,
     pub smtp: Option<SmtpServer>,
     pub clock: Option<ManualClock>,
+    /// Wraps the portal's router before it is served (e.g. a layer that
+    /// makes requests look as if they came from another machine).
+    pub wrap_router: Option<fn(axum::Router) -> axum::Router>,
 }
 
 impl AppOptions {
@@ -264,6 +267,7 @@ impl AppOptions {
             database_url: None,
             smtp: None,
             clock: None,
+            wrap_router: None,
         }
     }
 }
@@ -321,9 +325,12 @@ pub async fn spawn_app_with(options: AppOptions) -> TestApp {
     }
     let config = Config::from_lookup(|k| vars.get(k).cloned()).expect("test configuration");
     let clock = options.clock.unwrap_or_default();
-    let portal = server::build(config, Arc::new(clock.clone()), None)
+    let mut portal = server::build(config, Arc::new(clock.clone()), None)
         .await
         .expect("portal builds");
+    if let Some(wrap) = options.wrap_router {
+        portal.router = wrap(portal.router);
+    }
     if options.seed {
         portal_core::seed::seed_demo(&portal.services)
             .await

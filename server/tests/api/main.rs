@@ -6,9 +6,13 @@
 mod bench_webhooks;
 mod cli;
 mod demo_data;
+mod dev_mode;
 mod fake_stripe;
+mod findings;
+mod hardening;
 mod helpers;
 mod invoices;
+mod limits;
 mod outbox;
 mod payments;
 mod security;

@@ -20,6 +20,14 @@ pub fn date_text(d: NaiveDate) -> String {
     d.format("%Y-%m-%d").to_string()
 }
 
+/// The end of `day` as timestamp text (ISO 8601's `T24:00`): every stored
+/// timestamp on `day` sorts before it, every later one at or after it. A
+/// query's "received by the end of `to`" needs no next day, which the last
+/// date chrono knows does not have.
+pub fn day_end(day: NaiveDate) -> String {
+    format!("{}T24:00:00.000000Z", date_text(day))
+}
+
 pub fn parse_date(s: &str) -> NaiveDate {
     NaiveDate::parse_from_str(s, "%Y-%m-%d").unwrap_or_else(|_| {
         tracing::error!(value = s, "unparseable date in database");
@@ -38,6 +46,16 @@ mod tests {
         let b = a + chrono::Duration::microseconds(1);
         let c = Utc.with_ymd_and_hms(2027, 1, 1, 0, 0, 0).unwrap();
         assert!(ts(a) < ts(b) && ts(b) < ts(c));
+        // The end of a day sorts after its last moment, before the next day.
+        let day = a.date_naive();
+        let last = Utc.with_ymd_and_hms(2026, 1, 2, 23, 59, 59).unwrap()
+            + chrono::Duration::microseconds(999_999);
+        let next = Utc.with_ymd_and_hms(2026, 1, 3, 0, 0, 0).unwrap();
+        assert!(ts(last) < day_end(day) && day_end(day) < ts(next));
+        // Also on the last date anyone may type.
+        let last_day = crate::domain::dates::MAX_DATE;
+        assert_eq!(day_end(last_day), "9999-12-31T24:00:00.000000Z");
+        assert!(ts(last_day.and_hms_opt(23, 59, 59).unwrap().and_utc()) < day_end(last_day));
         assert_eq!(ts(a).len(), ts(c).len());
         assert_eq!(parse_ts(&ts(b)), b);
     }

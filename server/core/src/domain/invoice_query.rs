@@ -267,12 +267,7 @@ fn bad(field: &'static str, message: impl Into<String>) -> QueryError {
 }
 
 fn date(field: &'static str, label: &str, v: &str) -> Result<NaiveDate, QueryError> {
-    NaiveDate::parse_from_str(v, "%Y-%m-%d").map_err(|_| {
-        bad(
-            field,
-            format!("{label}: enter a date as YYYY-MM-DD (got \"{v}\")"),
-        )
-    })
+    super::dates::parse_user_date(label, v).map_err(|message| bad(field, message))
 }
 
 impl InvoiceQuery {
@@ -481,6 +476,15 @@ mod tests {
         let e = InvoiceQuery::from_pairs([("due_from", "2026-13-01")]).unwrap_err();
         assert_eq!(e.field, "due_from");
         assert!(e.message.contains("YYYY-MM-DD"));
+        // Years outside 1900..=9999 (issue 9): `+262142-12-31` is chrono's
+        // last date, which has no next day.
+        let e = InvoiceQuery::from_pairs([("due_to", "+262142-12-31")]).unwrap_err();
+        assert_eq!(e.field, "due_to");
+        assert!(
+            e.message.starts_with("Due to: enter a date"),
+            "{}",
+            e.message
+        );
         assert_eq!(
             InvoiceQuery::from_pairs([("min", "-5")]).unwrap_err().field,
             "min"

@@ -1,5 +1,6 @@
 //! Domain rules: plain Rust, no I/O, unit-tested.
 
+pub mod dates;
 pub mod email_address;
 pub mod invoice_query;
 pub mod invoice_status;

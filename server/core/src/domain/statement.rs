@@ -126,11 +126,14 @@ pub struct Statement {
     pub currencies: Vec<CurrencySummary>,
 }
 
-/// Builds the statement for `from..=to` from every entry up to `to` (earlier
-/// ones make the opening balance) and the invoices open at `to`.
+/// Builds the statement for `from..=to` from the balance per currency
+/// before `from` (`opening`: the sum of every earlier entry, read as an
+/// aggregate), the entries up to `to` (any before `from` are added to the
+/// opening balance too) and the invoices open at `to`.
 pub fn build_statement(
     from: NaiveDate,
     to: NaiveDate,
+    opening: &[(Currency, i64)],
     entries: &[Entry],
     open_at_end: &[OpenItem],
 ) -> Statement {
@@ -153,6 +156,12 @@ pub fn build_statement(
             })
             .currency
     };
+    for (currency, minor) in opening {
+        summary(&mut summaries, *currency);
+        let s = summaries.get_mut(currency).expect("inserted above");
+        s.opening_minor += minor;
+        s.closing_minor += minor;
+    }
     let mut lines = Vec::new();
     for e in sorted {
         summary(&mut summaries, e.currency);
@@ -254,7 +263,7 @@ mod tests {
                 balance_minor: 3_000,
             },
         ];
-        let s = build_statement(d("2026-02-01"), d("2026-02-28"), &entries, &open);
+        let s = build_statement(d("2026-02-01"), d("2026-02-28"), &[], &entries, &open);
         assert_eq!(
             s.lines
                 .iter()
@@ -270,5 +279,41 @@ mod tests {
         // Due 2026-02-09 is 19 days past due on the 28th; 2026-03-03 is not yet due.
         assert_eq!(usd.aging_minor, [3_000, 6_000, 0, 0, 0]);
         assert_eq!(usd.unapplied_minor, 1_000);
+
+        // The same statement from the balance before the period, as the
+        // database sums it, and only the period's entries.
+        let in_period: Vec<Entry> = entries
+            .iter()
+            .filter(|e| e.date >= d("2026-02-01"))
+            .cloned()
+            .collect();
+        let from_opening = build_statement(
+            d("2026-02-01"),
+            d("2026-02-28"),
+            &[(Currency::USD, 10_000)],
+            &in_period,
+            &open,
+        );
+        assert_eq!(from_opening, s);
+    }
+
+    #[test]
+    fn a_currency_with_only_history_still_shows_its_opening_balance() {
+        let s = build_statement(
+            d("2026-02-01"),
+            d("2026-02-28"),
+            &[(Currency::EUR, 0), (Currency::USD, 2_500)],
+            &[],
+            &[],
+        );
+        let got: Vec<(Currency, i64, i64)> = s
+            .currencies
+            .iter()
+            .map(|c| (c.currency, c.opening_minor, c.closing_minor))
+            .collect();
+        let mut want = vec![(Currency::EUR, 0, 0), (Currency::USD, 2_500, 2_500)];
+        want.sort();
+        assert_eq!(got, want);
+        assert!(s.lines.is_empty());
     }
 }

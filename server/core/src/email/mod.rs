@@ -2,6 +2,7 @@
 //! them (templates.rs), and delivered by the worker (worker.rs) through a
 //! transport (transport.rs): SMTP, or the dev mailbox when none is set.
 
+pub mod redact;
 pub mod templates;
 pub mod transport;
 pub mod worker;

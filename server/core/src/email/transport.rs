@@ -11,6 +11,12 @@ use crate::repo::outbox::OutboxEmail;
 pub trait EmailTransport: Send + Sync + std::fmt::Debug {
     /// Name recorded on the outbox row once sent.
     fn name(&self) -> &'static str;
+    /// Whether the outbox row loses its tokens once sent (see
+    /// `email::redact`). Only the dev mailbox keeps them: its row is the
+    /// delivered mail.
+    fn redact_sent(&self) -> bool {
+        true
+    }
     async fn send(&self, email: &OutboxEmail) -> Result<(), String>;
 }
 
@@ -73,6 +79,12 @@ pub struct DevMailbox;
 impl EmailTransport for DevMailbox {
     fn name(&self) -> &'static str {
         "dev_mailbox"
+    }
+
+    /// The developer opens the link from /dev/mailbox, which reads this
+    /// row. Development only: without SMTP_URL there is no production.
+    fn redact_sent(&self) -> bool {
+        false
     }
 
     async fn send(&self, email: &OutboxEmail) -> Result<(), String> {

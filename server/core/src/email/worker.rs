@@ -7,6 +7,7 @@ use std::time::Duration;
 
 use tokio::sync::Notify;
 
+use super::redact::redact_tokens;
 use super::transport::EmailTransport;
 use crate::clock::Clock;
 use crate::db::Db;
@@ -59,6 +60,17 @@ impl OutboxWorker {
         };
         for email in &claimed {
             let result = self.transport.send(email).await;
+            // Once the mail has left (or never will), the row keeps no live
+            // sign-in or invoice link; the dev mailbox's row is the mail.
+            let redacted = self.transport.redact_sent().then(|| {
+                (
+                    redact_tokens(&email.text_body),
+                    redact_tokens(&email.html_body),
+                )
+            });
+            let bodies = redacted
+                .as_ref()
+                .map(|(text, html)| (text.as_str(), html.as_str()));
             let mut conn = self.db.pool.acquire().await?;
             match result {
                 Ok(()) => {
@@ -67,6 +79,7 @@ impl OutboxWorker {
                         email.email_id,
                         self.transport.name(),
                         self.clock.now(),
+                        bodies,
                     )
                     .await?
                 }
@@ -74,8 +87,15 @@ impl OutboxWorker {
                     let retry_at = (email.attempts < MAX_ATTEMPTS)
                         .then(|| self.clock.now() + backoff(email.attempts));
                     tracing::warn!(email_id = email.email_id, attempts = email.attempts, %error, "email not sent; will retry: {}", retry_at.is_some());
-                    outbox::mark_attempt_failed(&mut conn, email.email_id, &error, retry_at)
-                        .await?;
+                    let bodies = if retry_at.is_none() { bodies } else { None };
+                    outbox::mark_attempt_failed(
+                        &mut conn,
+                        email.email_id,
+                        &error,
+                        retry_at,
+                        bodies,
+                    )
+                    .await?;
                 }
             }
         }

@@ -399,23 +399,39 @@ pub async fn open_totals(
 /// Most rows one CSV export holds; the page says so when a filter matches more.
 pub const MAX_EXPORT_ROWS: usize = 100_000;
 
-/// Every matching invoice in list order (up to `MAX_EXPORT_ROWS`), for the CSV export.
-pub async fn all_matching(
+/// Every matching invoice in list order (up to `limit`), for the CSV
+/// export: one query whose rows go to `rows` as the database returns them,
+/// never all in memory. Stops early, without error, when `rows` is closed.
+pub async fn send_matching(
     conn: &mut Conn,
     customer_id: i64,
     q: &InvoiceQuery,
     today: NaiveDate,
-) -> Result<Vec<InvoiceLedgerRow>, sqlx::Error> {
-    let unpaged = InvoiceQuery {
-        after: None,
-        before: None,
-        ..q.clone()
+    limit: usize,
+    rows: &tokio::sync::mpsc::Sender<InvoiceLedgerRow>,
+) -> Result<(), sqlx::Error> {
+    use futures_util::TryStreamExt;
+
+    let mut sql = filtered(customer_id, q, today);
+    let expr = sort_expression(&mut sql, q.sort, today);
+    // The list's first page order, without its cursor.
+    let order = if q.direction == Direction::Asc {
+        "ASC"
+    } else {
+        "DESC"
     };
-    Ok(
-        list_page(conn, customer_id, &unpaged, today, MAX_EXPORT_ROWS)
-            .await?
-            .rows,
-    )
+    let text = format!(
+        "SELECT {LEDGER_COLUMNS} FROM invoices i WHERE {w}
+         ORDER BY {expr} {order}, i.invoice_id {order} LIMIT {limit}",
+        w = sql.where_clause(),
+    );
+    let mut stream = sql.bind(sqlx::query(&text)).fetch(conn);
+    while let Some(row) = stream.try_next().await? {
+        if rows.send(ledger_row(&row)).await.is_err() {
+            break;
+        }
+    }
+    Ok(())
 }
 
 /// Currencies the customer has invoices in (an index-only read).

@@ -10,6 +10,7 @@ pub mod ledger;
 pub mod outbox;
 pub mod payments;
 pub mod sessions;
+pub mod statement;
 pub mod tokens;
 pub mod webhook_events;
 

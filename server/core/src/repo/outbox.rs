@@ -102,27 +102,41 @@ pub async fn claim_due(
     Ok(emails)
 }
 
+/// Bodies to store in place of the sent ones (tokens redacted); `None`
+/// keeps them as they are.
+pub type Rewritten<'a> = Option<(&'a str, &'a str)>;
+
+/// Marks the email sent and, in the same UPDATE, replaces its bodies with
+/// `bodies` (text, HTML) when given.
 pub async fn mark_sent(
     conn: &mut Conn,
     email_id: i64,
     transport: &str,
     now: DateTime<Utc>,
+    bodies: Rewritten<'_>,
 ) -> Result<(), sqlx::Error> {
-    sqlx::query("UPDATE email_outbox SET status = 'sent', transport = $2, sent_at = $3, locked_until = NULL, last_error = NULL WHERE email_id = $1")
+    sqlx::query("UPDATE email_outbox SET status = 'sent', transport = $2, sent_at = $3, locked_until = NULL, last_error = NULL,
+                 text_body = COALESCE($4, text_body), html_body = COALESCE($5, html_body)
+                 WHERE email_id = $1")
         .bind(email_id)
         .bind(transport)
         .bind(ts(now))
+        .bind(bodies.map(|(text, _)| text))
+        .bind(bodies.map(|(_, html)| html))
         .execute(conn)
         .await?;
     Ok(())
 }
 
-/// Schedules another try, or gives up (status `failed`, kept for AR to see).
+/// Schedules another try, or gives up (status `failed`, kept for AR to see,
+/// with `bodies` in place of the old ones when given: a mail that will
+/// never be sent keeps no live link either).
 pub async fn mark_attempt_failed(
     conn: &mut Conn,
     email_id: i64,
     error: &str,
     retry_at: Option<DateTime<Utc>>,
+    bodies: Rewritten<'_>,
 ) -> Result<(), sqlx::Error> {
     match retry_at {
         Some(at) => {
@@ -134,9 +148,13 @@ pub async fn mark_attempt_failed(
                 .await?
         }
         None => {
-            sqlx::query("UPDATE email_outbox SET status = 'failed', locked_until = NULL, last_error = $2 WHERE email_id = $1")
+            sqlx::query("UPDATE email_outbox SET status = 'failed', locked_until = NULL, last_error = $2,
+                         text_body = COALESCE($3, text_body), html_body = COALESCE($4, html_body)
+                         WHERE email_id = $1")
                 .bind(email_id)
                 .bind(error)
+                .bind(bodies.map(|(text, _)| text))
+                .bind(bodies.map(|(_, html)| html))
                 .execute(conn)
                 .await?
         }

@@ -5,6 +5,7 @@
 use std::io::Write;
 
 use chrono::NaiveDate;
+use tokio::sync::mpsc;
 
 use super::Services;
 use crate::domain::invoice_query::{Cursor, InvoiceQuery, PAGE_SIZE};
@@ -14,6 +15,7 @@ use crate::error::{ServiceError, ServiceResult};
 use crate::pdf::{self, Column, DocumentSpec, Section};
 use crate::repo::invoices::{self as repo, Application, InvoiceLedgerRow, LineRow, OpenTotals};
 use crate::repo::payments::{self as payments_repo, method_label, AllocationRow, PaymentRow};
+use crate::repo::statement as statement_repo;
 use crate::repo::{accounts, invoice_links, Conn};
 
 /// Who is looking, as far as invoices go.
@@ -82,6 +84,17 @@ pub struct InvoiceList {
     pub currencies: Vec<Currency>,
 }
 
+/// One payment as its page shows it.
+#[derive(Clone, Debug)]
+pub struct PaymentReceipt {
+    pub customer_name: String,
+    /// The viewer is a payer or admin: offered to continue or cancel a
+    /// checkout in progress.
+    pub can_pay: bool,
+    pub payment: PaymentRow,
+    pub allocations: Vec<AllocationRow>,
+}
+
 #[derive(Clone, Debug)]
 pub struct Activity {
     pub at: chrono::DateTime<chrono::Utc>,
@@ -124,6 +137,26 @@ pub const PAYMENTS_PER_PAGE: i64 = 25;
 
 /// Most invoices one zip download may hold.
 pub const MAX_ZIP_INVOICES: usize = 100;
+
+/// Longest statement period, in months (a statement of a busy account over
+/// two years is thousands of lines; longer is a job for an export).
+pub const MAX_STATEMENT_MONTHS: u32 = 24;
+
+/// Why a statement period is refused, if it is: longer than
+/// `MAX_STATEMENT_MONTHS` (from `to` back to the day after the same date
+/// two years earlier).
+pub fn statement_period_problem(from: NaiveDate, to: NaiveDate) -> Option<String> {
+    let earliest = to
+        .checked_sub_months(chrono::Months::new(MAX_STATEMENT_MONTHS))
+        .and_then(|d| d.succ_opt())
+        .unwrap_or(NaiveDate::MIN);
+    (from < earliest).then(|| {
+        format!(
+            "A statement covers at most {} years: for a statement to {to}, choose a start date on or after {earliest}",
+            MAX_STATEMENT_MONTHS / 12
+        )
+    })
+}
 
 struct Customer {
     name: String,
@@ -335,14 +368,25 @@ impl Services {
     }
 
     async fn pdf_of(&self, row: InvoiceLedgerRow) -> ServiceResult<Download> {
+        let (file_name, source) = self.pdf_source(row).await?;
+        let bytes = match source {
+            PdfSource::Original(bytes) => bytes,
+            PdfSource::Generated(spec) => render_pdf(*spec).await?,
+        };
+        Ok(Download {
+            file_name,
+            content_type: "application/pdf",
+            bytes,
+        })
+    }
+
+    /// An invoice's file name and what its PDF is made from (the database
+    /// reads; rendering is left to the caller's thread).
+    async fn pdf_source(&self, row: InvoiceLedgerRow) -> ServiceResult<(String, PdfSource)> {
         let mut conn = self.db.pool.acquire().await?;
         let file_name = format!("{}.pdf", safe_file_name(&row.number));
         if let Some(doc) = repo::original_document(&mut conn, row.invoice_id).await? {
-            return Ok(Download {
-                file_name,
-                content_type: "application/pdf",
-                bytes: doc.bytes,
-            });
+            return Ok((file_name, PdfSource::Original(doc.bytes)));
         }
         let (customer_name, terms) = customer_name_terms(&mut conn, row.customer_id).await?;
         let lines = repo::lines(&mut conn, row.invoice_id).await?;
@@ -356,12 +400,7 @@ impl Services {
             &lines,
             &applications,
         );
-        let bytes = render_pdf(spec).await?;
-        Ok(Download {
-            file_name,
-            content_type: "application/pdf",
-            bytes,
-        })
+        Ok((file_name, PdfSource::Generated(Box::new(spec))))
     }
 
     /// Several invoices' PDFs in one zip. Ids that are not the customer's
@@ -371,7 +410,7 @@ impl Services {
         contact_id: i64,
         customer_id: i64,
         ids: &[i64],
-    ) -> ServiceResult<Download> {
+    ) -> ServiceResult<StreamedDownload> {
         let mut ids: Vec<i64> = ids.to_vec();
         ids.sort_unstable();
         ids.dedup();
@@ -394,74 +433,145 @@ impl Services {
         if rows.len() != ids.len() {
             return Err(ServiceError::NotFound);
         }
-        let mut zip = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
-        let options = zip::write::SimpleFileOptions::default()
-            .compression_method(zip::CompressionMethod::Deflated);
-        for row in rows {
-            let file = self.pdf_of(row).await?;
-            zip.start_file(&file.file_name, options)
-                .and_then(|_| zip.write_all(&file.bytes).map_err(Into::into))
-                .map_err(|e| ServiceError::Invalid(format!("The zip could not be made: {e}")))?;
-        }
-        let bytes = zip
-            .finish()
-            .map_err(|e| ServiceError::Invalid(format!("The zip could not be made: {e}")))?
-            .into_inner();
-        Ok(Download {
+        // Streamed: an async task reads each invoice's PDF source from the
+        // database; one blocking thread renders and deflates them into the
+        // zip, whose bytes leave in chunks as they are written. At most a
+        // couple of PDFs and chunks are in memory at once, and a client that
+        // goes away stops the work.
+        let (sources_tx, mut sources_rx) = mpsc::channel::<ServiceResult<(String, PdfSource)>>(2);
+        let (chunks_tx, chunks) = mpsc::channel(CHUNKS_IN_FLIGHT);
+        let services = self.clone();
+        tokio::spawn(async move {
+            for row in rows {
+                let source = services.pdf_source(row).await;
+                let failed = source.is_err();
+                if sources_tx.send(source).await.is_err() || failed {
+                    break;
+                }
+            }
+        });
+        tokio::task::spawn_blocking(move || {
+            let mut out = ChunkWriter::new(chunks_tx.clone());
+            let result = (|| -> Result<(), String> {
+                let mut zip = zip::ZipWriter::new_stream(&mut out);
+                let options = zip::write::SimpleFileOptions::default()
+                    .compression_method(zip::CompressionMethod::Deflated);
+                while let Some(source) = sources_rx.blocking_recv() {
+                    let (file_name, source) = source.map_err(|e| e.to_string())?;
+                    let bytes = match source {
+                        PdfSource::Original(bytes) => bytes,
+                        PdfSource::Generated(spec) => pdf::render(&spec),
+                    };
+                    zip.start_file(file_name.as_str(), options)
+                        .map_err(|e| e.to_string())?;
+                    zip.write_all(&bytes).map_err(|e| e.to_string())?;
+                }
+                zip.finish().map_err(|e| e.to_string())?;
+                out.flush().map_err(|e| e.to_string())
+            })();
+            if let Err(e) = result {
+                // Unless the client left, end the body with an error: the
+                // browser reports a failed download rather than saving a
+                // truncated zip.
+                if !chunks_tx.is_closed() {
+                    tracing::error!(error = %e, "zip download failed");
+                    let _ = chunks_tx.blocking_send(Err(std::io::Error::other(e)));
+                }
+            }
+        });
+        Ok(StreamedDownload {
             file_name: format!("{}-invoices.zip", safe_file_name(&customer.name)),
             content_type: "application/zip",
-            bytes,
+            chunks,
         })
     }
 
-    /// The filtered list (all pages) as CSV, amounts as plain decimals.
+    /// The filtered list (all pages, up to `repo::MAX_EXPORT_ROWS`) as
+    /// CSV, amounts as plain decimals. Streamed: rows are written as the
+    /// database returns them and leave in chunks of about `CHUNK_BYTES`.
     pub async fn invoices_csv(
         &self,
         contact_id: i64,
         customer_id: i64,
         query: InvoiceQuery,
-    ) -> ServiceResult<Download> {
+    ) -> ServiceResult<StreamedDownload> {
         let mut conn = self.db.pool.acquire().await?;
         let customer = self
             .member_customer(&mut conn, contact_id, customer_id)
             .await?;
         let today = self.today();
-        let rows = repo::all_matching(&mut conn, customer_id, &query, today).await?;
-        let mut out = csv::Writer::from_writer(Vec::new());
-        let mut write = |record: &[String]| {
-            out.write_record(record)
-                .map_err(|e| ServiceError::Invalid(format!("The CSV could not be made: {e}")))
-        };
-        write(
-            &[
-                "Invoice", "PO", "Issued", "Due", "Status", "Currency", "Total", "Paid",
-                "Credited", "Balance",
-            ]
-            .map(String::from),
-        )?;
-        for row in rows {
-            let s = InvoiceSummary::of(row, today);
-            let m = |minor| Money::new(minor, s.row.currency).decimal_string();
-            write(&[
-                csv_safe(&s.row.number),
-                csv_safe(s.row.po_number.as_deref().unwrap_or("")),
-                s.row.issue_date.to_string(),
-                s.row.due_date.to_string(),
-                s.status.label(),
-                s.row.currency.code().to_owned(),
-                m(s.row.total_minor),
-                m(s.row.paid_minor),
-                m(s.row.credited_minor),
-                s.balance.decimal_string(),
-            ])?;
-        }
-        let bytes = out
-            .into_inner()
-            .map_err(|e| ServiceError::Invalid(format!("The CSV could not be made: {e}")))?;
-        Ok(Download {
+        let (chunks_tx, chunks) = mpsc::channel(CHUNKS_IN_FLIGHT);
+        tokio::spawn(async move {
+            let (rows_tx, mut rows_rx) = mpsc::channel::<InvoiceLedgerRow>(256);
+            let read = async move {
+                let result = repo::send_matching(
+                    &mut conn,
+                    customer_id,
+                    &query,
+                    today,
+                    repo::MAX_EXPORT_ROWS,
+                    &rows_tx,
+                )
+                .await;
+                drop(rows_tx);
+                result
+            };
+            let chunks = &chunks_tx;
+            let write = async move {
+                let mut out = csv_chunk();
+                write_record(
+                    &mut out,
+                    &[
+                        "Invoice", "PO", "Issued", "Due", "Status", "Currency", "Total", "Paid",
+                        "Credited", "Balance",
+                    ]
+                    .map(String::from),
+                )?;
+                while let Some(row) = rows_rx.recv().await {
+                    let s = InvoiceSummary::of(row, today);
+                    let m = |minor| Money::new(minor, s.row.currency).decimal_string();
+                    write_record(
+                        &mut out,
+                        &[
+                            csv_safe(&s.row.number),
+                            csv_safe(s.row.po_number.as_deref().unwrap_or("")),
+                            s.row.issue_date.to_string(),
+                            s.row.due_date.to_string(),
+                            s.status.label(),
+                            s.row.currency.code().to_owned(),
+                            m(s.row.total_minor),
+                            m(s.row.paid_minor),
+                            m(s.row.credited_minor),
+                            s.balance.decimal_string(),
+                        ],
+                    )?;
+                    if out.get_ref().len() >= CHUNK_BYTES {
+                        let full = std::mem::replace(&mut out, csv_chunk());
+                        if chunks.send(Ok(csv_bytes(full)?)).await.is_err() {
+                            // The client went away; dropping `rows_rx` on
+                            // return stops the read as well.
+                            return Ok(());
+                        }
+                    }
+                }
+                let _ = chunks.send(Ok(csv_bytes(out)?)).await;
+                Ok::<(), std::io::Error>(())
+            };
+            let (read, write) = tokio::join!(read, write);
+            let failure = match (read, write) {
+                (Err(e), _) => Some(std::io::Error::other(e)),
+                (_, Err(e)) => Some(e),
+                _ => None,
+            };
+            if let Some(e) = failure {
+                tracing::error!(error = %e, "CSV download failed");
+                let _ = chunks_tx.send(Err(e)).await;
+            }
+        });
+        Ok(StreamedDownload {
             file_name: format!("{}-invoices-{today}.csv", safe_file_name(&customer.name)),
             content_type: "text/csv; charset=utf-8",
-            bytes,
+            chunks,
         })
     }
 
@@ -477,16 +587,29 @@ impl Services {
                 "The statement's end date is before its start date".into(),
             ));
         }
+        // Callers parse with `dates::parse_user_date`; this keeps any other
+        // caller inside the range too.
+        use crate::domain::dates::{MAX_DATE, MIN_DATE};
+        if from < MIN_DATE || to > MAX_DATE {
+            return Err(ServiceError::Invalid(format!(
+                "A statement's dates are from {MIN_DATE} to {MAX_DATE}"
+            )));
+        }
+        if let Some(problem) = statement_period_problem(from, to) {
+            return Err(ServiceError::Invalid(problem));
+        }
         let mut conn = self.db.pool.acquire().await?;
         let customer = self
             .member_customer(&mut conn, contact_id, customer_id)
             .await?;
-        let entries = payments_repo::statement_entries(&mut conn, customer_id, to).await?;
+        // Only the period's entries; everything earlier is one sum per currency.
+        let opening = statement_repo::opening_balances(&mut conn, customer_id, from).await?;
+        let entries = statement_repo::entries_between(&mut conn, customer_id, from, to).await?;
         let open = payments_repo::open_at(&mut conn, customer_id, to).await?;
         Ok(StatementOfAccount {
             customer_id,
             customer_name: customer.name,
-            statement: build_statement(from, to, &entries, &open),
+            statement: build_statement(from, to, &opening, &entries, &open),
         })
     }
 
@@ -640,7 +763,7 @@ impl Services {
         contact_id: i64,
         customer_id: i64,
         payment_id: i64,
-    ) -> ServiceResult<(String, PaymentRow, Vec<AllocationRow>)> {
+    ) -> ServiceResult<PaymentReceipt> {
         let mut conn = self.db.pool.acquire().await?;
         let customer = self
             .member_customer(&mut conn, contact_id, customer_id)
@@ -649,7 +772,12 @@ impl Services {
             .await?
             .filter(|(p, _)| p.customer_id == customer_id)
             .ok_or(ServiceError::NotFound)?;
-        Ok((customer.name, payment, allocations))
+        Ok(PaymentReceipt {
+            customer_name: customer.name,
+            can_pay: customer.can_pay,
+            payment,
+            allocations,
+        })
     }
 
     pub async fn receipt_pdf(
@@ -658,10 +786,15 @@ impl Services {
         customer_id: i64,
         payment_id: i64,
     ) -> ServiceResult<Download> {
-        let (customer_name, payment, allocations) = self
+        let receipt = self
             .payment_receipt(contact_id, customer_id, payment_id)
             .await?;
-        let spec = receipt_document(&self.config, &customer_name, &payment, &allocations);
+        let spec = receipt_document(
+            &self.config,
+            &receipt.customer_name,
+            &receipt.payment,
+            &receipt.allocations,
+        );
         let bytes = render_pdf(spec).await?;
         Ok(Download {
             file_name: format!("receipt-PAY-{payment_id}.pdf"),
@@ -669,6 +802,84 @@ impl Services {
             bytes,
         })
     }
+}
+
+/// A download made while it is sent: the body's chunks arrive on `chunks`
+/// as they are written. Dropping the receiver (the client went away) stops
+/// the work; an `Err` chunk means it failed midway (the body is cut off).
+#[derive(Debug)]
+pub struct StreamedDownload {
+    pub file_name: String,
+    pub content_type: &'static str,
+    pub chunks: mpsc::Receiver<std::io::Result<Vec<u8>>>,
+}
+
+/// Streamed downloads leave in chunks of about this size...
+pub const CHUNK_BYTES: usize = 64 * 1024;
+/// ...with at most this many made ahead of the client.
+const CHUNKS_IN_FLIGHT: usize = 4;
+
+/// What an invoice's PDF is made from.
+enum PdfSource {
+    /// The ERP's own file.
+    Original(Vec<u8>),
+    /// Ours, still to be laid out.
+    Generated(Box<DocumentSpec>),
+}
+
+/// `Write` for a blocking thread: collects `CHUNK_BYTES` and hands each
+/// chunk to the async side (waiting while the client is behind); fails
+/// once the receiver is gone.
+struct ChunkWriter {
+    buffer: Vec<u8>,
+    chunks: mpsc::Sender<std::io::Result<Vec<u8>>>,
+}
+
+impl ChunkWriter {
+    fn new(chunks: mpsc::Sender<std::io::Result<Vec<u8>>>) -> Self {
+        ChunkWriter {
+            buffer: Vec::with_capacity(CHUNK_BYTES),
+            chunks,
+        }
+    }
+
+    fn send(&mut self) -> std::io::Result<()> {
+        let chunk = std::mem::replace(&mut self.buffer, Vec::with_capacity(CHUNK_BYTES));
+        self.chunks.blocking_send(Ok(chunk)).map_err(|_| {
+            std::io::Error::new(std::io::ErrorKind::BrokenPipe, "the download was abandoned")
+        })
+    }
+}
+
+impl Write for ChunkWriter {
+    fn write(&mut self, data: &[u8]) -> std::io::Result<usize> {
+        self.buffer.extend_from_slice(data);
+        if self.buffer.len() >= CHUNK_BYTES {
+            self.send()?;
+        }
+        Ok(data.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        if self.buffer.is_empty() {
+            Ok(())
+        } else {
+            self.send()
+        }
+    }
+}
+
+fn csv_chunk() -> csv::Writer<Vec<u8>> {
+    csv::Writer::from_writer(Vec::with_capacity(CHUNK_BYTES + 8 * 1024))
+}
+
+fn csv_bytes(out: csv::Writer<Vec<u8>>) -> std::io::Result<Vec<u8>> {
+    out.into_inner()
+        .map_err(|e| std::io::Error::other(e.to_string()))
+}
+
+fn write_record(out: &mut csv::Writer<Vec<u8>>, record: &[String]) -> std::io::Result<()> {
+    out.write_record(record).map_err(std::io::Error::other)
 }
 
 /// Lays out a PDF off the async threads (a long statement takes a while).
@@ -999,5 +1210,29 @@ mod tests {
         assert_eq!(quantity(3000), "3");
         assert_eq!(tax_rate(825), "8.25%");
         assert_eq!(tax_rate(2000), "20%");
+    }
+
+    #[test]
+    fn statements_cover_at_most_two_years() {
+        let d = |s: &str| NaiveDate::parse_from_str(s, "%Y-%m-%d").unwrap();
+        assert_eq!(
+            statement_period_problem(d("2024-04-01"), d("2026-03-31")),
+            None
+        );
+        assert_eq!(
+            statement_period_problem(d("2026-03-31"), d("2026-03-31")),
+            None
+        );
+        assert_eq!(
+            statement_period_problem(d("2024-03-31"), d("2026-03-31")).as_deref(),
+            Some("A statement covers at most 2 years: for a statement to 2026-03-31, choose a start date on or after 2024-04-01")
+        );
+        // From a leap day: two years before 2026-02-28 is 2024-02-28.
+        assert_eq!(
+            statement_period_problem(d("2024-02-29"), d("2026-02-28")),
+            None
+        );
+        assert!(statement_period_problem(d("2024-02-28"), d("2026-02-28")).is_some());
+        assert!(statement_period_problem(d("0001-01-01"), d("2026-02-28")).is_some());
     }
 }

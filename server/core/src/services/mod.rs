@@ -36,6 +36,9 @@ pub struct Services {
     pub sandbox: Option<SandboxGateway>,
     /// Wakes the sandbox's webhook delivery task.
     pub sandbox_wake: Arc<Notify>,
+    /// One permit per heavy download (zip, CSV, statement PDF) being
+    /// prepared or streamed; `PORTAL_HEAVY_DOWNLOADS` of them.
+    pub heavy_downloads: Arc<tokio::sync::Semaphore>,
 }
 
 impl Services {
@@ -53,13 +56,14 @@ impl Services {
         };
         Services {
             db,
-            config,
             clock,
             outbox_wake: Arc::new(Notify::new()),
             webhook_wake: Arc::new(Notify::new()),
             gateway,
             sandbox,
             sandbox_wake: Arc::new(Notify::new()),
+            heavy_downloads: Arc::new(tokio::sync::Semaphore::new(config.heavy_downloads)),
+            config,
         }
     }
 
