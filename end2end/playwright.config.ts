@@ -6,6 +6,14 @@ const port = Number(process.env.E2E_PORT ?? 3100);
 const smtpPort = Number(process.env.SMTP_PORT ?? 2526);
 const mailDir = process.env.MAIL_DIR ?? "test-results/mail";
 process.env.MAIL_DIR = mailDir;
+// A second portal with a Stripe key, whose Stripe API is a local fake that
+// sends "Pay" to a hosted checkout on another origin (stripe-checkout.spec.ts).
+const stripePort = Number(process.env.E2E_STRIPE_PORTAL_PORT ?? 3101);
+const fakeStripePort = Number(process.env.FAKE_STRIPE_PORT ?? 3102);
+const fakeCheckoutPort = Number(process.env.FAKE_CHECKOUT_PORT ?? 3103);
+const stripeKey = "sk_test_e2e_fake";
+process.env.E2E_STRIPE_PORTAL_URL = `http://127.0.0.1:${stripePort}`;
+process.env.FAKE_CHECKOUT_ORIGIN = `http://127.0.0.1:${fakeCheckoutPort}`;
 
 export default defineConfig({
   testDir: "tests",
@@ -48,6 +56,28 @@ export default defineConfig({
       reuseExistingServer: false,
       timeout: 60_000,
       env: { E2E_PORT: String(port), SMTP_PORT: String(smtpPort), RUST_LOG: "warn" },
+    },
+    {
+      command: "node fake-stripe.mjs",
+      url: `http://127.0.0.1:${fakeStripePort}/health`,
+      reuseExistingServer: false,
+      env: { FAKE_STRIPE_PORT: String(fakeStripePort), FAKE_CHECKOUT_PORT: String(fakeCheckoutPort), FAKE_STRIPE_KEY: stripeKey },
+    },
+    {
+      command: "bash start-portal.sh",
+      url: `http://127.0.0.1:${stripePort}/health`,
+      reuseExistingServer: false,
+      timeout: 60_000,
+      env: {
+        E2E_PORT: String(stripePort),
+        E2E_DATABASE_URL_FILE: ".e2e-stripe-database-url",
+        SMTP_PORT: String(smtpPort),
+        RUST_LOG: "warn",
+        STRIPE_SECRET_KEY: stripeKey,
+        STRIPE_WEBHOOK_SECRET: "whsec_e2e_fake",
+        STRIPE_API_BASE: `http://127.0.0.1:${fakeStripePort}/`,
+        STRIPE_CHECKOUT_ORIGIN: `http://127.0.0.1:${fakeCheckoutPort}`,
+      },
     },
   ],
 });

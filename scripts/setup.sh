@@ -16,6 +16,15 @@ export PATH="$HOME/.cargo/bin:$PATH"
 export CARGO_INCREMENTAL="${CARGO_INCREMENTAL:-0}"
 
 CARGO_LEPTOS_VERSION="0.3.11"
+# wasm-opt for release builds: npm's binaryen (a Node.js build of Binaryen),
+# pinned. Debian 12's binaryen 108 emits a WASM that Chromium refuses at run
+# time ("WebAssembly.Table.set(): Argument 1 is invalid for table"), so no
+# island hydrates. Installed outside the clone and put first on PATH, where
+# cargo-leptos (no_downloads) looks for `wasm-opt`; an older wasm-opt
+# elsewhere on PATH is shadowed.
+BINARYEN_VERSION="132.0.0"
+tools_dir="${PORTAL_TOOLS_DIR:-$HOME/.cache/receivables-portal/tools}"
+export PATH="$tools_dir/node_modules/.bin:$PATH"
 toolchain="$(sed -n 's/^channel *= *"\(.*\)"/\1/p' "$repo/rust-toolchain.toml")"
 wasm_bindgen_version="$(awk '/^name = "wasm-bindgen"$/ {getline; gsub(/version = |"/, ""); print; exit}' "$repo/Cargo.lock")"
 
@@ -59,18 +68,40 @@ setup_rust() {
   fi
 }
 
+setup_node() {
+  # Node.js may come from elsewhere than Debian (it does on our machines):
+  # only install Debian's when there is none at all.
+  command -v node >/dev/null && command -v npm >/dev/null || apt_packages nodejs npm
+}
+
+setup_wasm_opt() {
+  local installed
+  installed="$(node -p "require('$tools_dir/node_modules/binaryen/package.json').version" 2>/dev/null || true)"
+  if [ "$installed" != "$BINARYEN_VERSION" ]; then
+    step "npm install binaryen@$BINARYEN_VERSION (wasm-opt, into $tools_dir)"
+    mkdir -p "$tools_dir"
+    npm install --prefix "$tools_dir" --no-audit --no-fund --silent --save-exact "binaryen@$BINARYEN_VERSION"
+  fi
+  local found
+  found="$(command -v wasm-opt || true)"
+  if [ "$found" != "$tools_dir/node_modules/.bin/wasm-opt" ] ||
+     ! wasm-opt --version | grep -q "version ${BINARYEN_VERSION%%.*}\b"; then
+    echo "wasm-opt on PATH is ${found:-missing} ($(wasm-opt --version 2>&1 | head -n1)); expected binaryen $BINARYEN_VERSION from $tools_dir" >&2
+    exit 1
+  fi
+}
+
 setup_serve() {
-  # binaryen: wasm-opt for release builds; gcc/make for crates that build C.
-  apt_packages ca-certificates build-essential binaryen
+  # gcc/make for crates that build C.
+  apt_packages ca-certificates build-essential
+  setup_node
+  setup_wasm_opt
   setup_rust
 }
 
 setup_test() {
   setup_serve
   apt_packages postgresql chromium poppler-utils
-  # Node.js may come from elsewhere than Debian (it does on our machines):
-  # only install Debian's when there is none at all.
-  command -v node >/dev/null && command -v npm >/dev/null || apt_packages nodejs npm
   local stamp="$repo/end2end/node_modules/.portal-lock-sha256"
   local want
   want="$(sha256sum "$repo/end2end/package-lock.json" | cut -d' ' -f1)"

@@ -42,11 +42,14 @@ step "server unit tests and integration tests (SQLite and PostgreSQL)"
 # `timeout` makes any stall a failure instead of a hung CI.
 run_tests timeout 600 cargo test -p server -- --test-threads=1
 
-step "build the site (cargo leptos build: server + WASM, hashed asset names)"
-cargo leptos build
+# The browser tests run the release build that scripts/serve.sh ships
+# (LTO, wasm-opt, precompressed assets): a bundle that only breaks once
+# optimized (Debian's wasm-opt 108 did) must fail here, not in production.
+step "build the release site (cargo leptos build --release --precompress; $(wasm-opt --version))"
+cargo leptos build --release --precompress
 
-step "browser tests (Chromium: hydrated and JavaScript off, axe-core)"
-(cd end2end && PORTAL_BIN="$CARGO_TARGET_DIR/debug/portal" LEPTOS_SITE_ROOT="$repo/target/site" run_tests npx playwright test)
+step "browser tests on the release build (Chromium: hydrated and JavaScript off, axe-core)"
+(cd end2end && PORTAL_BIN="$CARGO_TARGET_DIR/release/portal" LEPTOS_SITE_ROOT="$repo/target/site" run_tests npx playwright test)
 
 rust_passed=$(grep -o 'test result: ok\. [0-9]* passed' "$log" | awk '{s += $4} END {print s + 0}')
 browser_passed=$(grep -oE '^ +[0-9]+ passed' "$log" | awk '{s += $1} END {print s + 0}')

@@ -48,12 +48,16 @@ use crate::pages::{
 };
 
 /// The Content-Security-Policy of an HTML page whose scripts carry `nonce`.
+/// Its forms post to the portal only, but "Pay" is answered with a 303 to
+/// the gateway's hosted checkout, and Chromium applies `form-action` to
+/// that redirect too: `checkout_origin` (Stripe Checkout's, from the
+/// configuration) is the one other place a form may lead.
 #[cfg(feature = "ssr")]
-pub fn content_security_policy(nonce: &str) -> String {
+pub fn content_security_policy(nonce: &str, checkout_origin: &str) -> String {
     format!(
         "default-src 'self'; script-src 'nonce-{nonce}' 'strict-dynamic' 'wasm-unsafe-eval'; \
          style-src 'self'; img-src 'self' data:; connect-src 'self'; font-src 'self'; \
-         form-action 'self'; frame-ancestors 'none'; base-uri 'none'; object-src 'none'"
+         form-action 'self' {checkout_origin}; frame-ancestors 'none'; base-uri 'none'; object-src 'none'"
     )
 }
 

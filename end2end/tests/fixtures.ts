@@ -1,4 +1,4 @@
-import { test as base, expect, type Page, type TestInfo } from "@playwright/test";
+import { test as base, expect, type BrowserContext, type Page, type TestInfo } from "@playwright/test";
 import AxeBuilder from "@axe-core/playwright";
 import { readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
@@ -48,6 +48,7 @@ export async function expectAccessible(page: Page) {
   const browser = page.context().browser();
   if (!browser) throw new Error("no browser");
   const twin = await browser.newContext({ storageState: await page.context().storageState(), javaScriptEnabled: true });
+  unwatched.add(twin); // its app scripts are blocked on purpose
   try {
     await twin.route(/\/pkg\/.*\.(js|wasm)$/, (route) => route.abort());
     const twinPage = await twin.newPage();
@@ -80,26 +81,52 @@ export async function signIn(page: Page, email: string, area: "customer" | "staf
   return mail;
 }
 
+/** Contexts whose page errors are expected (the axe twin of a JavaScript-off page). */
+const unwatched = new WeakSet<BrowserContext>();
+
+/** Collects, into `problems`, what goes wrong in any page of `context`. */
+function watch(context: BrowserContext, problems: string[]) {
+  context.on("weberror", (e) => {
+    if (!unwatched.has(context)) problems.push(`page error on ${e.page()?.url()}: ${e.error().message}`);
+  });
+  context.on("console", (m) => {
+    // A 404 page's own status is logged as "Failed to load resource": the
+    // response listener below judges the app's assets instead.
+    if (unwatched.has(context) || m.type() !== "error" || m.text().startsWith("Failed to load resource")) return;
+    problems.push(`console error on ${m.page()?.url()}: ${m.text()}`);
+  });
+  context.on("response", (r) => {
+    if (!unwatched.has(context) && r.url().includes("/pkg/") && r.status() >= 400) problems.push(`asset ${r.url()} answered ${r.status()}`);
+  });
+}
+
 /**
- * The `page` fixture fails the test on any uncaught error in the page, any
- * console error, and any failed request for the app's own assets: a page
- * that looks fine but never hydrated must not pass.
+ * Fails every test (an automatic fixture) on any uncaught error in a page,
+ * any console error, and any failed request for the app's own assets, in
+ * every page of the test's own context and of any context the test opens
+ * with `browser.newContext()`: a page that looks fine but never hydrated
+ * (a broken release WASM) must not pass.
  */
-export const test = base.extend<{ page: Page }>({
-  page: async ({ page }, use) => {
-    const problems: string[] = [];
-    page.on("pageerror", (e) => problems.push(`page error: ${e.message}`));
-    page.on("console", (m) => {
-      // A 404 page's own status is logged as "Failed to load resource": the
-      // response listener below judges the app's assets instead.
-      if (m.type() === "error" && !m.text().startsWith("Failed to load resource")) problems.push(`console error: ${m.text()}`);
-    });
-    page.on("response", (r) => {
-      if (r.url().includes("/pkg/") && r.status() >= 400) problems.push(`asset ${r.url()} answered ${r.status()}`);
-    });
-    await use(page);
-    expect(problems, "errors in the page").toEqual([]);
-  },
+export const test = base.extend<{ failOnPageErrors: void }>({
+  failOnPageErrors: [
+    async ({ context, browser }, use) => {
+      const problems: string[] = [];
+      watch(context, problems);
+      const newContext = browser.newContext;
+      browser.newContext = async (...args: Parameters<typeof newContext>) => {
+        const opened = await newContext.apply(browser, args);
+        watch(opened, problems);
+        return opened;
+      };
+      try {
+        await use();
+      } finally {
+        browser.newContext = newContext;
+      }
+      expect(problems, "errors in the page").toEqual([]);
+    },
+    { auto: true },
+  ],
 });
 
 export { expect };
