@@ -28,19 +28,20 @@ fi
 step "PostgreSQL on loopback"
 TEST_DATABASE_URL="$(scripts/postgres.sh start)"
 scripts/postgres.sh clean  # each integration test creates its own database
-export TEST_DATABASE_URL
-export PORTAL_TEST_REQUIRE_POSTGRES=1
+export TEST_DATABASE_URL  # without it every PostgreSQL test fails
+unset PORTAL_TEST_SKIP_POSTGRES  # which would build them as ignored
 
 step "unit tests (portal-core, app with ssr)"
 run_tests cargo test -p portal-core
 run_tests cargo test -p app --no-default-features --features ssr --lib
 
 step "server unit tests and integration tests (SQLite and PostgreSQL)"
-# The integration tests run one at a time: with several portals serving
-# side by side in one test process, about one run in eight stalled for good
-# (see docs/ARCHITECTURE.md, "Known problem"). One at a time takes ~15 s, and
-# `timeout` makes any stall a failure instead of a hung CI.
-run_tests timeout 600 cargo test -p server -- --test-threads=1
+# In parallel (libtest's default, one test per core), each test with its own
+# portal, database and SMTP server. `timeout` turns a stalled test (see
+# docs/ARCHITECTURE.md, "Known problem") into a failure instead of a hung CI;
+# compiling first keeps the build out of that limit.
+cargo test -p server --no-run
+run_tests timeout 600 cargo test -p server
 
 # The browser tests run the release build that scripts/serve.sh ships
 # (LTO, wasm-opt, precompressed assets): a bundle that only breaks once

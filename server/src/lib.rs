@@ -5,4 +5,4 @@
 pub mod http;
 pub mod startup;
 
-pub use startup::{build, serve, Portal, StartError};
+pub use startup::{build, leptos_options, serve, Portal, StartError};

@@ -116,7 +116,9 @@ async fn main() -> ExitCode {
 }
 
 async fn run(command: Command, config: Config) -> Result<(), String> {
-    let portal = server::build(config, Arc::new(SystemClock), None)
+    let leptos_options =
+        server::leptos_options(|name| std::env::var(name).ok()).map_err(|e| e.to_string())?;
+    let portal = server::build(config, leptos_options, Arc::new(SystemClock), None)
         .await
         .map_err(|e| e.to_string())?;
     match command {

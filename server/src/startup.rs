@@ -25,7 +25,7 @@ pub enum StartError {
     Migrate(#[from] sqlx::migrate::MigrateError),
     #[error("SMTP_URL: {0}")]
     Smtp(String),
-    #[error("LEPTOS_SITE_ADDR: {0}")]
+    #[error("{0}")]
     Leptos(String),
 }
 
@@ -37,32 +37,75 @@ pub struct Portal {
     pub site_addr: SocketAddr,
 }
 
-/// Leptos reads its settings from LEPTOS_* variables; fill in the ones
-/// cargo-leptos would set so the binary also runs on its own.
-fn leptos_options() -> Result<LeptosOptions, StartError> {
-    for (var, default) in [
-        ("LEPTOS_OUTPUT_NAME", "portal"),
-        ("LEPTOS_SITE_ROOT", "target/site"),
-        ("LEPTOS_SITE_PKG_DIR", "pkg"),
-    ] {
-        if std::env::var_os(var).is_none() {
-            std::env::set_var(var, default);
-        }
-    }
+/// The site's settings (where its files are, how they are named, where to
+/// listen), from the LEPTOS_* variables cargo-leptos sets, read through
+/// `get` (`main` passes the environment, tests their own values), with the
+/// defaults cargo-leptos would use so the binary also runs on its own.
+/// Nothing is written to the environment: portals built side by side (the
+/// tests) each get the options they were given.
+pub fn leptos_options(get: impl Fn(&str) -> Option<String>) -> Result<LeptosOptions, StartError> {
+    let var = |name: &str, default: &str| get(name).unwrap_or_else(|| default.to_owned());
+    let bad = |name: &str, value: &str, e: &dyn std::fmt::Display| {
+        StartError::Leptos(format!("{name}: {value:?} is not valid ({e})"))
+    };
+    let site_addr = var("LEPTOS_SITE_ADDR", "127.0.0.1:3000");
+    let site_addr: SocketAddr = site_addr
+        .parse()
+        .map_err(|e| bad("LEPTOS_SITE_ADDR", &site_addr, &e))?;
+    let env = var("LEPTOS_ENV", "DEV");
+    let env =
+        leptos::config::Env::try_from(env.clone()).map_err(|e| bad("LEPTOS_ENV", &env, &e))?;
+    let reload_port = var("LEPTOS_RELOAD_PORT", "3001");
+    let reload_port: u32 = reload_port
+        .parse()
+        .map_err(|e| bad("LEPTOS_RELOAD_PORT", &reload_port, &e))?;
+    let reload_external_port = match get("LEPTOS_RELOAD_EXTERNAL_PORT") {
+        Some(port) => Some(
+            port.parse::<u32>()
+                .map_err(|e| bad("LEPTOS_RELOAD_EXTERNAL_PORT", &port, &e))?,
+        ),
+        None => None,
+    };
     // cargo-leptos writes hash.txt next to the binary when it hashes the
     // asset names (hash-files = true); the binary then serves those names.
+    let hash_file_name = var("LEPTOS_HASH_FILE_NAME", "hash.txt");
     let hash_file = std::env::current_exe()
         .ok()
-        .and_then(|exe| exe.parent().map(|dir| dir.join("hash.txt")));
-    if std::env::var_os("LEPTOS_HASH_FILES").is_none() {
-        let hashed = hash_file.as_ref().is_some_and(|f| f.exists());
-        std::env::set_var("LEPTOS_HASH_FILES", hashed.to_string());
-    }
-    let conf = get_configuration(None).map_err(|e| StartError::Leptos(e.to_string()))?;
-    let options = conf.leptos_options;
+        .and_then(|exe| exe.parent().map(|dir| dir.join(&hash_file_name)));
+    let hash_files = match get("LEPTOS_HASH_FILES") {
+        Some(value) => value
+            .parse::<bool>()
+            .map_err(|e| bad("LEPTOS_HASH_FILES", &value, &e))?,
+        None => hash_file.as_ref().is_some_and(|f| f.exists()),
+    };
+    let options = LeptosOptions::builder()
+        .output_name(var("LEPTOS_OUTPUT_NAME", "portal"))
+        .site_root(var("LEPTOS_SITE_ROOT", "target/site"))
+        .site_pkg_dir(var("LEPTOS_SITE_PKG_DIR", "pkg"))
+        .env(env)
+        .site_addr(site_addr)
+        .reload_port(reload_port)
+        .reload_external_port(reload_external_port)
+        .reload_ws_protocol(
+            var("LEPTOS_RELOAD_WS_PROTOCOL", "ws")
+                .parse()
+                .unwrap_or_default(),
+        )
+        .hash_file(hash_file_name.as_str().into())
+        .hash_files(hash_files)
+        .build();
+    Ok(options)
+}
+
+/// Tells the app the stylesheet's URL (hashed when cargo-leptos hashed the
+/// asset names). Process-wide: the first portal built sets it.
+fn set_stylesheet_href(options: &LeptosOptions) {
     let css_hash = options
         .hash_files
-        .then(|| hash_file.and_then(|f| std::fs::read_to_string(f).ok()))
+        .then(|| {
+            let exe = std::env::current_exe().ok()?;
+            std::fs::read_to_string(exe.parent()?.join(options.hash_file.as_ref())).ok()
+        })
         .flatten()
         .and_then(|text| {
             text.lines()
@@ -77,7 +120,6 @@ fn leptos_options() -> Result<LeptosOptions, StartError> {
         ),
         None => format!("/{}/{}.css", options.site_pkg_dir, options.output_name),
     });
-    Ok(options)
 }
 
 /// The app's routes, worked out once per process. Generating them renders
@@ -91,11 +133,12 @@ fn route_list() -> Vec<leptos_axum::AxumRouteListing> {
     ROUTES.get_or_init(|| generate_route_list(app::App)).clone()
 }
 
-/// Connects, migrates and builds the router. `transport` replaces the
-/// configured email transport (tests); `clock` is the system clock in
-/// production.
+/// Connects, migrates and builds the router. `leptos_options` comes from
+/// [`leptos_options`]; `transport` replaces the configured email transport
+/// (tests); `clock` is the system clock in production.
 pub async fn build(
     config: Config,
+    leptos_options: LeptosOptions,
     clock: Arc<dyn Clock>,
     transport: Option<Arc<dyn EmailTransport>>,
 ) -> Result<Portal, StartError> {
@@ -125,7 +168,7 @@ pub async fn build(
         wake: services.outbox_wake.clone(),
     };
 
-    let leptos_options = leptos_options()?;
+    set_stylesheet_href(&leptos_options);
     let site_addr = leptos_options.site_addr;
     let state = AppState {
         leptos_options: leptos_options.clone(),

@@ -346,10 +346,31 @@ mod tests {
         assert!(bytes.starts_with(b"%PDF-"));
         // 200 rows at 5 mm need several A4 pages, each with its footer.
         let text = String::from_utf8_lossy(&bytes);
+        let pages = page_objects(&text);
+        assert!(pages >= 4, "several pages: {pages}");
         assert!(
-            text.matches("/Type /Page").count() + text.matches("/Type/Page").count() >= 4,
-            "several pages"
+            text.contains(&format!("/Count {pages}")),
+            "the page tree counts the {pages} page objects"
         );
+    }
+
+    /// The page objects of an uncompressed PDF: `/Type /Page` (any spacing)
+    /// but not the page tree's `/Type /Pages`.
+    fn page_objects(pdf: &str) -> usize {
+        pdf.match_indices("/Type")
+            .filter(|(at, _)| {
+                pdf[at + "/Type".len()..]
+                    .trim_start()
+                    .strip_prefix("/Page")
+                    .is_some_and(|after| !after.starts_with(|c: char| c.is_ascii_alphanumeric()))
+            })
+            .count()
+    }
+
+    #[test]
+    fn page_objects_are_told_from_the_page_tree() {
+        let pdf = "<< /Type /Pages /Count 2 >> << /Type /Page >> <</Type/Page/Parent 1 0 R>>";
+        assert_eq!(page_objects(pdf), 2);
     }
 
     #[test]

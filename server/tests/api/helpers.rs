@@ -19,8 +19,10 @@ pub enum Backend {
 
 /// Runs each listed test once per database engine: `sqlite::name` and
 /// `postgres::name`. The PostgreSQL run needs TEST_DATABASE_URL (an admin
-/// URL; each test creates its own database); without it the test says so
-/// and passes, unless PORTAL_TEST_REQUIRE_POSTGRES=1 (CI), where it fails.
+/// URL; each test creates its own database) and fails without it. To run
+/// without a PostgreSQL server, build the tests with
+/// `PORTAL_TEST_SKIP_POSTGRES=1` (read by server/build.rs): the PostgreSQL
+/// variants are then ignored, and the test summary counts them as such.
 #[macro_export]
 macro_rules! on_both_databases {
     ($($name:ident),* $(,)?) => {
@@ -35,28 +37,25 @@ macro_rules! on_both_databases {
         mod postgres {
             $(
                 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                #[cfg_attr(skip_postgres, ignore = "PORTAL_TEST_SKIP_POSTGRES=1")]
                 async fn $name() {
-                    if $crate::helpers::postgres_available() {
-                        super::$name($crate::helpers::Backend::Postgres).await
-                    }
+                    $crate::helpers::require_postgres();
+                    super::$name($crate::helpers::Backend::Postgres).await
                 }
             )*
         }
     };
 }
 
-pub fn postgres_available() -> bool {
-    let configured = std::env::var("TEST_DATABASE_URL")
-        .map(|v| !v.is_empty())
-        .unwrap_or(false);
-    if !configured {
-        assert!(
-            std::env::var("PORTAL_TEST_REQUIRE_POSTGRES").as_deref() != Ok("1"),
-            "PORTAL_TEST_REQUIRE_POSTGRES=1 but TEST_DATABASE_URL is not set"
-        );
-        eprintln!("TEST_DATABASE_URL not set: PostgreSQL variant skipped");
-    }
-    configured
+/// Fails the test unless TEST_DATABASE_URL names a PostgreSQL server: a
+/// PostgreSQL test never passes without running.
+pub fn require_postgres() {
+    let configured = std::env::var("TEST_DATABASE_URL").is_ok_and(|v| !v.is_empty());
+    assert!(
+        configured,
+        "TEST_DATABASE_URL is not set: start a server (`scripts/postgres.sh start` prints the URL) \
+         or build the tests with PORTAL_TEST_SKIP_POSTGRES=1 to skip the PostgreSQL variants"
+    );
 }
 
 /// A message as the SMTP server received it.
@@ -320,12 +319,17 @@ pub async fn spawn_app_with(options: AppOptions) -> TestApp {
     vars.insert("DATABASE_URL", database_url.clone());
     vars.insert("PORTAL_BASE_URL", address.clone());
     vars.insert("SMTP_URL", format!("smtp://127.0.0.1:{}", smtp.port));
+    // The LEPTOS_* settings come from here too (e.g. LEPTOS_SITE_ROOT for a
+    // test that serves files of its own), never from the environment.
+    vars.insert("LEPTOS_HASH_FILES", "false".into());
     for (k, v) in options.env {
         vars.insert(k, v);
     }
     let config = Config::from_lookup(|k| vars.get(k).cloned()).expect("test configuration");
+    let leptos_options =
+        server::leptos_options(|k| vars.get(k).cloned()).expect("test Leptos options");
     let clock = options.clock.unwrap_or_default();
-    let mut portal = server::build(config, Arc::new(clock.clone()), None)
+    let mut portal = server::build(config, leptos_options, Arc::new(clock.clone()), None)
         .await
         .expect("portal builds");
     if let Some(wrap) = options.wrap_router {

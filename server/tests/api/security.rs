@@ -243,27 +243,20 @@ fn policy_nonce(policy: &str) -> Option<String> {
         .map(str::to_owned)
 }
 
-/// Leptos reads LEPTOS_SITE_ROOT (and LEPTOS_HASH_FILES) from the
-/// environment when a portal is built: tests that serve files of their own
-/// take turns setting them.
-static SITE_ENV: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
-
+/// A portal serving the files in `site` (its LEPTOS_SITE_ROOT), with
+/// hashed asset names if `hash_files`.
 async fn spawn_app_serving(
     site: &std::path::Path,
     hash_files: bool,
-    options: AppOptions,
+    mut options: AppOptions,
 ) -> TestApp {
-    let _turn = SITE_ENV.lock().await;
-    std::env::set_var("LEPTOS_SITE_ROOT", site);
-    if hash_files {
-        std::env::set_var("LEPTOS_HASH_FILES", "true");
-    }
-    let app = spawn_app_with(options).await;
-    std::env::remove_var("LEPTOS_SITE_ROOT");
-    if hash_files {
-        std::env::remove_var("LEPTOS_HASH_FILES");
-    }
-    app
+    options
+        .env
+        .push(("LEPTOS_SITE_ROOT", site.display().to_string()));
+    options
+        .env
+        .push(("LEPTOS_HASH_FILES", hash_files.to_string()));
+    spawn_app_with(options).await
 }
 
 /// A page once arrived without its policy (docs/ARCHITECTURE.md, "Known
