@@ -265,6 +265,8 @@ pub struct AllocationView {
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct PaymentView {
     pub payment_id: i64,
+    /// "PAY-42": how people name this payment.
+    pub number: String,
     pub date: String,
     pub method: String,
     pub amount: String,

@@ -42,12 +42,7 @@ pub(crate) mod ssr {
     /// Sets the HTTP status that goes with an error, so a page or a
     /// server-function call answers 404 / 401 / 500 and not 200.
     pub fn fail<T>(error: AppError) -> Result<T, AppError> {
-        status(match &error {
-            AppError::Unauthorized => StatusCode::UNAUTHORIZED,
-            AppError::NotFound => StatusCode::NOT_FOUND,
-            AppError::Invalid(_) | AppError::Transport(_) => StatusCode::BAD_REQUEST,
-            AppError::Internal => StatusCode::INTERNAL_SERVER_ERROR,
-        });
+        status(error.status_code());
         Err(error)
     }
 
@@ -83,7 +78,8 @@ pub(crate) mod ssr {
         }
     }
 
-    /// Runs a service call and maps its error (with the right status).
+    /// Runs a service call and maps its error (with the right status, and
+    /// an internal error logged once, see `AppError::from`).
     pub fn mapped<T>(result: Result<T, portal_core::ServiceError>) -> Result<T, AppError> {
         result.or_else(|e| fail(AppError::from(e)))
     }

@@ -14,7 +14,7 @@ fn payment_view(
 ) -> PaymentView {
     use super::ssr::date;
     use crate::models::AllocationView;
-    use portal_core::domain::Money;
+    use portal_core::domain::{payment_number, Money, PaymentStatus};
     use portal_core::repo::payments::method_label;
 
     let money = |minor: i64| Money::new(minor, p.currency).display();
@@ -34,11 +34,12 @@ fn payment_view(
             _ => "Unknown",
         }
         .to_owned(),
-        status_key: p.status.clone(),
+        status_key: p.status.as_str().to_owned(),
         reference: p
             .reference
             .clone()
-            .unwrap_or_else(|| format!("PAY-{}", p.payment_id)),
+            .unwrap_or_else(|| payment_number(p.payment_id)),
+        number: payment_number(p.payment_id),
         allocations: allocations
             .iter()
             .map(|a| AllocationView {
@@ -59,13 +60,15 @@ fn payment_view(
             .flatten(),
         // Only payers and admins act on a checkout in progress; these are
         // POST forms (a link must never cancel or re-check a payment).
-        continue_href: (can_pay && p.status == "pending")
+        continue_href: (can_pay && p.status == PaymentStatus::Pending)
             .then(|| p.checkout_url.clone())
             .flatten(),
-        cancel_action: (can_pay && p.status == "pending")
+        cancel_action: (can_pay && p.status == PaymentStatus::Pending)
             .then(|| format!("/accounts/{customer_id}/payments/{}/cancel", p.payment_id)),
-        check_action: (can_pay && p.status == "pending" && p.gateway_session_id.is_some())
-            .then(|| format!("/accounts/{customer_id}/payments/{}/check", p.payment_id)),
+        check_action: (can_pay
+            && p.status == PaymentStatus::Pending
+            && p.gateway_session_id.is_some())
+        .then(|| format!("/accounts/{customer_id}/payments/{}/check", p.payment_id)),
         credit_applied: (p.credit_applied_minor > 0).then(|| money(p.credit_applied_minor)),
         disputed: p.disputed_at.is_some(),
     }
@@ -177,7 +180,12 @@ pub async fn pay_form(customer_id: String, query: String) -> Result<PayFormView,
     let services = services()?;
     let choice = match services.payment_choice(contact_id, customer_id, &ids).await {
         Ok(choice) => choice,
-        Err(ServiceError::Invalid(problem)) => {
+        Err(e @ (ServiceError::Invalid { .. } | ServiceError::Forbidden(_))) => {
+            // A role that may not pay is refused (403), in words, on the page.
+            if let ServiceError::Forbidden(_) = e {
+                super::ssr::status(http::StatusCode::FORBIDDEN);
+            }
+            let problem = e.to_string();
             let customer_name = member_customer_name(&services, contact_id, customer_id).await?;
             return Ok(PayFormView {
                 customer_id,
@@ -190,7 +198,7 @@ pub async fn pay_form(customer_id: String, query: String) -> Result<PayFormView,
                 problem: Some(problem),
             });
         }
-        Err(e) => return Err(AppError::from(e)),
+        Err(e) => return super::ssr::fail(AppError::from(e)),
     };
     let money = |minor| Money::new(minor, choice.currency).display();
     let method = typed("method".into()).unwrap_or_else(|| "card".into());
@@ -315,7 +323,7 @@ pub async fn pay_review(customer_id: String, query: String) -> Result<PayReviewV
                 blocked: false,
             })
         }
-        Err(ServiceError::Invalid(message)) => Ok(PayReviewView {
+        Err(e @ (ServiceError::Invalid { .. } | ServiceError::Forbidden(_))) => Ok(PayReviewView {
             customer_id,
             customer_name: member_customer_name(&services, contact_id, customer_id).await?,
             lines: vec![],
@@ -329,9 +337,14 @@ pub async fn pay_review(customer_id: String, query: String) -> Result<PayReviewV
             fields,
             attempt,
             change_href,
-            problem: Some(message),
+            problem: Some({
+                if let ServiceError::Forbidden(_) = e {
+                    super::ssr::status(http::StatusCode::FORBIDDEN);
+                }
+                e.to_string()
+            }),
             blocked: true,
         }),
-        Err(e) => Err(AppError::from(e)),
+        Err(e) => super::ssr::fail(AppError::from(e)),
     }
 }

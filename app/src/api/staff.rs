@@ -35,14 +35,14 @@ pub async fn staff_payments() -> Result<crate::models::StaffPaymentsView, AppErr
     for (p, allocations, customer) in overview.payments {
         let money = |minor| Money::new(minor, p.currency).display();
         payments.push(StaffPaymentView {
-            reference: format!("PAY-{}", p.payment_id),
+            reference: portal_core::domain::payment_number(p.payment_id),
             customer,
             created: stamp(p.created_at),
             method: method_label(&p.method).to_owned(),
             amount: money(p.amount_minor),
             refunded: (p.refunded_minor > 0).then(|| money(p.refunded_minor)),
-            status: p.status.clone(),
-            status_key: p.status.clone(),
+            status: p.status.as_str().to_owned(),
+            status_key: p.status.as_str().to_owned(),
             disputed: p.disputed_at.is_some(),
             invoices: allocations
                 .iter()

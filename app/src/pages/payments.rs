@@ -112,9 +112,9 @@ fn ReceiptBody(r: ReceiptView) -> impl IntoView {
     let p = r.payment;
     let received = matches!(p.status_key.as_str(), "succeeded" | "refunded");
     let heading = if received {
-        format!("Payment receipt PAY-{}", p.payment_id)
+        format!("Payment receipt {}", p.number)
     } else {
-        format!("Payment PAY-{}", p.payment_id)
+        format!("Payment {}", p.number)
     };
     let title = format!("{heading} · Billing portal");
     let alert_class = match p.status_key.as_str() {

@@ -9,19 +9,19 @@ use crate::db::{date_text, ts, Db};
 use crate::domain::{Currency, StaffRole};
 use crate::services::Services;
 
-/// Small deterministic generator (SplitMix64): the demo must not change
-/// between runs or crate upgrades.
-struct Rng(u64);
+/// Small deterministic generator (SplitMix64): the demo (and the scale
+/// data, `seed_scale`) must not change between runs or crate upgrades.
+pub(crate) struct Rng(pub(crate) u64);
 
 impl Rng {
-    fn next(&mut self) -> u64 {
+    pub(crate) fn next(&mut self) -> u64 {
         self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
         let mut z = self.0;
         z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
         z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
         z ^ (z >> 31)
     }
-    fn below(&mut self, n: u64) -> u64 {
+    pub(crate) fn below(&mut self, n: u64) -> u64 {
         self.next() % n
     }
     fn chance(&mut self, percent: u64) -> bool {

@@ -11,6 +11,8 @@ use sqlx::Row;
 use crate::db::{date_text, ts, Backend};
 use crate::domain::{invoice_standing, InvoiceFacts};
 use crate::services::Services;
+// The demo's SplitMix64: deterministic data for comparable runs.
+use crate::seed::Rng;
 
 /// Invoices per INSERT statement (PostgreSQL allows 65,535 parameters).
 const BATCH: usize = 1_000;
@@ -29,22 +31,6 @@ pub struct ScaleSummary {
     /// Email of the first scale customer's contact, to sign in as.
     pub sample_contact: String,
     pub sample_customer_id: i64,
-}
-
-/// Same SplitMix64 as the demo: deterministic data for comparable runs.
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        z ^ (z >> 31)
-    }
-    fn below(&mut self, n: u64) -> u64 {
-        self.next() % n
-    }
 }
 
 async fn next_id(

@@ -11,7 +11,7 @@ use sqlx::Row;
 use tower_sessions::session::{Id, Record};
 use tower_sessions::session_store::{self, SessionStore};
 
-use crate::db::{parse_ts, ts, Db};
+use crate::db::{ts, Db};
 use crate::domain::Principal;
 
 /// Keys this portal keeps in a session record.
@@ -140,7 +140,8 @@ impl SessionStore for DbSessionStore {
             .await
             .map_err(backend)?;
         let Some(row) = row else { return Ok(None) };
-        let expires_at = parse_ts(row.get::<String, _>("expires_at").as_str());
+        let expires_at: chrono::DateTime<Utc> =
+            crate::repo::decode::decode(&row, "sessions", "expires_at").map_err(backend)?;
         if expires_at <= Utc::now() {
             return Ok(None);
         }

@@ -17,6 +17,7 @@ use tower_governor::GovernorLayer;
 use tower_sessions::Session;
 
 use super::client_ip::{ClientIp, ClientIpKey};
+use super::error::HttpError;
 use super::plain_page::{not_found, server_error, too_many_requests};
 
 fn sign_in_path(area: Area) -> &'static str {
@@ -66,13 +67,10 @@ async fn request_link(
         Ok(LinkRequest::RateLimited { retry_after }) => {
             too_many_requests(retry_after.as_secs(), sign_in_path(area))
         }
-        Err(ServiceError::Invalid(_)) => {
+        Err(ServiceError::Invalid { .. }) => {
             Redirect::to(&format!("{}?error=invalid_email", sign_in_path(area))).into_response()
         }
-        Err(e) => {
-            tracing::error!(error = %e, "sign-in request failed");
-            server_error()
-        }
+        Err(e) => HttpError::from(e).into_response(),
     }
 }
 
@@ -114,10 +112,7 @@ async fn confirm(
             ))
             .into_response()
         }
-        Err(e) => {
-            tracing::error!(error = %e, "sign-in confirmation failed");
-            return server_error();
-        }
+        Err(e) => return HttpError::from(e).into_response(),
     };
     let started = start_session(&session, principal, services.clock.now(), &headers, &ip);
     if let Err(e) = started.await {
@@ -225,11 +220,7 @@ pub async fn end_session(
             signed_out_redirect(Some(me.principal))
         }
         Ok(_) => Redirect::to("/sessions").into_response(),
-        Err(ServiceError::NotFound) => not_found(),
-        Err(e) => {
-            tracing::error!(error = %e, "could not end a session");
-            server_error()
-        }
+        Err(e) => HttpError::from(e).into_response(),
     }
 }
 
@@ -245,12 +236,8 @@ pub async fn end_all_sessions(
     };
     match services.end_all_sessions(me.principal).await {
         Ok(_) => {}
-        // An invoice-link session has no sessions of its own to end.
-        Err(ServiceError::NotFound) => return not_found(),
-        Err(e) => {
-            tracing::error!(error = %e, "could not end sessions");
-            return server_error();
-        }
+        // An invoice-link session has no sessions of its own to end (404).
+        Err(e) => return HttpError::from(e).into_response(),
     }
     let _ = services
         .audit_sign_out(me.principal, true, ip.as_deref())

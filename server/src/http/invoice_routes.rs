@@ -6,7 +6,7 @@
 use app::api::invoices::statement_period;
 use axum::body::Body;
 use axum::extract::{Path, RawQuery, State};
-use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
+use axum::http::{header, HeaderMap, HeaderValue};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::Extension;
 use portal_core::domain::invoice_query::InvoiceQuery;
@@ -19,7 +19,8 @@ use tower_sessions::Session;
 
 use super::auth_routes::start_session;
 use super::client_ip::ClientIp;
-use super::plain_page::{action_page, not_found, plain_page, server_error};
+use super::error::HttpError;
+use super::plain_page::{action_page, not_found, server_error};
 
 fn attachment(d: Download) -> Response {
     let disposition = format!("attachment; filename=\"{}\"", d.file_name);
@@ -38,17 +39,9 @@ fn attachment(d: Download) -> Response {
 fn answer(result: Result<Download, ServiceError>) -> Response {
     match result {
         Ok(d) => attachment(d),
-        Err(ServiceError::NotFound) => not_found(),
-        Err(ServiceError::Invalid(message)) => plain_page(
-            StatusCode::BAD_REQUEST,
-            "That download did not work",
-            &message,
-            ("/", "Back to your accounts"),
-        ),
-        Err(e) => {
-            tracing::error!(error = %e, "download failed");
-            server_error()
-        }
+        Err(e) => HttpError::from(e)
+            .titled("That download did not work")
+            .into_response(),
     }
 }
 
@@ -111,7 +104,7 @@ pub async fn invoices_csv(
     let pairs = pairs(&query);
     match InvoiceQuery::from_pairs(pairs.iter().map(|(k, v)| (k.as_str(), v.as_str()))) {
         Ok(q) => answer_streamed(services.invoices_csv(contact_id, customer_id, q).await),
-        Err(e) => answer(Err(ServiceError::Invalid(e.message))),
+        Err(e) => answer(Err(ServiceError::invalid(e.message))),
     }
 }
 
@@ -149,7 +142,7 @@ async fn statement_download(
     };
     let (from, to) = match statement_period(&pairs(&query), services.today()) {
         Ok(period) => period,
-        Err(message) => return answer(Err(ServiceError::Invalid(message))),
+        Err(message) => return answer(Err(ServiceError::invalid(message))),
     };
     if pdf {
         answer(
@@ -230,10 +223,7 @@ pub async fn invoice_link_page(
     let (grant, number) = match services.peek_invoice_link(&token).await {
         Ok(Ok(found)) => found,
         Ok(Err(refusal)) => return invoice_link_problem(&token, refusal),
-        Err(e) => {
-            tracing::error!(error = %e, "reading an invoice link failed");
-            return server_error();
-        }
+        Err(e) => return HttpError::from(e).into_response(),
     };
     let anyone_signed_in = signed_in.is_some();
     if let Some(Viewer::Contact(contact_id)) = viewer(signed_in) {
@@ -278,10 +268,7 @@ pub async fn open_invoice_link(
     let grant = match services.open_invoice_link(&token, ip.as_deref()).await {
         Ok(Ok(grant)) => grant,
         Ok(Err(refusal)) => return invoice_link_problem(&token, refusal),
-        Err(e) => {
-            tracing::error!(error = %e, "opening an invoice link failed");
-            return server_error();
-        }
+        Err(e) => return HttpError::from(e).into_response(),
     };
     let target = format!(
         "/accounts/{}/invoices/{}",
@@ -319,10 +306,7 @@ pub async fn fresh_invoice_link(
         // Same answer whether it went out, was rate-limited or the token is
         // unknown: the page must not reveal which contacts exist.
         Ok(_) => Redirect::to("/invoice-link?state=sent").into_response(),
-        Err(e) => {
-            tracing::error!(error = %e, "sending a fresh invoice link failed");
-            server_error()
-        }
+        Err(e) => HttpError::from(e).into_response(),
     }
 }
 
@@ -340,10 +324,6 @@ pub async fn revoke_invoice_link(
     };
     match services.revoke_invoice_link(staff_id, link_id).await {
         Ok(()) => Redirect::to("/staff/invoice-links?revoked=1").into_response(),
-        Err(ServiceError::NotFound) => not_found(),
-        Err(e) => {
-            tracing::error!(error = %e, "revoking an invoice link failed");
-            server_error()
-        }
+        Err(e) => HttpError::from(e).into_response(),
     }
 }

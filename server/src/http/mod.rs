@@ -6,6 +6,7 @@
 pub mod auth_routes;
 pub mod client_ip;
 pub mod dev_only;
+pub mod error;
 pub mod invoice_routes;
 pub mod limits;
 pub mod log_path;

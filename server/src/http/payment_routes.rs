@@ -17,6 +17,7 @@ use portal_core::session_store::SignedIn;
 use portal_core::{ServiceError, Services};
 
 use super::client_ip::ClientIp;
+use super::error::HttpError;
 use super::plain_page::{not_found, plain_page, server_error};
 
 fn contact(signed_in: Option<Extension<SignedIn>>) -> Option<i64> {
@@ -57,13 +58,11 @@ pub async fn start_payment(
     {
         Ok(Ok(started)) => Redirect::to(&started.redirect).into_response(),
         Ok(Err(problem)) => back_to_review(customer_id, &pairs, problem),
-        // A role that may not pay: the review page says so in words.
-        Err(ServiceError::Invalid(_)) => back_to_review(customer_id, &pairs, PayProblem::Changed),
-        Err(ServiceError::NotFound) => not_found(),
-        Err(e) => {
-            tracing::error!(error = %e, "payment not started");
-            server_error()
+        // A role that may not pay: the review page says so in words (403).
+        Err(ServiceError::Forbidden(_) | ServiceError::Invalid { .. }) => {
+            back_to_review(customer_id, &pairs, PayProblem::Changed)
         }
+        Err(e) => HttpError::from(e).into_response(),
     }
 }
 
@@ -209,20 +208,12 @@ async fn act_on_payment(
     }
 }
 
+/// A viewer's role may not act on a payment (403, in words); the rest as
+/// every route answers.
 fn failed(e: ServiceError) -> Response {
-    match e {
-        ServiceError::NotFound => not_found(),
-        ServiceError::Invalid(message) => plain_page(
-            StatusCode::FORBIDDEN,
-            "You cannot change this payment",
-            &message,
-            ("/", "Back to the portal"),
-        ),
-        e => {
-            tracing::error!(error = %e, "payment action failed");
-            server_error()
-        }
-    }
+    HttpError::from(e)
+        .titled("You cannot change this payment")
+        .into_response()
 }
 
 /// POST /webhooks/stripe. Verified on the raw body, stored under the event
@@ -251,7 +242,11 @@ pub async fn stripe_webhook(
 
 fn sandbox_page(checkout: &SandboxCheckout, problem: Option<&str>) -> Response {
     use portal_core::domain::{Currency, Money};
-    let currency = Currency::parse(&checkout.currency).unwrap_or(Currency::USD);
+    // Read through the repository's decoder, so the code is a real currency.
+    let Ok(currency) = Currency::parse(&checkout.currency) else {
+        tracing::error!(session = %checkout.session_id, "sandbox checkout with a bad currency");
+        return server_error();
+    };
     let money = |minor| html_escape(&Money::new(minor, currency).display());
     let rows: String = checkout
         .lines
@@ -374,10 +369,7 @@ pub async fn sandbox_checkout(
             ),
         ),
         Ok(None) => not_found(),
-        Err(e) => {
-            tracing::error!(error = %e, "sandbox checkout");
-            server_error()
-        }
+        Err(e) => HttpError::from(ServiceError::from(e)).into_response(),
     }
 }
 
@@ -410,9 +402,6 @@ pub async fn sandbox_choose(
             &problem,
             ("/", "Back to the portal"),
         ),
-        Err(e) => {
-            tracing::error!(error = %e, "sandbox checkout");
-            server_error()
-        }
+        Err(e) => HttpError::from(ServiceError::from(e)).into_response(),
     }
 }

@@ -6,8 +6,9 @@ use axum::extract::{Request, State};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Redirect, Response};
 use chrono::{DateTime, Utc};
-use portal_core::db::{parse_ts, ts};
+use portal_core::db::ts;
 use portal_core::domain::Principal;
+use portal_core::repo::decode::FromColumnText;
 use portal_core::session_store::{hash_session_id, keys, SignedIn};
 use tower_sessions::Session;
 
@@ -56,7 +57,8 @@ pub async fn session_guard(
     let mut signed_in = None;
 
     if let Ok(Some(principal)) = session.get::<Principal>(keys::PRINCIPAL).await {
-        let read_ts = |v: Option<String>| v.as_deref().map(parse_ts);
+        // Unreadable times count as missing, and a session missing them has ended.
+        let read_ts = |v: Option<String>| v.as_deref().and_then(DateTime::<Utc>::from_column_text);
         let signed_in_at: Option<DateTime<Utc>> =
             read_ts(session.get(keys::SIGNED_IN_AT).await.ok().flatten());
         let last_seen_at: Option<DateTime<Utc>> =

@@ -524,7 +524,7 @@ async fn an_over_long_statement_period_gets_400_with_a_message(backend: Backend)
         .await;
     assert!(matches!(
         app.services.statement(contact_id, customer_id, too_long, to).await,
-        Err(portal_core::ServiceError::Invalid(m)) if m == message
+        Err(portal_core::ServiceError::Invalid { message: m, .. }) if m == message
     ));
 }
 

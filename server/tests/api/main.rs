@@ -1,5 +1,5 @@
-//! Integration tests: the real portal on port 0 with a fresh database (SQLite
-//! always; PostgreSQL when TEST_DATABASE_URL names a server), a real SMTP
+//! Integration tests: the real portal on port 0 with a fresh database (SQLite,
+//! and PostgreSQL through TEST_DATABASE_URL: see `on_both_databases!`), a real SMTP
 //! server on loopback, and HTTP as a browser speaks it. One binary, in the
 //! zero-to-production style.
 
@@ -7,6 +7,7 @@ mod bench_webhooks;
 mod cli;
 mod demo_data;
 mod dev_mode;
+mod errors;
 mod fake_stripe;
 mod findings;
 mod hardening;
@@ -15,6 +16,7 @@ mod invoices;
 mod limits;
 mod outbox;
 mod payments;
+mod rows;
 mod security;
 mod sessions;
 mod sign_in;

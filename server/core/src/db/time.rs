@@ -7,15 +7,6 @@ pub fn ts(t: DateTime<Utc>) -> String {
     t.to_rfc3339_opts(SecondsFormat::Micros, true)
 }
 
-pub fn parse_ts(s: &str) -> DateTime<Utc> {
-    DateTime::parse_from_rfc3339(s)
-        .map(|t| t.with_timezone(&Utc))
-        .unwrap_or_else(|_| {
-            tracing::error!(value = s, "unparseable timestamp in database");
-            DateTime::<Utc>::UNIX_EPOCH
-        })
-}
-
 pub fn date_text(d: NaiveDate) -> String {
     d.format("%Y-%m-%d").to_string()
 }
@@ -26,13 +17,6 @@ pub fn date_text(d: NaiveDate) -> String {
 /// date chrono knows does not have.
 pub fn day_end(day: NaiveDate) -> String {
     format!("{}T24:00:00.000000Z", date_text(day))
-}
-
-pub fn parse_date(s: &str) -> NaiveDate {
-    NaiveDate::parse_from_str(s, "%Y-%m-%d").unwrap_or_else(|_| {
-        tracing::error!(value = s, "unparseable date in database");
-        NaiveDate::MIN
-    })
 }
 
 #[cfg(test)]
@@ -57,6 +41,7 @@ mod tests {
         assert_eq!(day_end(last_day), "9999-12-31T24:00:00.000000Z");
         assert!(ts(last_day.and_hms_opt(23, 59, 59).unwrap().and_utc()) < day_end(last_day));
         assert_eq!(ts(a).len(), ts(c).len());
-        assert_eq!(parse_ts(&ts(b)), b);
+        use crate::repo::decode::FromColumnText;
+        assert_eq!(DateTime::<Utc>::from_column_text(&ts(b)), Some(b));
     }
 }

@@ -1,5 +1,6 @@
 //! Domain rules: plain Rust, no I/O, unit-tested.
 
+pub mod backoff;
 pub mod dates;
 pub mod email_address;
 pub mod invoice_query;
@@ -15,5 +16,5 @@ pub use invoice_status::{
     invoice_standing, InvoiceFacts, InvoiceStanding, InvoiceStatus, DUE_SOON_DAYS,
 };
 pub use money::{Currency, Money};
-pub use payment_state::{PaymentStatus, Signal};
+pub use payment_state::{payment_number, PaymentStatus, Signal};
 pub use roles::{ContactRole, Principal, StaffRole};

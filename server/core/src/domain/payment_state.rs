@@ -23,6 +23,12 @@ pub enum PaymentStatus {
     Refunded,
 }
 
+/// How a payment is named to people: on pages, receipts, statements,
+/// emails and in Stripe's description ("PAY-42").
+pub fn payment_number(payment_id: i64) -> String {
+    format!("PAY-{payment_id}")
+}
+
 impl PaymentStatus {
     pub fn parse(s: &str) -> Option<Self> {
         Some(match s {

@@ -29,10 +29,11 @@ pub struct OutboxWorker {
 
 /// Backoff before attempt n+1: 10 s, 20 s, 40 s … capped at 30 minutes.
 pub fn backoff(attempts: i64) -> chrono::Duration {
-    let secs = 10i64
-        .saturating_mul(1i64 << attempts.clamp(0, 20).saturating_sub(1))
-        .min(30 * 60);
-    chrono::Duration::seconds(secs)
+    crate::domain::backoff::backoff(
+        attempts,
+        chrono::Duration::seconds(10),
+        chrono::Duration::minutes(30),
+    )
 }
 
 impl OutboxWorker {

@@ -17,7 +17,8 @@ use sqlx::Row;
 
 use super::{CheckoutCreated, CheckoutRequest, CustomerRequest, GatewayError, PaymentGateway};
 use crate::clock::Clock;
-use crate::db::{parse_ts, ts, Db};
+use crate::db::{ts, Db};
+use crate::repo::decode::decode;
 
 #[derive(Clone, Debug)]
 pub struct SandboxGateway {
@@ -93,26 +94,31 @@ fn random_id(prefix: &str) -> String {
     format!("{prefix}_{:032x}", rand::random::<u128>())
 }
 
-fn checkout_row(r: &AnyRow) -> SandboxCheckout {
-    let lines: Vec<(String, i64)> =
-        serde_json::from_str(&r.get::<String, _>("lines")).unwrap_or_default();
-    SandboxCheckout {
-        session_id: r.get("session_id"),
-        payment_id: r.get("payment_id"),
-        currency: r.get("currency"),
-        amount_minor: r.get("amount_minor"),
-        method: r.get("method"),
+fn checkout_row(r: &AnyRow) -> Result<SandboxCheckout, sqlx::Error> {
+    const T: &str = "sandbox_checkouts";
+    let lines: Vec<(String, i64)> = serde_json::from_str(&r.try_get::<String, _>("lines")?)
+        .map_err(|e| sqlx::Error::ColumnDecode {
+            index: format!("{T}.lines"),
+            source: Box::new(e),
+        })?;
+    let currency: crate::domain::Currency = decode(r, T, "currency")?;
+    Ok(SandboxCheckout {
+        session_id: r.try_get("session_id")?,
+        payment_id: r.try_get("payment_id")?,
+        currency: currency.code().to_owned(),
+        amount_minor: r.try_get("amount_minor")?,
+        method: r.try_get("method")?,
         lines,
-        receipt_email: r.get("receipt_email"),
-        success_url: r.get("success_url"),
-        cancel_url: r.get("cancel_url"),
-        status: r.get("status"),
-        payment_status: r.get("payment_status"),
-        intent_id: r.get("intent_id"),
-        decline_message: r.get("decline_message"),
-        created_at: parse_ts(&r.get::<String, _>("created_at")),
-        expires_at: parse_ts(&r.get::<String, _>("expires_at")),
-    }
+        receipt_email: r.try_get("receipt_email")?,
+        success_url: r.try_get("success_url")?,
+        cancel_url: r.try_get("cancel_url")?,
+        status: r.try_get("status")?,
+        payment_status: r.try_get("payment_status")?,
+        intent_id: r.try_get("intent_id")?,
+        decline_message: r.try_get("decline_message")?,
+        created_at: decode(r, T, "created_at")?,
+        expires_at: decode(r, T, "expires_at")?,
+    })
 }
 
 impl SandboxCheckout {
@@ -199,7 +205,7 @@ impl SandboxGateway {
             .bind(session_id)
             .fetch_optional(&self.db.pool)
             .await?;
-        Ok(row.as_ref().map(checkout_row))
+        row.as_ref().map(checkout_row).transpose()
     }
 
     async fn schedule(
@@ -231,6 +237,7 @@ impl SandboxGateway {
             .await?
             .as_ref()
             .map(checkout_row)
+            .transpose()?
         else {
             return Ok(Err("There is no such sandbox checkout.".into()));
         };
@@ -395,7 +402,12 @@ impl PaymentGateway for SandboxGateway {
             .fetch_optional(&self.db.pool)
             .await
             .map_err(unavailable)?;
-        let checkout = match existing.as_ref().map(checkout_row) {
+        let existing = existing
+            .as_ref()
+            .map(checkout_row)
+            .transpose()
+            .map_err(unavailable)?;
+        let checkout = match existing {
             Some(c) => c,
             None => {
                 let session_id = random_id("cs_sandbox");
@@ -479,7 +491,7 @@ impl PaymentGateway for SandboxGateway {
             .fetch_one(&mut *tx)
             .await
             .map_err(unavailable)?;
-        let checkout = checkout_row(&row);
+        let checkout = checkout_row(&row).map_err(unavailable)?;
         self.schedule(
             &mut tx,
             "checkout.session.expired",

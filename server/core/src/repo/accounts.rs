@@ -3,9 +3,10 @@
 use chrono::{DateTime, Utc};
 use sqlx::Row;
 
+use super::decode::decode;
 use super::Conn;
 use crate::db::ts;
-use crate::domain::{ContactRole, StaffRole};
+use crate::domain::{ContactRole, Currency, StaffRole};
 
 #[derive(Clone, Debug)]
 pub struct ContactRow {
@@ -26,7 +27,7 @@ pub struct StaffRow {
 pub struct MembershipRow {
     pub customer_id: i64,
     pub customer_name: String,
-    pub currency: String,
+    pub currency: Currency,
     pub role: ContactRole,
 }
 
@@ -62,14 +63,13 @@ pub async fn active_contact(
     Ok(row.map(contact_from))
 }
 
-fn staff_from(r: sqlx::any::AnyRow) -> StaffRow {
-    let role: String = r.get("role");
-    StaffRow {
-        staff_id: r.get("staff_id"),
-        email: r.get("email"),
-        name: r.get("name"),
-        role: StaffRole::parse(&role).unwrap_or(StaffRole::Agent),
-    }
+fn staff_from(r: sqlx::any::AnyRow) -> Result<StaffRow, sqlx::Error> {
+    Ok(StaffRow {
+        staff_id: r.try_get("staff_id")?,
+        email: r.try_get("email")?,
+        name: r.try_get("name")?,
+        role: decode(&r, "staff_users", "role")?,
+    })
 }
 
 pub async fn active_staff_by_email(
@@ -80,7 +80,7 @@ pub async fn active_staff_by_email(
         .bind(email)
         .fetch_optional(conn)
         .await?;
-    Ok(row.map(staff_from))
+    row.map(staff_from).transpose()
 }
 
 pub async fn active_staff(conn: &mut Conn, staff_id: i64) -> Result<Option<StaffRow>, sqlx::Error> {
@@ -88,7 +88,7 @@ pub async fn active_staff(conn: &mut Conn, staff_id: i64) -> Result<Option<Staff
         .bind(staff_id)
         .fetch_optional(conn)
         .await?;
-    Ok(row.map(staff_from))
+    row.map(staff_from).transpose()
 }
 
 /// Creates a staff user, or renames / re-enables the one with this email.
@@ -127,18 +127,16 @@ pub async fn memberships(
     .bind(contact_id)
     .fetch_all(conn)
     .await?;
-    Ok(rows
-        .into_iter()
+    rows.into_iter()
         .map(|r| {
-            let role: String = r.get("role");
-            MembershipRow {
-                customer_id: r.get("customer_id"),
-                customer_name: r.get("name"),
-                currency: r.get("currency"),
-                role: ContactRole::parse(&role).unwrap_or(ContactRole::Viewer),
-            }
+            Ok(MembershipRow {
+                customer_id: r.try_get("customer_id")?,
+                customer_name: r.try_get("name")?,
+                currency: decode(&r, "customers", "currency")?,
+                role: decode(&r, "customer_contacts", "role")?,
+            })
         })
-        .collect())
+        .collect()
 }
 
 /// Disables the enabled contact (`staff = false`) or staff user with this

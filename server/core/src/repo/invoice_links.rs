@@ -4,8 +4,9 @@ use chrono::{DateTime, Utc};
 use sqlx::any::AnyRow;
 use sqlx::Row;
 
+use super::decode::{decode, decode_opt};
 use super::Conn;
-use crate::db::{parse_ts, ts};
+use crate::db::ts;
 
 #[derive(Clone, Debug)]
 pub struct InvoiceLinkRow {
@@ -24,19 +25,19 @@ const COLUMNS: &str =
     "l.invoice_link_id, l.invoice_id, i.number, i.customer_id, l.created_at, l.expires_at,
      l.revoked_at, l.created_by, l.last_used_at";
 
-fn link_row(r: &AnyRow) -> InvoiceLinkRow {
-    let opt_ts = |name: &str| r.get::<Option<String>, _>(name).map(|s| parse_ts(&s));
-    InvoiceLinkRow {
-        invoice_link_id: r.get("invoice_link_id"),
-        invoice_id: r.get("invoice_id"),
-        invoice_number: r.get("number"),
-        customer_id: r.get("customer_id"),
-        created_at: parse_ts(&r.get::<String, _>("created_at")),
-        expires_at: parse_ts(&r.get::<String, _>("expires_at")),
-        revoked_at: opt_ts("revoked_at"),
-        created_by: r.get("created_by"),
-        last_used_at: opt_ts("last_used_at"),
-    }
+fn link_row(r: &AnyRow) -> Result<InvoiceLinkRow, sqlx::Error> {
+    const T: &str = "invoice_links";
+    Ok(InvoiceLinkRow {
+        invoice_link_id: r.try_get("invoice_link_id")?,
+        invoice_id: r.try_get("invoice_id")?,
+        invoice_number: r.try_get("number")?,
+        customer_id: r.try_get("customer_id")?,
+        created_at: decode(r, T, "created_at")?,
+        expires_at: decode(r, T, "expires_at")?,
+        revoked_at: decode_opt(r, T, "revoked_at")?,
+        created_by: r.try_get("created_by")?,
+        last_used_at: decode_opt(r, T, "last_used_at")?,
+    })
 }
 
 pub async fn insert(
@@ -72,7 +73,7 @@ pub async fn by_hash(
     .bind(token_hash)
     .fetch_optional(conn)
     .await?;
-    Ok(row.as_ref().map(link_row))
+    row.as_ref().map(link_row).transpose()
 }
 
 pub async fn by_id(conn: &mut Conn, link_id: i64) -> Result<Option<InvoiceLinkRow>, sqlx::Error> {
@@ -83,7 +84,7 @@ pub async fn by_id(conn: &mut Conn, link_id: i64) -> Result<Option<InvoiceLinkRo
     .bind(link_id)
     .fetch_optional(conn)
     .await?;
-    Ok(row.as_ref().map(link_row))
+    row.as_ref().map(link_row).transpose()
 }
 
 pub async fn mark_used(
@@ -133,7 +134,7 @@ pub async fn recent(
     .bind(limit)
     .fetch_all(conn)
     .await?;
-    Ok(rows.iter().map(link_row).collect())
+    rows.iter().map(link_row).collect()
 }
 
 /// Contacts of the invoice's customer who may get a fresh link by email.

@@ -5,11 +5,12 @@ use chrono::{DateTime, Duration, NaiveDate, Utc};
 use sqlx::any::AnyRow;
 use sqlx::Row;
 
+use super::decode::{decode, decode_opt};
 use super::Conn;
-use crate::db::{date_text, parse_date, parse_ts};
+use crate::db::date_text;
 use crate::domain::invoice_query::{Direction, InvoiceQuery, SortKey, StatusFilter};
 use crate::domain::money::{THREE_DECIMAL, ZERO_DECIMAL};
-use crate::domain::{Currency, InvoiceFacts, DUE_SOON_DAYS};
+use crate::domain::{Currency, InvoiceFacts, PaymentStatus, DUE_SOON_DAYS};
 
 /// An invoice with the sums its standing is derived from.
 #[derive(Clone, Debug)]
@@ -48,24 +49,24 @@ const LEDGER_COLUMNS: &str =
     "i.invoice_id, i.customer_id, i.number, i.po_number, i.issue_date, i.due_date, i.currency,
      i.subtotal_minor, i.tax_minor, i.total_minor, i.paid_minor, i.credited_minor, i.pending_minor, i.voided_at";
 
-fn ledger_row(r: &AnyRow) -> InvoiceLedgerRow {
-    let currency: String = r.get("currency");
-    InvoiceLedgerRow {
-        invoice_id: r.get("invoice_id"),
-        customer_id: r.get("customer_id"),
-        number: r.get("number"),
-        po_number: r.get("po_number"),
-        issue_date: parse_date(r.get::<String, _>("issue_date").as_str()),
-        due_date: parse_date(r.get::<String, _>("due_date").as_str()),
-        currency: Currency::parse(&currency).unwrap_or(Currency::USD),
-        subtotal_minor: r.get("subtotal_minor"),
-        tax_minor: r.get("tax_minor"),
-        total_minor: r.get("total_minor"),
-        paid_minor: r.get("paid_minor"),
-        credited_minor: r.get("credited_minor"),
-        pending_minor: r.get("pending_minor"),
-        voided: r.get::<Option<String>, _>("voided_at").is_some(),
-    }
+fn ledger_row(r: &AnyRow) -> Result<InvoiceLedgerRow, sqlx::Error> {
+    const T: &str = "invoices";
+    Ok(InvoiceLedgerRow {
+        invoice_id: r.try_get("invoice_id")?,
+        customer_id: r.try_get("customer_id")?,
+        number: r.try_get("number")?,
+        po_number: r.try_get("po_number")?,
+        issue_date: decode(r, T, "issue_date")?,
+        due_date: decode(r, T, "due_date")?,
+        currency: decode(r, T, "currency")?,
+        subtotal_minor: r.try_get("subtotal_minor")?,
+        tax_minor: r.try_get("tax_minor")?,
+        total_minor: r.try_get("total_minor")?,
+        paid_minor: r.try_get("paid_minor")?,
+        credited_minor: r.try_get("credited_minor")?,
+        pending_minor: r.try_get("pending_minor")?,
+        voided: r.try_get::<Option<String>, _>("voided_at")?.is_some(),
+    })
 }
 
 /// Recomputes the settlement cache of one invoice from its allocations.
@@ -323,8 +324,8 @@ pub async fn list_page(
     let mut rows: Vec<(InvoiceLedgerRow, String)> = rows
         .iter()
         .take(limit)
-        .map(|r| (ledger_row(r), r.get::<String, _>("sort_value")))
-        .collect();
+        .map(|r| Ok((ledger_row(r)?, r.try_get::<String, _>("sort_value")?)))
+        .collect::<Result<_, sqlx::Error>>()?;
     if backwards {
         rows.reverse();
     }
@@ -385,14 +386,16 @@ pub async fn open_totals(
     let rows = sql.bind(sqlx::query(&totals_text)).fetch_all(conn).await?;
     let totals: Vec<OpenTotals> = rows
         .iter()
-        .map(|r| OpenTotals {
-            currency: Currency::parse(&r.get::<String, _>("currency")).unwrap_or(Currency::USD),
-            open_minor: r.get("open_minor"),
-            overdue_minor: r.get("overdue_minor"),
-            open_count: r.get("open_count"),
-            overdue_count: r.get("overdue_count"),
+        .map(|r| {
+            Ok(OpenTotals {
+                currency: decode(r, "invoices", "currency")?,
+                open_minor: r.try_get("open_minor")?,
+                overdue_minor: r.try_get("overdue_minor")?,
+                open_count: r.try_get("open_count")?,
+                overdue_count: r.try_get("overdue_count")?,
+            })
         })
-        .collect();
+        .collect::<Result<_, sqlx::Error>>()?;
     Ok(totals)
 }
 
@@ -427,7 +430,7 @@ pub async fn send_matching(
     );
     let mut stream = sql.bind(sqlx::query(&text)).fetch(conn);
     while let Some(row) = stream.try_next().await? {
-        if rows.send(ledger_row(&row)).await.is_err() {
+        if rows.send(ledger_row(&row)?).await.is_err() {
             break;
         }
     }
@@ -445,10 +448,9 @@ pub async fn currencies_of_customer(
     .bind(customer_id)
     .fetch_all(conn)
     .await?;
-    Ok(rows
-        .iter()
-        .filter_map(|r| Currency::parse(&r.get::<String, _>("currency")).ok())
-        .collect())
+    rows.iter()
+        .map(|r| decode(r, "invoices", "currency"))
+        .collect()
 }
 
 pub async fn invoice(
@@ -461,7 +463,7 @@ pub async fn invoice(
     .bind(invoice_id)
     .fetch_optional(conn)
     .await?;
-    Ok(row.as_ref().map(ledger_row))
+    row.as_ref().map(ledger_row).transpose()
 }
 
 pub async fn invoice_by_number(
@@ -474,7 +476,7 @@ pub async fn invoice_by_number(
     .bind(number)
     .fetch_optional(conn)
     .await?;
-    Ok(row.as_ref().map(ledger_row))
+    row.as_ref().map(ledger_row).transpose()
 }
 
 /// The customer's invoices among `ids` (others' ids are silently absent).
@@ -495,7 +497,7 @@ pub async fn invoices_of_customer(
         placeholders.join(", ")
     );
     let rows = sql.bind(sqlx::query(&text)).fetch_all(conn).await?;
-    Ok(rows.iter().map(ledger_row).collect())
+    rows.iter().map(ledger_row).collect()
 }
 
 #[derive(Clone, Debug)]
@@ -566,29 +568,33 @@ pub async fn applications(
     let mut out: Vec<Application> = payments
         .iter()
         .map(|r| {
-            let when: String = r
-                .get::<Option<String>, _>("received_at")
-                .unwrap_or_else(|| r.get("created_at"));
-            Application {
+            let when: DateTime<Utc> = match decode_opt(r, "payments", "received_at")? {
+                Some(received) => received,
+                None => decode(r, "payments", "created_at")?,
+            };
+            let status: PaymentStatus = decode(r, "payments", "status")?;
+            Ok(Application {
                 kind: "payment",
-                id: r.get("payment_id"),
-                date: Some(parse_ts(&when).date_naive()),
-                detail: r.get("method"),
-                reference: r.get("reference"),
-                status: r.get("status"),
-                amount_minor: r.get("amount_minor"),
-            }
+                id: r.try_get("payment_id")?,
+                date: Some(when.date_naive()),
+                detail: r.try_get("method")?,
+                reference: r.try_get("reference")?,
+                status: status.as_str().to_owned(),
+                amount_minor: r.try_get("amount_minor")?,
+            })
         })
-        .collect();
-    out.extend(credits.iter().map(|r| Application {
-        kind: "credit_note",
-        id: r.get("credit_note_id"),
-        date: Some(parse_date(r.get::<String, _>("issue_date").as_str())),
-        detail: r.get("reason"),
-        reference: Some(r.get("number")),
-        status: "applied".into(),
-        amount_minor: r.get("amount_minor"),
-    }));
+        .collect::<Result<_, sqlx::Error>>()?;
+    for r in &credits {
+        out.push(Application {
+            kind: "credit_note",
+            id: r.try_get("credit_note_id")?,
+            date: Some(decode(r, "credit_notes", "issue_date")?),
+            detail: r.try_get("reason")?,
+            reference: Some(r.try_get("number")?),
+            status: "applied".into(),
+            amount_minor: r.try_get("amount_minor")?,
+        });
+    }
     out.sort_by_key(|a| (a.date, a.kind, a.id));
     Ok(out)
 }
@@ -609,14 +615,15 @@ pub async fn activity(conn: &mut Conn, invoice_id: i64) -> Result<Vec<ActivityRo
     .bind(format!("invoice:{invoice_id}"))
     .fetch_all(conn)
     .await?;
-    Ok(rows
-        .iter()
-        .map(|r| ActivityRow {
-            at: parse_ts(&r.get::<String, _>("occurred_at")),
-            action: r.get("action"),
-            actor_kind: r.get("actor_kind"),
+    rows.iter()
+        .map(|r| {
+            Ok(ActivityRow {
+                at: decode(r, "audit_events", "occurred_at")?,
+                action: r.try_get("action")?,
+                actor_kind: r.try_get("actor_kind")?,
+            })
         })
-        .collect())
+        .collect()
 }
 
 #[derive(Clone, Debug)]

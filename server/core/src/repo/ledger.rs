@@ -5,9 +5,10 @@
 use chrono::{DateTime, NaiveDate, Utc};
 use sqlx::Row;
 
+use super::decode::decode;
 use super::payments::{AllocationRow, PaymentRow};
 use super::Conn;
-use crate::db::{parse_date, ts, Backend};
+use crate::db::{ts, Backend};
 use crate::domain::Currency;
 use crate::payments::event::PaymentKeys;
 
@@ -61,18 +62,19 @@ pub async fn payable_invoices(
         query = query.bind(*id);
     }
     let rows = query.fetch_all(conn).await?;
-    Ok(rows
-        .iter()
-        .map(|r| PayableInvoice {
-            invoice_id: r.get("invoice_id"),
-            number: r.get("number"),
-            currency: Currency::parse(&r.get::<String, _>("currency")).unwrap_or(Currency::USD),
-            due_date: parse_date(&r.get::<String, _>("due_date")),
-            balance_minor: r.get("balance_minor"),
-            pending_minor: r.get("pending_minor"),
-            voided: r.get::<Option<String>, _>("voided_at").is_some(),
+    rows.iter()
+        .map(|r| {
+            Ok(PayableInvoice {
+                invoice_id: r.try_get("invoice_id")?,
+                number: r.try_get("number")?,
+                currency: decode(r, "invoices", "currency")?,
+                due_date: decode(r, "invoices", "due_date")?,
+                balance_minor: r.try_get("balance_minor")?,
+                pending_minor: r.try_get("pending_minor")?,
+                voided: r.try_get::<Option<String>, _>("voided_at")?.is_some(),
+            })
         })
-        .collect())
+        .collect()
 }
 
 /// A credit note with some amount not yet applied to invoices.
@@ -96,16 +98,16 @@ pub async fn open_credits(
     .bind(customer_id)
     .fetch_all(conn)
     .await?;
-    Ok(rows
-        .iter()
-        .map(|r| OpenCredit {
-            credit_note_id: r.get("credit_note_id"),
-            number: r.get("number"),
-            currency: Currency::parse(&r.get::<String, _>("currency")).unwrap_or(Currency::USD),
-            unapplied_minor: r.get("unapplied"),
+    rows.iter()
+        .map(|r| {
+            Ok(OpenCredit {
+                credit_note_id: r.try_get("credit_note_id")?,
+                number: r.try_get("number")?,
+                currency: decode(r, "credit_notes", "currency")?,
+                unapplied_minor: r.try_get("unapplied")?,
+            })
         })
-        .filter(|c| c.unapplied_minor > 0)
-        .collect())
+        .collect()
 }
 
 /// Serializes the payments of one account: what it holds and which credits
@@ -463,19 +465,8 @@ pub async fn insert_pay_attempt(
     Ok(())
 }
 
-fn database_error_kind(e: &sqlx::Error) -> Option<sqlx::error::ErrorKind> {
-    e.as_database_error().map(|d| d.kind())
-}
-
-/// A CHECK constraint refused the write (e.g. a credit applied beyond its amount).
-pub fn is_check_violation(e: &sqlx::Error) -> bool {
-    database_error_kind(e) == Some(sqlx::error::ErrorKind::CheckViolation)
-}
-
-/// A UNIQUE constraint refused the write (e.g. the same attempt key twice).
-pub fn is_unique_violation(e: &sqlx::Error) -> bool {
-    database_error_kind(e) == Some(sqlx::error::ErrorKind::UniqueViolation)
-}
+// The constraint checks live with the error they turn into.
+pub use crate::error::{is_check_violation, is_unique_violation};
 
 pub async fn gateway_customer_id(
     conn: &mut Conn,

@@ -4,8 +4,10 @@
 
 pub mod accounts;
 pub mod audit;
+pub mod decode;
 pub mod invoice_links;
 pub mod invoices;
+pub mod leases;
 pub mod ledger;
 pub mod outbox;
 pub mod payments;

@@ -7,7 +7,7 @@ use chrono::{DateTime, Utc};
 use sqlx::Row;
 
 use super::Conn;
-use crate::db::{parse_ts, ts, Backend};
+use crate::db::{ts, Backend};
 
 pub struct NewEmail<'a> {
     pub to: &'a str,
@@ -49,22 +49,19 @@ pub struct OutboxEmail {
     pub last_error: Option<String>,
 }
 
-fn from_row(r: sqlx::any::AnyRow) -> OutboxEmail {
-    OutboxEmail {
-        email_id: r.get("email_id"),
-        to_address: r.get("to_address"),
-        subject: r.get("subject"),
-        text_body: r.get("text_body"),
-        html_body: r.get("html_body"),
-        attempts: r.get("attempts"),
-        status: r.get("status"),
-        created_at: parse_ts(r.get::<String, _>("created_at").as_str()),
-        sent_at: r
-            .get::<Option<String>, _>("sent_at")
-            .as_deref()
-            .map(parse_ts),
-        last_error: r.get("last_error"),
-    }
+fn from_row(r: sqlx::any::AnyRow) -> Result<OutboxEmail, sqlx::Error> {
+    Ok(OutboxEmail {
+        email_id: r.try_get("email_id")?,
+        to_address: r.try_get("to_address")?,
+        subject: r.try_get("subject")?,
+        text_body: r.try_get("text_body")?,
+        html_body: r.try_get("html_body")?,
+        attempts: r.try_get("attempts")?,
+        status: r.try_get("status")?,
+        created_at: super::decode::decode(&r, "email_outbox", "created_at")?,
+        sent_at: super::decode::decode_opt(&r, "email_outbox", "sent_at")?,
+        last_error: r.try_get("last_error")?,
+    })
 }
 
 const COLUMNS: &str = "email_id, to_address, subject, text_body, html_body, attempts, status, created_at, sent_at, last_error";
@@ -79,25 +76,18 @@ pub async fn claim_due(
     lease_until: DateTime<Utc>,
     limit: i64,
 ) -> Result<Vec<OutboxEmail>, sqlx::Error> {
-    let lock = match backend {
-        Backend::Postgres => "FOR UPDATE SKIP LOCKED",
-        Backend::Sqlite => "",
+    let outbox = super::leases::JobTable {
+        table: "email_outbox",
+        key: "email_id",
+        unfinished: "status = 'pending'",
+        order_by: "email_id",
+        returning: COLUMNS,
     };
-    let sql = format!(
-        "UPDATE email_outbox SET locked_until = $2, attempts = attempts + 1
-         WHERE email_id IN (
-             SELECT email_id FROM email_outbox
-             WHERE status = 'pending' AND next_attempt_at <= $1 AND (locked_until IS NULL OR locked_until <= $1)
-             ORDER BY email_id LIMIT $3 {lock})
-         RETURNING {COLUMNS}"
-    );
-    let rows = sqlx::query(&sql)
-        .bind(ts(now))
-        .bind(ts(lease_until))
-        .bind(limit)
-        .fetch_all(conn)
-        .await?;
-    let mut emails: Vec<OutboxEmail> = rows.into_iter().map(from_row).collect();
+    let rows = super::leases::claim_due(conn, backend, &outbox, now, lease_until, limit).await?;
+    let mut emails = rows
+        .into_iter()
+        .map(from_row)
+        .collect::<Result<Vec<_>, _>>()?;
     emails.sort_by_key(|e| e.email_id);
     Ok(emails)
 }
@@ -166,5 +156,5 @@ pub async fn mark_attempt_failed(
 pub async fn recent(conn: &mut Conn, limit: i64) -> Result<Vec<OutboxEmail>, sqlx::Error> {
     let sql = format!("SELECT {COLUMNS} FROM email_outbox ORDER BY email_id DESC LIMIT $1");
     let rows = sqlx::query(&sql).bind(limit).fetch_all(conn).await?;
-    Ok(rows.into_iter().map(from_row).collect())
+    rows.into_iter().map(from_row).collect()
 }

@@ -4,10 +4,11 @@ use chrono::{DateTime, NaiveDate, Utc};
 use sqlx::any::AnyRow;
 use sqlx::Row;
 
+use super::decode::{decode, decode_opt};
 use super::Conn;
-use crate::db::{date_text, parse_date, parse_ts};
-use crate::domain::statement::{Entry, EntryKind, OpenItem};
-use crate::domain::Currency;
+use crate::db::date_text;
+use crate::domain::statement::OpenItem;
+use crate::domain::{Currency, PaymentStatus};
 
 #[derive(Clone, Debug)]
 pub struct PaymentRow {
@@ -17,7 +18,7 @@ pub struct PaymentRow {
     pub amount_minor: i64,
     pub refunded_minor: i64,
     pub method: String,
-    pub status: String,
+    pub status: PaymentStatus,
     pub reference: Option<String>,
     pub gateway: Option<String>,
     pub received_at: Option<DateTime<Utc>>,
@@ -48,35 +49,30 @@ const PAYMENT_COLUMNS: &str =
      p.gateway_intent_id, p.receipt_email, p.checkout_url,
      p.checkout_expires_at, p.failure_message, p.disputed_at, p.credit_applied_minor, p.return_key";
 
-fn payment_row(r: &AnyRow) -> PaymentRow {
-    PaymentRow {
-        payment_id: r.get("payment_id"),
-        customer_id: r.get("customer_id"),
-        currency: Currency::parse(&r.get::<String, _>("currency")).unwrap_or(Currency::USD),
-        amount_minor: r.get("amount_minor"),
-        refunded_minor: r.get("refunded_minor"),
-        method: r.get("method"),
-        status: r.get("status"),
-        reference: r.get("reference"),
-        gateway: r.get("gateway"),
-        received_at: r
-            .get::<Option<String>, _>("received_at")
-            .map(|s| parse_ts(&s)),
-        created_at: parse_ts(&r.get::<String, _>("created_at")),
-        gateway_session_id: r.get("gateway_session_id"),
-        gateway_intent_id: r.get("gateway_intent_id"),
-        receipt_email: r.get("receipt_email"),
-        checkout_url: r.get("checkout_url"),
-        checkout_expires_at: r
-            .get::<Option<String>, _>("checkout_expires_at")
-            .map(|s| parse_ts(&s)),
-        failure_message: r.get("failure_message"),
-        disputed_at: r
-            .get::<Option<String>, _>("disputed_at")
-            .map(|s| parse_ts(&s)),
-        credit_applied_minor: r.get("credit_applied_minor"),
-        return_key: r.get("return_key"),
-    }
+fn payment_row(r: &AnyRow) -> Result<PaymentRow, sqlx::Error> {
+    const T: &str = "payments";
+    Ok(PaymentRow {
+        payment_id: r.try_get("payment_id")?,
+        customer_id: r.try_get("customer_id")?,
+        currency: decode(r, T, "currency")?,
+        amount_minor: r.try_get("amount_minor")?,
+        refunded_minor: r.try_get("refunded_minor")?,
+        method: r.try_get("method")?,
+        status: decode(r, T, "status")?,
+        reference: r.try_get("reference")?,
+        gateway: r.try_get("gateway")?,
+        received_at: decode_opt(r, T, "received_at")?,
+        created_at: decode(r, T, "created_at")?,
+        gateway_session_id: r.try_get("gateway_session_id")?,
+        gateway_intent_id: r.try_get("gateway_intent_id")?,
+        receipt_email: r.try_get("receipt_email")?,
+        checkout_url: r.try_get("checkout_url")?,
+        checkout_expires_at: decode_opt(r, T, "checkout_expires_at")?,
+        failure_message: r.try_get("failure_message")?,
+        disputed_at: decode_opt(r, T, "disputed_at")?,
+        credit_applied_minor: r.try_get("credit_applied_minor")?,
+        return_key: r.try_get("return_key")?,
+    })
 }
 
 /// A page of the customer's payments, newest first, with their allocations.
@@ -95,7 +91,10 @@ pub async fn payments_of_customer(
     .bind(offset)
     .fetch_all(&mut *conn)
     .await?;
-    let payments: Vec<PaymentRow> = rows.iter().map(payment_row).collect();
+    let payments = rows
+        .iter()
+        .map(payment_row)
+        .collect::<Result<Vec<_>, _>>()?;
     let Some(last) = payments.last() else {
         return Ok(Vec::new());
     };
@@ -169,79 +168,20 @@ pub async fn payment(
     .fetch_all(conn)
     .await?;
     Ok(Some((
-        payment_row(&row),
+        payment_row(&row)?,
         allocations.iter().map(allocation_row).collect(),
     )))
-}
-
-/// Everything that moved the customer's balance up to `to`: invoices by
-/// issue date (void ones never count), credit notes by issue date, and
-/// received payments by the UTC date they were received, net of refunds
-/// (a refund is shown as a smaller payment, not as a line of its own).
-pub async fn statement_entries(
-    conn: &mut Conn,
-    customer_id: i64,
-    to: NaiveDate,
-) -> Result<Vec<Entry>, sqlx::Error> {
-    let end = date_text(to);
-    // Timestamps sort as text; everything on `to` is before its end.
-    let end_exclusive = crate::db::day_end(to);
-    let mut entries = Vec::new();
-    let invoices = sqlx::query(
-        "SELECT issue_date, number, currency, total_minor FROM invoices
-         WHERE customer_id = $1 AND voided_at IS NULL AND issue_date <= $2",
-    )
-    .bind(customer_id)
-    .bind(&end)
-    .fetch_all(&mut *conn)
-    .await?;
-    entries.extend(invoices.iter().map(|r| Entry {
-        date: parse_date(&r.get::<String, _>("issue_date")),
-        kind: EntryKind::Invoice,
-        reference: r.get("number"),
-        currency: Currency::parse(&r.get::<String, _>("currency")).unwrap_or(Currency::USD),
-        amount_minor: r.get("total_minor"),
-    }));
-    let credits = sqlx::query(
-        "SELECT issue_date, number, currency, amount_minor FROM credit_notes
-         WHERE customer_id = $1 AND issue_date <= $2",
-    )
-    .bind(customer_id)
-    .bind(&end)
-    .fetch_all(&mut *conn)
-    .await?;
-    entries.extend(credits.iter().map(|r| Entry {
-        date: parse_date(&r.get::<String, _>("issue_date")),
-        kind: EntryKind::CreditNote,
-        reference: r.get("number"),
-        currency: Currency::parse(&r.get::<String, _>("currency")).unwrap_or(Currency::USD),
-        amount_minor: r.get("amount_minor"),
-    }));
-    let payments = sqlx::query(
-        "SELECT payment_id, received_at, reference, method, currency, amount_minor - refunded_minor AS amount_minor
-         FROM payments
-         WHERE customer_id = $1 AND status IN ('succeeded', 'refunded') AND amount_minor > refunded_minor
-           AND received_at < $2",
-    )
-    .bind(customer_id)
-    .bind(&end_exclusive)
-    .fetch_all(&mut *conn)
-    .await?;
-    entries.extend(payments.iter().map(|r| Entry {
-        date: parse_ts(&r.get::<String, _>("received_at")).date_naive(),
-        kind: EntryKind::Payment,
-        reference: payment_reference(r.get("payment_id"), r.get("method"), r.get("reference")),
-        currency: Currency::parse(&r.get::<String, _>("currency")).unwrap_or(Currency::USD),
-        amount_minor: r.get("amount_minor"),
-    }));
-    Ok(entries)
 }
 
 /// How a payment is named on statements and receipts.
 pub fn payment_reference(payment_id: i64, method: String, reference: Option<String>) -> String {
     match reference {
-        Some(r) => format!("PAY-{payment_id} ({r})"),
-        None => format!("PAY-{payment_id} ({})", method_label(&method)),
+        Some(r) => format!("{} ({r})", crate::domain::payment_number(payment_id)),
+        None => format!(
+            "{} ({})",
+            crate::domain::payment_number(payment_id),
+            method_label(&method)
+        ),
     }
 }
 
@@ -283,13 +223,15 @@ pub async fn open_at(
     .bind(&end_exclusive)
     .fetch_all(conn)
     .await?;
-    Ok(rows
+    let items = rows
         .iter()
-        .map(|r| OpenItem {
-            currency: Currency::parse(&r.get::<String, _>("currency")).unwrap_or(Currency::USD),
-            due_date: parse_date(&r.get::<String, _>("due_date")),
-            balance_minor: r.get("balance_minor"),
+        .map(|r| {
+            Ok(OpenItem {
+                currency: decode(r, "invoices", "currency")?,
+                due_date: decode(r, "invoices", "due_date")?,
+                balance_minor: r.try_get("balance_minor")?,
+            })
         })
-        .filter(|i| i.balance_minor > 0)
-        .collect())
+        .collect::<Result<Vec<_>, sqlx::Error>>()?;
+    Ok(items.into_iter().filter(|i| i.balance_minor > 0).collect())
 }

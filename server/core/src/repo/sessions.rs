@@ -5,7 +5,7 @@ use chrono::{DateTime, Utc};
 use sqlx::Row;
 
 use super::Conn;
-use crate::db::{parse_ts, ts};
+use crate::db::ts;
 
 #[derive(Clone, Debug)]
 pub struct SessionRow {
@@ -34,17 +34,18 @@ pub async fn list_for_principal(
     .bind(ts(now))
     .fetch_all(conn)
     .await?;
-    Ok(rows
-        .into_iter()
-        .map(|r| SessionRow {
-            session_id: r.get("session_id"),
-            id_hash: r.get("id_hash"),
-            user_agent: r.get("user_agent"),
-            ip: r.get("ip"),
-            created_at: parse_ts(r.get::<String, _>("created_at").as_str()),
-            last_seen_at: parse_ts(r.get::<String, _>("last_seen_at").as_str()),
+    rows.into_iter()
+        .map(|r| {
+            Ok(SessionRow {
+                session_id: r.try_get("session_id")?,
+                id_hash: r.try_get("id_hash")?,
+                user_agent: r.try_get("user_agent")?,
+                ip: r.try_get("ip")?,
+                created_at: super::decode::decode(&r, "sessions", "created_at")?,
+                last_seen_at: super::decode::decode(&r, "sessions", "last_seen_at")?,
+            })
         })
-        .collect())
+        .collect()
 }
 
 /// Ends one session, only if it belongs to this principal. Returns the

@@ -7,14 +7,15 @@ use std::collections::BTreeMap;
 use chrono::NaiveDate;
 use sqlx::Row;
 
+use super::decode::decode;
 use super::payments::payment_reference;
 use super::Conn;
-use crate::db::{date_text, parse_date, parse_ts};
+use crate::db::date_text;
 use crate::domain::statement::{Entry, EntryKind};
 use crate::domain::Currency;
 
-fn currency(r: &sqlx::any::AnyRow) -> Currency {
-    Currency::parse(&r.get::<String, _>("currency")).unwrap_or(Currency::USD)
+fn currency(r: &sqlx::any::AnyRow, table: &str) -> Result<Currency, sqlx::Error> {
+    decode(r, table, "currency")
 }
 
 /// Payment timestamps sort as text: everything on `day` or later is at or
@@ -57,14 +58,19 @@ pub async fn opening_balances(
             day_start(from),
         ),
     ];
-    for (sign, sql, bound) in queries {
+    for ((sign, sql, bound), table) in
+        queries
+            .into_iter()
+            .zip(["invoices", "credit_notes", "payments"])
+    {
         let rows = sqlx::query(sql)
             .bind(customer_id)
             .bind(bound)
             .fetch_all(&mut *conn)
             .await?;
         for r in &rows {
-            *balances.entry(currency(r)).or_insert(0) += sign * r.get::<i64, _>("minor");
+            *balances.entry(currency(r, table)?).or_insert(0) +=
+                sign * r.try_get::<i64, _>("minor")?;
         }
     }
     Ok(balances.into_iter().collect())
@@ -87,13 +93,15 @@ pub async fn entries_between(
     .bind(date_text(to))
     .fetch_all(&mut *conn)
     .await?;
-    entries.extend(invoices.iter().map(|r| Entry {
-        date: parse_date(&r.get::<String, _>("issue_date")),
-        kind: EntryKind::Invoice,
-        reference: r.get("number"),
-        currency: currency(r),
-        amount_minor: r.get("total_minor"),
-    }));
+    for r in &invoices {
+        entries.push(Entry {
+            date: decode(r, "invoices", "issue_date")?,
+            kind: EntryKind::Invoice,
+            reference: r.try_get("number")?,
+            currency: currency(r, "invoices")?,
+            amount_minor: r.try_get("total_minor")?,
+        });
+    }
     let credits = sqlx::query(
         "SELECT issue_date, number, currency, amount_minor FROM credit_notes
          WHERE customer_id = $1 AND issue_date >= $2 AND issue_date <= $3",
@@ -103,13 +111,15 @@ pub async fn entries_between(
     .bind(date_text(to))
     .fetch_all(&mut *conn)
     .await?;
-    entries.extend(credits.iter().map(|r| Entry {
-        date: parse_date(&r.get::<String, _>("issue_date")),
-        kind: EntryKind::CreditNote,
-        reference: r.get("number"),
-        currency: currency(r),
-        amount_minor: r.get("amount_minor"),
-    }));
+    for r in &credits {
+        entries.push(Entry {
+            date: decode(r, "credit_notes", "issue_date")?,
+            kind: EntryKind::CreditNote,
+            reference: r.try_get("number")?,
+            currency: currency(r, "credit_notes")?,
+            amount_minor: r.try_get("amount_minor")?,
+        });
+    }
     let payments = sqlx::query(
         "SELECT payment_id, received_at, reference, method, currency,
                 amount_minor - refunded_minor AS amount_minor
@@ -122,12 +132,19 @@ pub async fn entries_between(
     .bind(crate::db::day_end(to))
     .fetch_all(&mut *conn)
     .await?;
-    entries.extend(payments.iter().map(|r| Entry {
-        date: parse_ts(&r.get::<String, _>("received_at")).date_naive(),
-        kind: EntryKind::Payment,
-        reference: payment_reference(r.get("payment_id"), r.get("method"), r.get("reference")),
-        currency: currency(r),
-        amount_minor: r.get("amount_minor"),
-    }));
+    for r in &payments {
+        let received: chrono::DateTime<chrono::Utc> = decode(r, "payments", "received_at")?;
+        entries.push(Entry {
+            date: received.date_naive(),
+            kind: EntryKind::Payment,
+            reference: payment_reference(
+                r.try_get("payment_id")?,
+                r.try_get("method")?,
+                r.try_get("reference")?,
+            ),
+            currency: currency(r, "payments")?,
+            amount_minor: r.try_get("amount_minor")?,
+        });
+    }
     Ok(entries)
 }

@@ -2,7 +2,7 @@ use chrono::{DateTime, Utc};
 use sqlx::Row;
 
 use super::Conn;
-use crate::db::{parse_ts, ts};
+use crate::db::ts;
 
 pub struct NewToken<'a> {
     pub token_hash: &'a str,
@@ -66,11 +66,14 @@ pub async fn find(conn: &mut Conn, token_hash: &str) -> Result<Option<TokenState
     .bind(token_hash)
     .fetch_optional(conn)
     .await?;
-    Ok(row.map(|r| TokenState {
-        purpose: r.get("purpose"),
-        expires_at: parse_ts(r.get::<String, _>("expires_at").as_str()),
-        used: r.get::<Option<String>, _>("used_at").is_some(),
-    }))
+    row.map(|r| {
+        Ok(TokenState {
+            purpose: r.try_get("purpose")?,
+            expires_at: super::decode::decode(&r, "one_time_tokens", "expires_at")?,
+            used: r.try_get::<Option<String>, _>("used_at")?.is_some(),
+        })
+    })
+    .transpose()
 }
 
 /// Counts this email's sign-in requests since `since`, and the oldest of them.
@@ -89,8 +92,10 @@ pub async fn sign_in_requests_since(
     .bind(ts(since))
     .fetch_one(conn)
     .await?;
-    let oldest: Option<String> = row.get("oldest");
-    Ok((row.get("n"), oldest.as_deref().map(parse_ts)))
+    Ok((
+        row.try_get("n")?,
+        super::decode::decode_opt(&row, "sign_in_requests", "oldest")?,
+    ))
 }
 
 pub async fn record_sign_in_request(

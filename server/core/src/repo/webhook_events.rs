@@ -50,38 +50,29 @@ pub async fn claim_due(
     lease_until: DateTime<Utc>,
     limit: i64,
 ) -> Result<Vec<StoredEvent>, sqlx::Error> {
-    let lock = match backend {
-        Backend::Postgres => "FOR UPDATE SKIP LOCKED",
-        Backend::Sqlite => "",
+    let events_table = super::leases::JobTable {
+        table: "webhook_events",
+        key: "event_id",
+        unfinished: "processed_at IS NULL",
+        order_by: "gateway_created, event_id",
+        returning: "event_id, event_type, payload, attempts, gateway_created",
     };
-    let sql = format!(
-        "UPDATE webhook_events SET locked_until = $2, attempts = attempts + 1
-         WHERE event_id IN (
-             SELECT event_id FROM webhook_events
-             WHERE processed_at IS NULL AND next_attempt_at <= $1 AND (locked_until IS NULL OR locked_until <= $1)
-             ORDER BY gateway_created, event_id LIMIT $3 {lock})
-         RETURNING event_id, event_type, payload, attempts, gateway_created"
-    );
-    let rows = sqlx::query(&sql)
-        .bind(ts(now))
-        .bind(ts(lease_until))
-        .bind(limit)
-        .fetch_all(conn)
-        .await?;
+    let rows =
+        super::leases::claim_due(conn, backend, &events_table, now, lease_until, limit).await?;
     let mut events: Vec<(i64, StoredEvent)> = rows
         .iter()
         .map(|r| {
-            (
-                r.get("gateway_created"),
+            Ok((
+                r.try_get("gateway_created")?,
                 StoredEvent {
-                    event_id: r.get("event_id"),
-                    event_type: r.get("event_type"),
-                    payload: r.get("payload"),
-                    attempts: r.get("attempts"),
+                    event_id: r.try_get("event_id")?,
+                    event_type: r.try_get("event_type")?,
+                    payload: r.try_get("payload")?,
+                    attempts: r.try_get("attempts")?,
                 },
-            )
+            ))
         })
-        .collect();
+        .collect::<Result<_, sqlx::Error>>()?;
     events.sort_by(|a, b| (a.0, &a.1.event_id).cmp(&(b.0, &b.1.event_id)));
     Ok(events.into_iter().map(|(_, e)| e).collect())
 }

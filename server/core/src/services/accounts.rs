@@ -154,7 +154,10 @@ impl Services {
         let email = super::auth::normalise_email(email)?;
         let name = name.trim();
         if name.is_empty() {
-            return Err(ServiceError::Invalid("Give the staff user a name".into()));
+            return Err(ServiceError::invalid_field(
+                "name",
+                "Give the staff user a name",
+            ));
         }
         let mut conn = self.db.pool.acquire().await?;
         Ok(accounts::upsert_staff(&mut conn, email.as_str(), name, role, self.clock.now()).await?)

@@ -85,8 +85,8 @@ impl Services {
         email_input: &str,
         ip: Option<&str>,
     ) -> ServiceResult<LinkRequest> {
-        let email =
-            EmailAddress::parse(email_input).map_err(|e| ServiceError::Invalid(e.to_string()))?;
+        let email = EmailAddress::parse(email_input)
+            .map_err(|e| ServiceError::invalid_field("email", e.to_string()))?;
         let now = self.clock.now();
         let window =
             chrono::Duration::from_std(self.config.sign_in_email_window).expect("window fits");
@@ -343,5 +343,5 @@ impl Services {
 
 /// Used by the CLI and seeds.
 pub fn normalise_email(input: &str) -> ServiceResult<EmailAddress> {
-    EmailAddress::parse(input).map_err(|e| ServiceError::Invalid(e.to_string()))
+    EmailAddress::parse(input).map_err(|e| ServiceError::invalid_field("email", e.to_string()))
 }

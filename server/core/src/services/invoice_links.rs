@@ -64,12 +64,12 @@ impl Services {
         let invoice = invoices::invoice_by_number(&mut tx, number.trim())
             .await?
             .ok_or_else(|| {
-                ServiceError::Invalid(format!("No invoice is numbered \"{}\"", number.trim()))
+                ServiceError::invalid(format!("No invoice is numbered \"{}\"", number.trim()))
             })?;
         let expires_at = match valid_until {
             Some(t) if t <= now => {
-                return Err(ServiceError::Invalid(
-                    "The link's expiry must be in the future".into(),
+                return Err(ServiceError::invalid(
+                    "The link's expiry must be in the future",
                 ))
             }
             Some(t) => t,

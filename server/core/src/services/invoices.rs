@@ -322,8 +322,8 @@ impl Services {
                     at: d.and_hms_opt(0, 0, 0).expect("midnight").and_utc(),
                     what: match a.kind {
                         "payment" => format!(
-                            "Payment PAY-{} ({}) {}: {}",
-                            a.id,
+                            "Payment {} ({}) {}: {}",
+                            crate::domain::payment_number(a.id),
                             method_label(&a.detail),
                             a.status,
                             Money::new(a.amount_minor, row.currency).display()
@@ -415,12 +415,12 @@ impl Services {
         ids.sort_unstable();
         ids.dedup();
         if ids.is_empty() {
-            return Err(ServiceError::Invalid(
-                "Select at least one invoice to download".into(),
+            return Err(ServiceError::invalid(
+                "Select at least one invoice to download",
             ));
         }
         if ids.len() > MAX_ZIP_INVOICES {
-            return Err(ServiceError::Invalid(format!(
+            return Err(ServiceError::invalid(format!(
                 "Select at most {MAX_ZIP_INVOICES} invoices per download"
             )));
         }
@@ -583,20 +583,20 @@ impl Services {
         to: NaiveDate,
     ) -> ServiceResult<StatementOfAccount> {
         if from > to {
-            return Err(ServiceError::Invalid(
-                "The statement's end date is before its start date".into(),
+            return Err(ServiceError::invalid(
+                "The statement's end date is before its start date",
             ));
         }
         // Callers parse with `dates::parse_user_date`; this keeps any other
         // caller inside the range too.
         use crate::domain::dates::{MAX_DATE, MIN_DATE};
         if from < MIN_DATE || to > MAX_DATE {
-            return Err(ServiceError::Invalid(format!(
+            return Err(ServiceError::invalid(format!(
                 "A statement's dates are from {MIN_DATE} to {MAX_DATE}"
             )));
         }
         if let Some(problem) = statement_period_problem(from, to) {
-            return Err(ServiceError::Invalid(problem));
+            return Err(ServiceError::invalid(problem));
         }
         let mut conn = self.db.pool.acquire().await?;
         let customer = self
@@ -645,7 +645,7 @@ impl Services {
         let mut out = csv::WriterBuilder::new()
             .flexible(true)
             .from_writer(Vec::new());
-        let fail = |e: csv::Error| ServiceError::Invalid(format!("The CSV could not be made: {e}"));
+        let fail = |e: csv::Error| ServiceError::internal("writing a statement CSV", e);
         out.write_record([
             "Date",
             "Type",
@@ -718,7 +718,7 @@ impl Services {
         }
         let bytes = out
             .into_inner()
-            .map_err(|e| ServiceError::Invalid(format!("The CSV could not be made: {e}")))?;
+            .map_err(|e| ServiceError::internal("writing a statement CSV", e.into_error()))?;
         Ok(Download {
             file_name: format!(
                 "statement-{}-{from}-{to}.csv",
@@ -797,7 +797,7 @@ impl Services {
         );
         let bytes = render_pdf(spec).await?;
         Ok(Download {
-            file_name: format!("receipt-PAY-{payment_id}.pdf"),
+            file_name: format!("receipt-{}.pdf", crate::domain::payment_number(payment_id)),
             content_type: "application/pdf",
             bytes,
         })
@@ -886,7 +886,7 @@ fn write_record(out: &mut csv::Writer<Vec<u8>>, record: &[String]) -> std::io::R
 async fn render_pdf(spec: DocumentSpec) -> ServiceResult<Vec<u8>> {
     tokio::task::spawn_blocking(move || pdf::render(&spec))
         .await
-        .map_err(|_| ServiceError::Invalid("The PDF could not be made; please try again".into()))
+        .map_err(|e| ServiceError::internal("rendering a PDF", e))
 }
 
 fn activity_label(action: &str, actor: &str) -> String {
@@ -1155,13 +1155,16 @@ fn receipt_document(
 ) -> DocumentSpec {
     let money = |minor| Money::new(minor, p.currency).display();
     let mut facts = vec![
-        ("Payment".to_owned(), format!("PAY-{}", p.payment_id)),
+        (
+            "Payment".to_owned(),
+            crate::domain::payment_number(p.payment_id),
+        ),
         (
             "Date".to_owned(),
             human_date(p.received_at.unwrap_or(p.created_at).date_naive()),
         ),
         ("Method".to_owned(), method_label(&p.method).to_owned()),
-        ("Status".to_owned(), p.status.clone()),
+        ("Status".to_owned(), p.status.as_str().to_owned()),
     ];
     if let Some(r) = &p.reference {
         facts.push(("Reference".into(), r.clone()));

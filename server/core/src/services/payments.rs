@@ -156,7 +156,7 @@ impl PayProblem {
 }
 
 fn invalid<T>(message: impl Into<String>) -> ServiceResult<T> {
-    Err(ServiceError::Invalid(message.into()))
+    Err(ServiceError::invalid(message))
 }
 
 /// Checks a draft against the invoices and credits as they are now. Pure,
@@ -166,23 +166,23 @@ pub fn plan_payment(
     invoices: &[PayableInvoice],
     credits: &[OpenCredit],
     draft: &PaymentDraft,
-) -> Result<PaymentPlan, String> {
+) -> ServiceResult<PaymentPlan> {
     if draft.amounts.is_empty() {
-        return Err("Choose at least one invoice to pay.".into());
+        return invalid("Choose at least one invoice to pay.");
     }
     let mut lines = Vec::new();
     let mut currency: Option<Currency> = None;
     for (invoice_id, text) in &draft.amounts {
         if lines.iter().any(|l: &PlanLine| l.invoice_id == *invoice_id) {
-            return Err("An invoice is listed twice; pay each invoice once.".into());
+            return invalid("An invoice is listed twice; pay each invoice once.");
         }
         let Some(invoice) = invoices.iter().find(|i| i.invoice_id == *invoice_id) else {
-            return Err("One of the invoices is not on this account.".into());
+            return invalid("One of the invoices is not on this account.");
         };
         match currency {
             None => currency = Some(invoice.currency),
             Some(c) if c != invoice.currency => {
-                return Err(format!(
+                return invalid(format!(
                     "A payment is in one currency: invoice {} is in {}, others in {}. Pay them separately.",
                     invoice.number,
                     invoice.currency.code(),
@@ -193,29 +193,29 @@ pub fn plan_payment(
         }
         let number = &invoice.number;
         if invoice.voided {
-            return Err(format!(
+            return invalid(format!(
                 "Invoice {number} is void; there is nothing to pay."
             ));
         }
         let payable = invoice.payable_minor();
         let money = |minor| Money::new(minor, invoice.currency).display();
         if payable == 0 {
-            return Err(if invoice.pending_minor > 0 {
+            return invalid(if invoice.pending_minor > 0 {
                 format!("Invoice {number} already has a payment in progress for its whole balance. Wait for it to finish, or cancel it from the payment history.")
             } else {
                 format!("Invoice {number} is paid; there is nothing left to pay.")
             });
         }
         let amount = Money::parse_amount(text, invoice.currency)
-            .map_err(|e| format!("Amount for invoice {number}: {e}."))?
+            .map_err(|e| ServiceError::invalid(format!("Amount for invoice {number}: {e}.")))?
             .minor;
         if amount <= 0 {
-            return Err(format!(
+            return invalid(format!(
                 "Amount for invoice {number} must be more than zero."
             ));
         }
         if amount > payable {
-            return Err(if invoice.pending_minor > 0 {
+            return invalid(if invoice.pending_minor > 0 {
                 format!(
                     "Invoice {number}: at most {} can be paid now; {} is already in a payment in progress.",
                     money(payable),
@@ -238,24 +238,29 @@ pub fn plan_payment(
         });
     }
     let currency = currency.expect("at least one line");
-    let method = PayMethod::parse(&draft.method).ok_or("Choose card or ACH bank debit.")?;
+    let method = PayMethod::parse(&draft.method)
+        .ok_or_else(|| ServiceError::invalid_field("method", "Choose card or ACH bank debit."))?;
     if !method.available_for(currency) {
-        return Err(format!(
+        return invalid(format!(
             "ACH bank debit is for USD payments only; pay {} invoices by card.",
             currency.code()
         ));
     }
-    let receipt_email = EmailAddress::parse(&draft.receipt_email)
-        .map_err(|_| "Enter the email address that should get the receipt.".to_owned())?;
+    let receipt_email = EmailAddress::parse(&draft.receipt_email).map_err(|_| {
+        ServiceError::invalid_field(
+            "email",
+            "Enter the email address that should get the receipt.",
+        )
+    })?;
 
     // Credits settle the oldest invoices first.
     let mut chosen = Vec::new();
     for id in &draft.credit_note_ids {
         let Some(credit) = credits.iter().find(|c| c.credit_note_id == *id) else {
-            return Err("That credit is no longer available on this account.".into());
+            return invalid("That credit is no longer available on this account.");
         };
         if credit.currency != currency {
-            return Err(format!(
+            return invalid(format!(
                 "Credit {} is in {}; it cannot be applied to {} invoices.",
                 credit.number,
                 credit.currency.code(),
@@ -324,9 +329,9 @@ impl Services {
     ) -> ServiceResult<String> {
         let (name, role) = self.payer_role(conn, contact_id, customer_id).await?;
         if !role.can_pay() {
-            return invalid(format!(
+            return Err(ServiceError::Forbidden(format!(
                 "Your role on {name} lets you view invoices but not pay them. An admin of the account can give you the payer role."
-            ));
+            )));
         }
         Ok(name)
     }
@@ -422,7 +427,7 @@ impl Services {
             ledger::payable_invoices(&mut conn, self.db.backend(), customer_id, &ids, false)
                 .await?;
         let credits = ledger::open_credits(&mut conn, customer_id).await?;
-        plan_payment(&customer_name, &invoices, &credits, draft).map_err(ServiceError::Invalid)
+        plan_payment(&customer_name, &invoices, &credits, draft)
     }
 
     /// "Pay": holds the amounts back from the invoices (so a second tab or
@@ -605,9 +610,14 @@ impl Services {
             .await
         {
             Ok(url) => Ok(Ok(StartedPayment { redirect: url })),
-            Err(message) => {
+            Err(e) => {
+                e.log("opening a checkout");
+                let reason = match &e {
+                    ServiceError::Unavailable(message) => message.as_str(),
+                    _ => "The payment could not be started.",
+                };
                 // Nothing was charged: release the held amounts now.
-                self.cancel_without_checkout(payment_id, &message).await?;
+                self.cancel_without_checkout(payment_id, reason).await?;
                 Ok(Err(PayProblem::GatewayUnreachable))
             }
         }
@@ -642,15 +652,12 @@ impl Services {
         plan: &PaymentPlan,
         attempt_key: &str,
         return_key: &str,
-    ) -> Result<String, String> {
+    ) -> ServiceResult<String> {
         let unreachable = |e: crate::payments::GatewayError| {
             tracing::warn!(payment_id, error = %e, "checkout not started");
-            "The payment provider could not be reached.".to_owned()
+            ServiceError::Unavailable("The payment provider could not be reached.".to_owned())
         };
-        let db_error = |e: sqlx::Error| {
-            tracing::error!(payment_id, error = %e, "checkout not started");
-            "The payment could not be started.".to_owned()
-        };
+        let db_error = |e: sqlx::Error| ServiceError::internal("starting a checkout", e);
         let mut conn = self.db.pool.acquire().await.map_err(db_error)?;
         let gateway_customer = match ledger::gateway_customer_id(&mut conn, customer_id)
             .await
@@ -731,8 +738,8 @@ impl Services {
         let payment = self
             .own_payment(contact_id, customer_id, payment_id)
             .await?;
-        let redirect = match (payment.status.as_str(), &payment.checkout_url) {
-            ("pending", Some(url)) => url.clone(),
+        let redirect = match (payment.status, &payment.checkout_url) {
+            (PaymentStatus::Pending, Some(url)) => url.clone(),
             _ => format!("/accounts/{customer_id}/payments/{payment_id}"),
         };
         Ok(StartedPayment { redirect })
@@ -792,7 +799,7 @@ impl Services {
                 .await?
                 .map(|(p, _)| p.status);
             drop(conn);
-            if status.as_deref() != Some(PaymentStatus::Pending.as_str()) || waited >= patience {
+            if status != Some(PaymentStatus::Pending) || waited >= patience {
                 return Ok(());
             }
             tokio::time::sleep(step).await;
@@ -811,7 +818,7 @@ impl Services {
         let payment = self
             .own_payment(contact_id, customer_id, payment_id)
             .await?;
-        if payment.status == PaymentStatus::Pending.as_str() {
+        if payment.status == PaymentStatus::Pending {
             self.refresh_from_gateway(payment_id).await?;
         }
         self.own_payment(contact_id, customer_id, payment_id).await
@@ -828,7 +835,7 @@ impl Services {
         let payment = self
             .own_payment(contact_id, customer_id, payment_id)
             .await?;
-        if payment.status == PaymentStatus::Pending.as_str() {
+        if payment.status == PaymentStatus::Pending {
             match &payment.gateway_session_id {
                 Some(session) => match self.gateway.expire_checkout(session).await {
                     Ok(()) => {}
@@ -892,9 +899,13 @@ mod tests {
         let plan =
             plan_payment("A", &invoices, &[], &draft(&[(1, "40.00"), (2, "10")], &[])).unwrap();
         assert_eq!(plan.charge_minor(), 5_000);
-        let over = plan_payment("A", &invoices, &[], &draft(&[(1, "100.01")], &[])).unwrap_err();
+        let over = plan_payment("A", &invoices, &[], &draft(&[(1, "100.01")], &[]))
+            .unwrap_err()
+            .to_string();
         assert!(over.contains("open balance is $100.00"), "{over}");
-        let held = plan_payment("A", &invoices, &[], &draft(&[(2, "10.01")], &[])).unwrap_err();
+        let held = plan_payment("A", &invoices, &[], &draft(&[(2, "10.01")], &[]))
+            .unwrap_err()
+            .to_string();
         assert!(
             held.contains("at most $10.00") && held.contains("in progress"),
             "{held}"
@@ -911,12 +922,14 @@ mod tests {
         assert!(
             plan_payment("A", &invoices, &[], &draft(&[(1, "1"), (2, "1")], &[]))
                 .unwrap_err()
+                .to_string()
                 .contains("one currency")
         );
         let mut ach = draft(&[(2, "1")], &[]);
         ach.method = "ach".into();
         assert!(plan_payment("A", &invoices, &[], &ach)
             .unwrap_err()
+            .to_string()
             .contains("USD"));
     }
 

@@ -101,8 +101,9 @@ impl Services {
     }
 
     async fn disable_person(&self, staff: bool, email: &str) -> ServiceResult<bool> {
-        let email = EmailAddress::parse(email)
-            .map_err(|_| ServiceError::Invalid(format!("{email:?} is not an email address")))?;
+        let email = EmailAddress::parse(email).map_err(|_| {
+            ServiceError::invalid_field("email", format!("{email:?} is not an email address"))
+        })?;
         let now = self.clock.now();
         let mut tx = self.db.begin_write().await?;
         let Some(id) = accounts::disable_person(&mut tx, staff, email.as_str(), now).await? else {

@@ -50,10 +50,11 @@ impl From<sqlx::Error> for NotApplied {
 
 /// Backoff for an event that could not be applied: 5 s, 10 s, 20 s … 1 h.
 fn retry_delay(attempts: i64) -> chrono::Duration {
-    let secs = 5i64
-        .saturating_mul(1i64 << attempts.clamp(1, 20).saturating_sub(1))
-        .min(3600);
-    chrono::Duration::seconds(secs)
+    crate::domain::backoff::backoff(
+        attempts,
+        chrono::Duration::seconds(5),
+        chrono::Duration::hours(1),
+    )
 }
 
 impl Services {
@@ -218,7 +219,7 @@ impl Services {
                 "set aside for AR: payment {payment_id}: {mismatch}"
             ));
         }
-        let status = PaymentStatus::parse(&payment.status).unwrap_or(PaymentStatus::Pending);
+        let status = payment.status;
         match action {
             Action::Signal(signal) => {
                 match payment_state::apply(
@@ -229,14 +230,14 @@ impl Services {
                 ) {
                     None => Ok(format!(
                         "no change: payment {payment_id} is {}",
-                        payment.status
+                        payment.status.as_str()
                     )),
                     Some(next) => {
                         self.write_transition(conn, &payment, next, &keys, event_id, None)
                             .await?;
                         Ok(format!(
                             "payment {payment_id}: {} -> {}",
-                            payment.status,
+                            payment.status.as_str(),
                             next.status.as_str()
                         ))
                     }
@@ -368,7 +369,7 @@ impl Services {
         };
         let detail = serde_json::json!({
             "payment_id": payment.payment_id,
-            "from": payment.status,
+            "from": payment.status.as_str(),
             "to": next.status.as_str(),
             "amount_minor": payment.amount_minor,
             "refunded_minor": next.refunded_minor,
@@ -387,8 +388,7 @@ impl Services {
             )
             .await?;
         }
-        let first_success = next.status.received()
-            && !PaymentStatus::parse(&payment.status).is_some_and(PaymentStatus::received);
+        let first_success = next.status.received() && !payment.status.received();
         if first_success || next.status == PaymentStatus::Failed {
             self.queue_payment_email(conn, payment, now, failure)
                 .await?;
@@ -418,7 +418,7 @@ impl Services {
             .iter()
             .map(|a| (a.invoice_number.clone(), money(a.amount_minor)))
             .collect();
-        let reference = format!("PAY-{}", payment.payment_id);
+        let reference = crate::domain::payment_number(payment.payment_id);
         let link = match failure {
             None => self.config.link(&format!(
                 "/accounts/{}/payments/{}",
@@ -526,7 +526,7 @@ impl Services {
         let mut tx = self.db.begin_write().await?;
         ledger::lock_payment(&mut tx, self.db.backend(), payment_id).await?;
         if let Some((payment, _)) = payments_repo::payment(&mut tx, payment_id).await? {
-            let status = PaymentStatus::parse(&payment.status).unwrap_or(PaymentStatus::Pending);
+            let status = payment.status;
             if let Some(next) = payment_state::apply(
                 status,
                 payment.refunded_minor,
@@ -557,11 +557,10 @@ impl Services {
         &self,
         since: DateTime<Utc>,
     ) -> ServiceResult<(usize, usize, usize)> {
-        let events = self
-            .gateway
-            .events_since(since)
-            .await
-            .map_err(|e| crate::ServiceError::Invalid(format!("could not list events: {e}")))?;
+        let events =
+            self.gateway.events_since(since).await.map_err(|e| {
+                crate::ServiceError::Unavailable(format!("could not list events: {e}"))
+            })?;
         let mut new = 0;
         for payload in &events {
             let Ok(envelope) = event::envelope(payload.as_bytes()) else {
