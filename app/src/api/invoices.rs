@@ -279,7 +279,7 @@ pub async fn invoice_detail(
         original_pdf: d.has_original_pdf,
         via_link,
         pending: (row.pending_minor > 0).then(|| money(row.pending_minor)),
-        pay_href: (d.can_pay && d.invoice.balance.minor - row.pending_minor > 0)
+        pay_href: (d.can_pay && d.invoice.payable_minor() > 0)
             .then(|| format!("/accounts/{customer_id}/pay?invoice={invoice_id}")),
     })
 }

@@ -16,5 +16,5 @@ pub use invoice_status::{
     invoice_standing, InvoiceFacts, InvoiceStanding, InvoiceStatus, DUE_SOON_DAYS,
 };
 pub use money::{Currency, Money};
-pub use payment_state::{payment_number, PaymentStatus, Signal};
+pub use payment_state::{payable_minor, payment_number, PaymentStatus, Signal};
 pub use roles::{ContactRole, Principal, StaffRole};

@@ -23,6 +23,13 @@ pub enum PaymentStatus {
     Refunded,
 }
 
+/// What of an invoice's open balance can be paid now: the balance less
+/// what payments in flight (pending checkouts, ACH debits) already hold.
+/// The one rule behind the pay page, "Pay this invoice" and "Pay".
+pub fn payable_minor(balance_minor: i64, held_minor: i64) -> i64 {
+    (balance_minor - held_minor).max(0)
+}
+
 /// How a payment is named to people: on pages, receipts, statements,
 /// emails and in Stripe's description ("PAY-42").
 pub fn payment_number(payment_id: i64) -> String {
@@ -142,6 +149,16 @@ pub fn apply(
 
 #[cfg(test)]
 mod tests {
+
+    #[test]
+    fn payable_is_the_balance_less_what_is_held_never_below_zero() {
+        assert_eq!(payable_minor(10_000, 0), 10_000);
+        assert_eq!(payable_minor(10_000, 4_000), 6_000);
+        assert_eq!(payable_minor(10_000, 10_000), 0);
+        // A refund can lower the balance under a hold: nothing is payable.
+        assert_eq!(payable_minor(3_000, 4_000), 0);
+    }
+
     use super::PaymentStatus::*;
     use super::*;
 

@@ -28,7 +28,7 @@ pub struct PayableInvoice {
 impl PayableInvoice {
     /// What can be paid now.
     pub fn payable_minor(&self) -> i64 {
-        (self.balance_minor - self.pending_minor).max(0)
+        crate::domain::payable_minor(self.balance_minor, self.pending_minor)
     }
 }
 

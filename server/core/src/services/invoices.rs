@@ -65,6 +65,11 @@ impl InvoiceSummary {
     pub fn total(&self) -> Money {
         Money::new(self.row.total_minor, self.row.currency)
     }
+
+    /// What can be paid now (the balance less what payments in flight hold).
+    pub fn payable_minor(&self) -> i64 {
+        crate::domain::payable_minor(self.balance.minor, self.row.pending_minor)
+    }
 }
 
 #[derive(Clone, Debug)]
