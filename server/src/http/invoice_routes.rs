@@ -11,7 +11,7 @@ use axum::response::{IntoResponse, Redirect, Response};
 use axum::Extension;
 use portal_core::domain::invoice_query::InvoiceQuery;
 use portal_core::domain::Principal;
-use portal_core::services::invoice_links::LinkRefusal;
+use portal_core::services::invoice_links::{InvoiceLinkGrant, LinkRefusal};
 use portal_core::services::invoices::{Download, StreamedDownload, Viewer};
 use portal_core::session_store::SignedIn;
 use portal_core::{ServiceError, Services};
@@ -211,6 +211,29 @@ fn invoice_link_problem(token: &str, refusal: LinkRefusal) -> Response {
     Redirect::to(&format!("/invoice-link?{}", query.finish())).into_response()
 }
 
+fn linked_invoice_page(grant: &InvoiceLinkGrant) -> String {
+    format!(
+        "/accounts/{}/invoices/{}",
+        grant.customer_id, grant.invoice_id
+    )
+}
+
+/// A contact already signed in to the link's account just goes to the
+/// invoice: their own session is better than one scoped to the link.
+async fn contact_of_the_account(
+    services: &Services,
+    signed_in: Option<Extension<SignedIn>>,
+    customer_id: i64,
+) -> bool {
+    let Some(Viewer::Contact(contact_id)) = viewer(signed_in) else {
+        return false;
+    };
+    services
+        .contact_profile(contact_id)
+        .await
+        .is_ok_and(|p| p.accounts.iter().any(|a| a.customer_id == customer_id))
+}
+
 /// GET `/i/{token}` from a reminder email: changes nothing. A contact
 /// already signed in to the account goes straight to the invoice; anyone
 /// else gets a page whose button POSTs to open it (a link on another site
@@ -226,18 +249,8 @@ pub async fn invoice_link_page(
         Err(e) => return HttpError::from(e).into_response(),
     };
     let anyone_signed_in = signed_in.is_some();
-    if let Some(Viewer::Contact(contact_id)) = viewer(signed_in) {
-        if services.contact_profile(contact_id).await.is_ok_and(|p| {
-            p.accounts
-                .iter()
-                .any(|a| a.customer_id == grant.customer_id)
-        }) {
-            return Redirect::to(&format!(
-                "/accounts/{}/invoices/{}",
-                grant.customer_id, grant.invoice_id
-            ))
-            .into_response();
-        }
+    if contact_of_the_account(&services, signed_in, grant.customer_id).await {
+        return Redirect::to(&linked_invoice_page(&grant)).into_response();
     }
     let signed_in_note = if anyone_signed_in {
         " You are signed in to the portal in this browser: opening the invoice signs you out first."
@@ -270,18 +283,9 @@ pub async fn open_invoice_link(
         Ok(Err(refusal)) => return invoice_link_problem(&token, refusal),
         Err(e) => return HttpError::from(e).into_response(),
     };
-    let target = format!(
-        "/accounts/{}/invoices/{}",
-        grant.customer_id, grant.invoice_id
-    );
-    if let Some(Viewer::Contact(contact_id)) = viewer(signed_in) {
-        if services.contact_profile(contact_id).await.is_ok_and(|p| {
-            p.accounts
-                .iter()
-                .any(|a| a.customer_id == grant.customer_id)
-        }) {
-            return Redirect::to(&target).into_response();
-        }
+    let target = linked_invoice_page(&grant);
+    if contact_of_the_account(&services, signed_in, grant.customer_id).await {
+        return Redirect::to(&target).into_response();
     }
     let principal = Principal::InvoiceLink {
         link_id: grant.link_id,

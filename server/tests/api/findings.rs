@@ -96,17 +96,7 @@ async fn far_future_and_far_past_dates_get_a_clear_400_on_every_endpoint(backend
             (date, date, "From"),
         ] {
             let query = format!("from={}&to={}", enc(from), enc(to));
-            let response = app
-                .server_fn(
-                    &client,
-                    "statement",
-                    &[
-                        ("customer_id", &customer_id.to_string()),
-                        ("from", from),
-                        ("to", to),
-                    ],
-                )
-                .await;
+            let response = app.statement_fn(&client, customer_id, from, to).await;
             assert_eq!(response.status(), 400, "statement {query}");
             let view: Value = response.json().await.unwrap();
             let error = view["error"].as_str().unwrap_or_default();
@@ -224,17 +214,7 @@ async fn statement(
     from: &str,
     to: &str,
 ) -> Value {
-    let response = app
-        .server_fn(
-            client,
-            "statement",
-            &[
-                ("customer_id", &customer_id.to_string()),
-                ("from", from),
-                ("to", to),
-            ],
-        )
-        .await;
+    let response = app.statement_fn(client, customer_id, from, to).await;
     assert_eq!(response.status(), 200, "{from}..{to}");
     response.json().await.unwrap()
 }

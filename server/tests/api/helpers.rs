@@ -433,6 +433,26 @@ impl TestApp {
             .unwrap()
     }
 
+    /// The `statement` server function for `from..=to` (text as typed).
+    pub async fn statement_fn(
+        &self,
+        client: &reqwest::Client,
+        customer_id: i64,
+        from: &str,
+        to: &str,
+    ) -> reqwest::Response {
+        self.server_fn(
+            client,
+            "statement",
+            &[
+                ("customer_id", &customer_id.to_string()),
+                ("from", from),
+                ("to", to),
+            ],
+        )
+        .await
+    }
+
     pub async fn request_link(&self, email: &str) -> reqwest::Response {
         self.post_form("/auth/sign-in", &[("email", email)]).await
     }

@@ -591,15 +591,7 @@ async fn statement_running_balance_and_aging_agree_with_the_ledger(backend: Back
     let today = app.services.today();
     let from = today - chrono::Duration::days(200);
     let response = app
-        .server_fn(
-            &client,
-            "statement",
-            &[
-                ("customer_id", &customer_id.to_string()),
-                ("from", &from.to_string()),
-                ("to", &today.to_string()),
-            ],
-        )
+        .statement_fn(&client, customer_id, &from.to_string(), &today.to_string())
         .await;
     assert_eq!(response.status(), 200);
     let soa: app::models::StatementView = response.json().await.unwrap();
@@ -696,15 +688,7 @@ async fn statement_running_balance_and_aging_agree_with_the_ledger(backend: Back
     }
     // A backwards period is refused with a message, not an empty statement.
     let response = app
-        .server_fn(
-            &client,
-            "statement",
-            &[
-                ("customer_id", &customer_id.to_string()),
-                ("from", "2026-05-01"),
-                ("to", "2026-04-01"),
-            ],
-        )
+        .statement_fn(&client, customer_id, "2026-05-01", "2026-04-01")
         .await;
     let soa: app::models::StatementView = response.json().await.unwrap();
     assert_eq!(
@@ -1129,15 +1113,7 @@ async fn aging_buckets_and_running_balance_at_the_boundary_days(backend: Backend
     drop(conn);
 
     let response = app
-        .server_fn(
-            &client,
-            "statement",
-            &[
-                ("customer_id", &customer_id.to_string()),
-                ("from", "2026-05-15"),
-                ("to", &to.to_string()),
-            ],
-        )
+        .statement_fn(&client, customer_id, "2026-05-15", &to.to_string())
         .await;
     assert_eq!(response.status(), 200);
     let soa: app::models::StatementView = response.json().await.unwrap();

@@ -505,15 +505,7 @@ async fn an_over_long_statement_period_gets_400_with_a_message(backend: Backend)
     assert_eq!(response.status(), 400, "the page");
     assert!(response.text().await.unwrap().contains(message));
     let response = app
-        .server_fn(
-            &client,
-            "statement",
-            &[
-                ("customer_id", &customer_id.to_string()),
-                ("from", &too_long.to_string()),
-                ("to", &to.to_string()),
-            ],
-        )
+        .statement_fn(&client, customer_id, &too_long.to_string(), &to.to_string())
         .await;
     assert_eq!(response.status(), 400, "the server function");
     let soa: app::models::StatementView = response.json().await.unwrap();
