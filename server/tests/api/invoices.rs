@@ -65,15 +65,7 @@ async fn expected_invoices(app: &TestApp, customer_id: i64) -> Vec<Expected> {
                 voided: r.get::<Option<String>, _>("voided_at").is_some(),
             };
             let standing = invoice_standing(&facts, today);
-            let rank = match standing.status {
-                InvoiceStatus::Overdue { .. } => '1',
-                InvoiceStatus::DueSoon { .. } => '2',
-                InvoiceStatus::PartiallyPaid => '3',
-                InvoiceStatus::Open => '4',
-                InvoiceStatus::Paid => '5',
-                InvoiceStatus::Credited => '6',
-                InvoiceStatus::Void => '7',
-            };
+            let rank = standing.status.urgency();
             Expected {
                 id: r.get("invoice_id"),
                 number: r.get("number"),

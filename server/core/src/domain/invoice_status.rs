@@ -2,6 +2,11 @@
 //! Balances and statuses are never stored or edited by hand: every page,
 //! export and rule derives them here from the invoice's total, the
 //! succeeded payment allocations and the credit allocations.
+//!
+//! The list filters, sorts and totals thousands of invoices in the
+//! database, so the same rule is also written as SQL, in [`sql`] below and
+//! nowhere else. `server/tests/api/status_rule.rs` runs both over generated
+//! invoices on SQLite and PostgreSQL and requires the same answers.
 
 use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
@@ -46,6 +51,20 @@ impl InvoiceStatus {
             InvoiceStatus::Paid => "Paid".into(),
             InvoiceStatus::Credited => "Credited".into(),
             InvoiceStatus::Void => "Void".into(),
+        }
+    }
+
+    /// Where the status sorts when the list is ordered by status: what the
+    /// customer must act on first. [`sql::urgency`] is the same order.
+    pub fn urgency(&self) -> char {
+        match self {
+            InvoiceStatus::Overdue { .. } => '1',
+            InvoiceStatus::DueSoon { .. } => '2',
+            InvoiceStatus::PartiallyPaid => '3',
+            InvoiceStatus::Open => '4',
+            InvoiceStatus::Paid => '5',
+            InvoiceStatus::Credited => '6',
+            InvoiceStatus::Void => '7',
         }
     }
 
@@ -116,6 +135,90 @@ pub fn invoice_standing(facts: &InvoiceFacts, today: NaiveDate) -> InvoiceStandi
     InvoiceStanding {
         balance_minor: balance_minor.max(0),
         status,
+    }
+}
+
+/// [`invoice_standing`] as SQL over the settlement cache of the `invoices`
+/// row (`paid_minor`, `credited_minor`, `balance_minor`, migration 0002),
+/// aliased `i`. Dates are compared as `YYYY-MM-DD` text on both engines.
+/// Each function that needs a date takes `param`, which binds a date and
+/// returns its placeholder, so a query binds only the dates it uses.
+pub mod sql {
+    use chrono::{Duration, NaiveDate};
+
+    use super::DUE_SOON_DAYS;
+    use crate::domain::invoice_query::StatusFilter;
+
+    /// The cached balance, as `refresh_settlement` writes it (columns of
+    /// the row being updated, unaliased): nothing owed on a void invoice,
+    /// never below zero.
+    pub const BALANCE: &str = "CASE WHEN voided_at IS NOT NULL THEN 0
+            WHEN total_minor - paid_minor - credited_minor < 0 THEN 0
+            ELSE total_minor - paid_minor - credited_minor END";
+
+    /// Something is still owed (`InvoiceStatus::is_open`). A void invoice's
+    /// cached balance is 0, so `balance_minor > 0` alone says it, and it is
+    /// the predicate of the partial index the totals read.
+    pub const OWED: &str = "i.balance_minor > 0";
+
+    /// Money or credit has come in (an open one is then "partly paid").
+    const SETTLED_SOME: &str = "i.paid_minor + i.credited_minor > 0";
+
+    /// Fully settled, and by money: "Paid" rather than "Credited".
+    const PAID_NOT_CREDITED: &str = "(i.paid_minor > 0 OR i.credited_minor = 0)";
+
+    /// Past its due date on `today` (an invoice due today is not overdue).
+    pub fn past_due(today: NaiveDate, mut param: impl FnMut(NaiveDate) -> String) -> String {
+        format!("i.due_date < {}", param(today))
+    }
+
+    /// The invoices a status filter keeps.
+    pub fn matching(
+        status: StatusFilter,
+        today: NaiveDate,
+        mut param: impl FnMut(NaiveDate) -> String,
+    ) -> String {
+        let open = format!("i.voided_at IS NULL AND {OWED}");
+        let soon_end = today + Duration::days(DUE_SOON_DAYS);
+        match status {
+            StatusFilter::Unpaid => format!("({open})"),
+            StatusFilter::Overdue => format!("({open} AND i.due_date < {})", param(today)),
+            StatusFilter::PartiallyPaid => {
+                format!("({open} AND i.due_date >= {} AND {SETTLED_SOME})", param(today))
+            }
+            StatusFilter::DueSoon => format!(
+                "({open} AND i.due_date >= {} AND i.due_date <= {} AND NOT ({SETTLED_SOME}))",
+                param(today),
+                param(soon_end)
+            ),
+            StatusFilter::Open => format!(
+                "({open} AND i.due_date > {} AND NOT ({SETTLED_SOME}))",
+                param(soon_end)
+            ),
+            StatusFilter::Paid => format!(
+                "(i.voided_at IS NULL AND i.balance_minor = 0 AND {PAID_NOT_CREDITED})"
+            ),
+            StatusFilter::Credited => {
+                "(i.voided_at IS NULL AND i.balance_minor = 0 AND i.paid_minor = 0 AND i.credited_minor > 0)"
+                    .into()
+            }
+            StatusFilter::Void => "(i.voided_at IS NOT NULL)".into(),
+        }
+    }
+
+    /// The status sort key: [`super::InvoiceStatus::urgency`], then the due
+    /// date, as one text value.
+    pub fn urgency(today: NaiveDate, mut param: impl FnMut(NaiveDate) -> String) -> String {
+        let soon_end = param(today + Duration::days(DUE_SOON_DAYS));
+        let today = param(today);
+        format!(
+            "((CASE WHEN i.voided_at IS NOT NULL THEN '7'
+                    WHEN i.balance_minor = 0 THEN (CASE WHEN {PAID_NOT_CREDITED} THEN '5' ELSE '6' END)
+                    WHEN i.due_date < {today} THEN '1'
+                    WHEN {SETTLED_SOME} THEN '3'
+                    WHEN i.due_date <= {soon_end} THEN '2'
+                    ELSE '4' END) || i.due_date)"
+        )
     }
 }
 

@@ -1,16 +1,17 @@
 //! Invoice reads for the list, detail, downloads and statement, and the
 //! settlement cache on the invoice row (see migration 0002).
 
-use chrono::{DateTime, Duration, NaiveDate, Utc};
+use chrono::{DateTime, NaiveDate, Utc};
 use sqlx::any::AnyRow;
 use sqlx::Row;
 
 use super::decode::{decode, decode_opt};
 use super::Conn;
 use crate::db::date_text;
-use crate::domain::invoice_query::{Direction, InvoiceQuery, SortKey, StatusFilter};
+use crate::domain::invoice_query::{Direction, InvoiceQuery, SortKey};
+use crate::domain::invoice_status::sql as status_sql;
 use crate::domain::money::{THREE_DECIMAL, ZERO_DECIMAL};
-use crate::domain::{Currency, InvoiceFacts, PaymentStatus, DUE_SOON_DAYS};
+use crate::domain::{Currency, InvoiceFacts, PaymentStatus};
 
 /// An invoice with the sums its standing is derived from.
 #[derive(Clone, Debug)]
@@ -87,13 +88,10 @@ pub async fn refresh_settlement(conn: &mut Conn, invoice_id: i64) -> Result<(), 
     .bind(invoice_id)
     .execute(&mut *conn)
     .await?;
-    sqlx::query(
-        "UPDATE invoices SET balance_minor = CASE
-            WHEN voided_at IS NOT NULL THEN 0
-            WHEN total_minor - paid_minor - credited_minor < 0 THEN 0
-            ELSE total_minor - paid_minor - credited_minor END
-         WHERE invoice_id = $1",
-    )
+    sqlx::query(&format!(
+        "UPDATE invoices SET balance_minor = {} WHERE invoice_id = $1",
+        status_sql::BALANCE
+    ))
     .bind(invoice_id)
     .execute(conn)
     .await?;
@@ -176,33 +174,6 @@ fn per_currency_bound(
     )
 }
 
-/// The status of a row as SQL, mirroring `domain::invoice_standing`.
-fn status_condition(sql: &mut Sql, status: StatusFilter, today: NaiveDate) -> String {
-    let open = "i.voided_at IS NULL AND i.balance_minor > 0";
-    let settled_some = "i.paid_minor + i.credited_minor > 0";
-    let t = sql.text(date_text(today));
-    match status {
-        StatusFilter::Unpaid => format!("({open})"),
-        StatusFilter::Overdue => format!("({open} AND i.due_date < {t})"),
-        StatusFilter::PartiallyPaid => format!("({open} AND i.due_date >= {t} AND {settled_some})"),
-        StatusFilter::DueSoon => {
-            let soon = sql.text(date_text(today + Duration::days(DUE_SOON_DAYS)));
-            format!("({open} AND i.due_date >= {t} AND i.due_date <= {soon} AND NOT ({settled_some}))")
-        }
-        StatusFilter::Open => {
-            let soon = sql.text(date_text(today + Duration::days(DUE_SOON_DAYS)));
-            format!("({open} AND i.due_date > {soon} AND NOT ({settled_some}))")
-        }
-        StatusFilter::Paid => {
-            "(i.voided_at IS NULL AND i.balance_minor = 0 AND (i.paid_minor > 0 OR i.credited_minor = 0))".into()
-        }
-        StatusFilter::Credited => {
-            "(i.voided_at IS NULL AND i.balance_minor = 0 AND i.paid_minor = 0 AND i.credited_minor > 0)".into()
-        }
-        StatusFilter::Void => "(i.voided_at IS NOT NULL)".into(),
-    }
-}
-
 /// The sort column as SQL. Status sorts by urgency (overdue, due soon,
 /// partly paid, open, paid, credited, void), then by due date.
 fn sort_expression(sql: &mut Sql, sort: SortKey, today: NaiveDate) -> String {
@@ -213,18 +184,7 @@ fn sort_expression(sql: &mut Sql, sort: SortKey, today: NaiveDate) -> String {
         SortKey::Due => "i.due_date".into(),
         SortKey::Total => "i.total_minor".into(),
         SortKey::Balance => "i.balance_minor".into(),
-        SortKey::Status => {
-            let t = sql.text(date_text(today));
-            let soon = sql.text(date_text(today + Duration::days(DUE_SOON_DAYS)));
-            format!(
-                "((CASE WHEN i.voided_at IS NOT NULL THEN '7'
-                        WHEN i.balance_minor = 0 THEN (CASE WHEN i.paid_minor > 0 OR i.credited_minor = 0 THEN '5' ELSE '6' END)
-                        WHEN i.due_date < {t} THEN '1'
-                        WHEN i.paid_minor + i.credited_minor > 0 THEN '3'
-                        WHEN i.due_date <= {soon} THEN '2'
-                        ELSE '4' END) || i.due_date)"
-            )
-        }
+        SortKey::Status => status_sql::urgency(today, |d| sql.text(date_text(d))),
     }
 }
 
@@ -234,7 +194,7 @@ fn filtered(customer_id: i64, q: &InvoiceQuery, today: NaiveDate) -> Sql {
     let c = sql.int(customer_id);
     sql.and(format!("i.customer_id = {c}"));
     if let Some(status) = q.status {
-        let cond = status_condition(&mut sql, status, today);
+        let cond = status_sql::matching(status, today, |d| sql.text(date_text(d)));
         sql.and(cond);
     }
     if let Some(currency) = q.currency {
@@ -370,16 +330,14 @@ pub async fn open_totals(
     today: NaiveDate,
 ) -> Result<Vec<OpenTotals>, sqlx::Error> {
     let mut sql = filtered(customer_id, q, today);
-    let t = sql.text(date_text(today));
-    // balance_minor > 0 already excludes void invoices (their cached balance
-    // is 0), and matches the partial index that covers this read.
-    sql.and("i.balance_minor > 0".into());
+    let overdue = status_sql::past_due(today, |d| sql.text(date_text(d)));
+    sql.and(status_sql::OWED.into());
     let totals_text = format!(
         "SELECT i.currency,
                 CAST(SUM(i.balance_minor) AS BIGINT) AS open_minor,
-                CAST(SUM(CASE WHEN i.due_date < {t} THEN i.balance_minor ELSE 0 END) AS BIGINT) AS overdue_minor,
+                CAST(SUM(CASE WHEN {overdue} THEN i.balance_minor ELSE 0 END) AS BIGINT) AS overdue_minor,
                 COUNT(*) AS open_count,
-                CAST(SUM(CASE WHEN i.due_date < {t} THEN 1 ELSE 0 END) AS BIGINT) AS overdue_count
+                CAST(SUM(CASE WHEN {overdue} THEN 1 ELSE 0 END) AS BIGINT) AS overdue_count
          FROM invoices i WHERE {} GROUP BY i.currency ORDER BY i.currency",
         sql.where_clause()
     );
