@@ -123,30 +123,6 @@ pub fn invoice_link_email(e: &InvoiceLinkEmail<'_>) -> RenderedEmail {
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn both_parts_carry_the_link_and_the_seller() {
-        let m = sign_in_email(&SignInEmail {
-            seller_name: "Acme <Supply>",
-            recipient_name: "Ana",
-            link: "http://x/auth/confirm?token=abc&x=1",
-            valid_minutes: 10,
-            area_name: "billing portal",
-        });
-        assert!(m.text_body.contains("http://x/auth/confirm?token=abc&x=1"));
-        assert!(m
-            .html_body
-            .contains("http://x/auth/confirm?token=abc&amp;x=1"));
-        assert!(
-            m.html_body.contains("Acme &lt;Supply&gt;") && !m.html_body.contains("Acme <Supply>")
-        );
-        assert!(m.subject.contains("Acme <Supply> billing portal"));
-    }
-}
-
 pub struct PaymentEmail<'a> {
     pub seller_name: &'a str,
     pub customer_name: &'a str,
@@ -253,5 +229,29 @@ pub fn payment_failed_email(e: &PaymentEmail<'_>, reason: &str) -> RenderedEmail
         subject,
         text_body,
         html_body,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn both_parts_carry_the_link_and_the_seller() {
+        let m = sign_in_email(&SignInEmail {
+            seller_name: "Acme <Supply>",
+            recipient_name: "Ana",
+            link: "http://x/auth/confirm?token=abc&x=1",
+            valid_minutes: 10,
+            area_name: "billing portal",
+        });
+        assert!(m.text_body.contains("http://x/auth/confirm?token=abc&x=1"));
+        assert!(m
+            .html_body
+            .contains("http://x/auth/confirm?token=abc&amp;x=1"));
+        assert!(
+            m.html_body.contains("Acme &lt;Supply&gt;") && !m.html_body.contains("Acme <Supply>")
+        );
+        assert!(m.subject.contains("Acme <Supply> billing portal"));
     }
 }

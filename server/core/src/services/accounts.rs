@@ -2,12 +2,13 @@
 //! contact and checks membership first: a customer the contact does not
 //! belong to is `NotFound`, exactly like one that does not exist.
 
+use super::invoices::InvoiceSummary;
 use super::Services;
 use crate::domain::invoice_query::{Direction, InvoiceQuery, SortKey, StatusFilter};
-use crate::domain::{invoice_standing, ContactRole, Currency, InvoiceStatus, Money, StaffRole};
+use crate::domain::{ContactRole, StaffRole};
 use crate::error::{ServiceError, ServiceResult};
 use crate::repo::accounts::{self, MembershipRow};
-use crate::repo::invoices;
+use crate::repo::invoices::{self, OpenTotals};
 
 /// Open invoices the account overview lists (oldest due first).
 pub const OVERVIEW_INVOICES: usize = 10;
@@ -29,34 +30,15 @@ pub struct StaffProfile {
 }
 
 #[derive(Clone, Debug)]
-pub struct OpenInvoice {
-    pub invoice_id: i64,
-    pub number: String,
-    pub po_number: Option<String>,
-    pub issue_date: chrono::NaiveDate,
-    pub due_date: chrono::NaiveDate,
-    pub total: Money,
-    pub balance: Money,
-    pub status: InvoiceStatus,
-}
-
-/// Open and overdue balance in one currency.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct CurrencyBalance {
-    pub currency: Currency,
-    pub open: Money,
-    pub overdue: Money,
-    pub open_count: usize,
-    pub overdue_count: usize,
-}
-
-#[derive(Clone, Debug)]
 pub struct AccountOverview {
     pub customer_id: i64,
     pub customer_name: String,
     pub role: ContactRole,
-    pub balances: Vec<CurrencyBalance>,
-    pub open_invoices: Vec<OpenInvoice>,
+    /// Open and overdue balance per currency.
+    pub balances: Vec<OpenTotals>,
+    /// Open invoices as the invoice list shows them (with what payments in
+    /// flight hold), so both pages show the same standing.
+    pub open_invoices: Vec<InvoiceSummary>,
 }
 
 impl Services {
@@ -110,37 +92,16 @@ impl Services {
         let page =
             invoices::list_page(&mut conn, customer_id, &query, today, OVERVIEW_INVOICES).await?;
         let totals = invoices::open_totals(&mut conn, customer_id, &query, today).await?;
-        let open_invoices: Vec<OpenInvoice> = page
+        let open_invoices = page
             .rows
             .into_iter()
-            .map(|row| {
-                let standing = invoice_standing(&row.facts(), today);
-                OpenInvoice {
-                    invoice_id: row.invoice_id,
-                    number: row.number,
-                    po_number: row.po_number,
-                    issue_date: row.issue_date,
-                    due_date: row.due_date,
-                    total: Money::new(row.total_minor, row.currency),
-                    balance: Money::new(standing.balance_minor, row.currency),
-                    status: standing.status,
-                }
-            })
+            .map(|row| InvoiceSummary::of(row, today))
             .collect();
         Ok(AccountOverview {
             customer_id,
             customer_name: membership.customer_name,
             role: membership.role,
-            balances: totals
-                .into_iter()
-                .map(|t| CurrencyBalance {
-                    currency: t.currency,
-                    open: Money::new(t.open_minor, t.currency),
-                    overdue: Money::new(t.overdue_minor, t.currency),
-                    open_count: t.open_count as usize,
-                    overdue_count: t.overdue_count as usize,
-                })
-                .collect(),
+            balances: totals,
             open_invoices,
         })
     }
@@ -161,10 +122,5 @@ impl Services {
         }
         let mut conn = self.db.pool.acquire().await?;
         Ok(accounts::upsert_staff(&mut conn, email.as_str(), name, role, self.clock.now()).await?)
-    }
-
-    pub async fn portfolio_counts(&self) -> ServiceResult<accounts::PortfolioCounts> {
-        let mut conn = self.db.pool.acquire().await?;
-        Ok(accounts::portfolio_counts(&mut conn).await?)
     }
 }

@@ -11,6 +11,7 @@ use std::time::Duration;
 use sha2::{Digest, Sha256};
 
 use super::Services;
+use crate::domain::audit::Action;
 use crate::domain::{token, EmailAddress, Principal};
 use crate::email::templates::{sign_in_email, SignInEmail};
 use crate::error::{ServiceError, ServiceResult};
@@ -108,7 +109,7 @@ impl Services {
                     actor_kind: "anonymous",
                     actor_id: None,
                     customer_id: None,
-                    action: "sign_in.rate_limited",
+                    action: Action::SignInRateLimited,
                     detail: serde_json::json!({ "area": area.name(), "email_sha256": hash }),
                     ip,
                     subject: None,
@@ -175,7 +176,7 @@ impl Services {
                         actor_kind: area.name(),
                         actor_id: Some(principal_id),
                         customer_id: None,
-                        action: "sign_in.link_sent",
+                        action: Action::SignInLinkSent,
                         detail: serde_json::json!({}),
                         ip,
                         subject: None,
@@ -191,7 +192,7 @@ impl Services {
                         actor_kind: "anonymous",
                         actor_id: None,
                         customer_id: None,
-                        action: "sign_in.unknown_email",
+                        action: Action::SignInUnknownEmail,
                         detail: serde_json::json!({ "area": area.name(), "email_sha256": hash }),
                         ip,
                         subject: None,
@@ -277,7 +278,7 @@ impl Services {
                 actor_kind: principal.kind(),
                 actor_id: Some(principal.id()),
                 customer_id: None,
-                action: "sign_in.succeeded",
+                action: Action::SignInSucceeded,
                 detail: serde_json::json!({}),
                 ip,
                 subject: None,
@@ -302,7 +303,7 @@ impl Services {
                 actor_kind: "anonymous",
                 actor_id: None,
                 customer_id: None,
-                action: "sign_in.failed",
+                action: Action::SignInFailed,
                 detail: serde_json::json!({ "area": area.name(), "reason": problem.key() }),
                 ip,
                 subject: None,
@@ -327,9 +328,9 @@ impl Services {
                 actor_id: Some(principal.id()),
                 customer_id: None,
                 action: if everywhere {
-                    "sign_out.everywhere"
+                    Action::SignOutEverywhere
                 } else {
-                    "sign_out"
+                    Action::SignOut
                 },
                 detail: serde_json::json!({}),
                 ip,

@@ -6,6 +6,7 @@
 use chrono::{DateTime, Duration, Utc};
 
 use super::Services;
+use crate::domain::audit::Action;
 use crate::domain::token::{mint_token, parse_and_hash};
 use crate::domain::{invoice_standing, Money};
 use crate::email::templates::{invoice_link_email, InvoiceLinkEmail};
@@ -99,7 +100,7 @@ impl Services {
                 actor_kind: "system",
                 actor_id: None,
                 customer_id: Some(invoice.customer_id),
-                action: "invoice_link.created",
+                action: Action::InvoiceLinkCreated,
                 detail: serde_json::json!({ "invoice_link_id": link_id, "created_by": created_by }),
                 ip: None,
                 subject: Some(format!("invoice:{}", invoice.invoice_id)),
@@ -136,7 +137,7 @@ impl Services {
                 actor_kind: "anonymous",
                 actor_id: None,
                 customer_id: Some(link.customer_id),
-                action: "invoice_link.opened",
+                action: Action::InvoiceLinkOpened,
                 detail: serde_json::json!({ "invoice_link_id": link.invoice_link_id }),
                 ip,
                 subject: Some(format!("invoice:{}", link.invoice_id)),
@@ -209,18 +210,13 @@ impl Services {
         let Some(old) = invoice_links::by_hash(&mut conn, &hash).await? else {
             return Ok(0);
         };
-        let recently = {
-            use sqlx::Row;
-            sqlx::query(
-                "SELECT COUNT(*) AS n FROM audit_events WHERE subject = $1 AND action = 'invoice_link.refreshed'
-                 AND occurred_at > $2",
-            )
-            .bind(format!("invoice:{}", old.invoice_id))
-            .bind(crate::db::ts(now - FRESH_LINK_EVERY))
-            .fetch_one(&mut *conn)
-            .await?
-            .get::<i64, _>("n")
-        };
+        let recently = audit::count_since(
+            &mut conn,
+            Action::InvoiceLinkRefreshed,
+            &format!("invoice:{}", old.invoice_id),
+            now - FRESH_LINK_EVERY,
+        )
+        .await?;
         if recently > 0 {
             return Ok(0);
         }
@@ -265,7 +261,7 @@ impl Services {
                 actor_kind: "anonymous",
                 actor_id: None,
                 customer_id: Some(invoice.customer_id),
-                action: "invoice_link.refreshed",
+                action: Action::InvoiceLinkRefreshed,
                 detail: serde_json::json!({ "old_link_id": old.invoice_link_id, "new_link_id": minted.link_id, "recipients": contacts.len() }),
                 ip,
                 subject: Some(format!("invoice:{}", invoice.invoice_id)),
@@ -280,6 +276,7 @@ impl Services {
     pub async fn revoke_invoice_link(&self, staff_id: i64, link_id: i64) -> ServiceResult<()> {
         let now = self.clock.now();
         let mut tx = self.db.begin_write().await?;
+        self.require_active_staff(&mut tx, staff_id).await?;
         let link = invoice_links::by_id(&mut tx, link_id)
             .await?
             .ok_or(ServiceError::NotFound)?;
@@ -291,7 +288,7 @@ impl Services {
                     actor_kind: "staff",
                     actor_id: Some(staff_id),
                     customer_id: Some(link.customer_id),
-                    action: "invoice_link.revoked",
+                    action: Action::InvoiceLinkRevoked,
                     detail: serde_json::json!({ "invoice_link_id": link_id }),
                     ip: None,
                     subject: Some(format!("invoice:{}", link.invoice_id)),
@@ -304,11 +301,13 @@ impl Services {
     }
 
     /// Newest links (of one invoice number when given), for AR staff.
-    pub async fn invoice_links(
+    pub async fn staff_invoice_links(
         &self,
+        staff_id: i64,
         invoice_number: Option<&str>,
     ) -> ServiceResult<Vec<InvoiceLinkRow>> {
         let mut conn = self.db.pool.acquire().await?;
+        self.require_active_staff(&mut conn, staff_id).await?;
         Ok(invoice_links::recent(
             &mut conn,
             invoice_number.map(str::trim).filter(|s| !s.is_empty()),

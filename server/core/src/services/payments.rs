@@ -5,6 +5,7 @@
 use chrono::NaiveDate;
 
 use super::Services;
+use crate::domain::audit::Action;
 use crate::domain::payment_state::PaymentStatus;
 use crate::domain::{ContactRole, Currency, EmailAddress, Money};
 use crate::error::{ServiceError, ServiceResult};
@@ -471,16 +472,15 @@ impl Services {
                 return Ok(Err(PayProblem::Changed));
             }
         };
-        let audit_event =
-            |action: &'static str, subject: String, detail: serde_json::Value| AuditEvent {
-                actor_kind: "contact",
-                actor_id: Some(contact_id),
-                customer_id: Some(customer_id),
-                action,
-                detail,
-                ip,
-                subject: Some(subject),
-            };
+        let audit_event = |action: Action, subject: String, detail: serde_json::Value| AuditEvent {
+            actor_kind: "contact",
+            actor_id: Some(contact_id),
+            customer_id: Some(customer_id),
+            action,
+            detail,
+            ip,
+            subject: Some(subject),
+        };
         // Credits first, oldest invoice first, as planned.
         let mut credit_left: Vec<(i64, i64)> = plan
             .credits
@@ -516,7 +516,7 @@ impl Services {
                 &mut tx,
                 now,
                 audit_event(
-                    "credit.applied",
+                    Action::CreditApplied,
                     format!("invoice:{}", line.invoice_id),
                     serde_json::json!({"amount_minor": line.credit_minor}),
                 ),
@@ -552,7 +552,7 @@ impl Services {
                 &mut tx,
                 now,
                 audit_event(
-                    "payment.pending",
+                    Action::PaymentPending,
                     format!("payment:{payment_id}"),
                     detail.clone(),
                 ),
@@ -563,7 +563,7 @@ impl Services {
                     &mut tx,
                     now,
                     audit_event(
-                        "payment.pending",
+                        Action::PaymentPending,
                         format!("invoice:{}", line.invoice_id),
                         detail.clone(),
                     ),

@@ -1,6 +1,7 @@
 //! A contact's (or staff user's) own sessions: list, end one, end all.
 
 use super::Services;
+use crate::domain::audit::Action;
 use crate::domain::EmailAddress;
 use crate::domain::Principal;
 use crate::error::{ServiceError, ServiceResult};
@@ -20,7 +21,7 @@ async fn audit_disabled(
             actor_kind: "system",
             actor_id: None,
             customer_id: None,
-            action: "access.disabled",
+            action: Action::AccessDisabled,
             detail: serde_json::json!({ "sessions_ended": true }),
             ip: None,
             subject: Some(format!("{}:{}", principal.kind(), principal.id())),

@@ -2,7 +2,10 @@
 //! receipts) as PDF, through printpdf with the standard Helvetica fonts:
 //! nothing to ship, and the text is WinAnsi, so `pdftotext` and screen
 //! readers get real text. A document is described as data (`DocumentSpec`)
-//! and laid out here, with page breaks and repeated table headers.
+//! and laid out here, with page breaks and repeated table headers; the
+//! portal's own documents are described in `layouts`.
+
+pub mod layouts;
 
 use printpdf::{
     BuiltinFont, Color, Line, LinePoint, Mm, Op, PdfDocument, PdfFontHandle, PdfPage,

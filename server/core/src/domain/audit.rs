@@ -1,0 +1,140 @@
+//! The audit log's vocabulary: every action written to `audit_events.action`
+//! and read back from it (the invoice activity, the fresh-link rate limit) is
+//! named here once, so a writer and a reader cannot drift apart.
+
+use crate::domain::PaymentStatus;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Action {
+    SignInRateLimited,
+    SignInLinkSent,
+    SignInUnknownEmail,
+    SignInSucceeded,
+    SignInFailed,
+    SignOut,
+    SignOutEverywhere,
+    /// A person was disabled and their sessions ended.
+    AccessDisabled,
+    InvoiceLinkCreated,
+    InvoiceLinkOpened,
+    InvoiceLinkRevoked,
+    InvoiceLinkRefreshed,
+    CreditApplied,
+    PaymentPending,
+    PaymentProcessing,
+    PaymentSucceeded,
+    PaymentFailed,
+    PaymentCanceled,
+    PaymentRefunded,
+    PaymentPartlyRefunded,
+    PaymentDisputed,
+}
+
+impl Action {
+    pub const ALL: [Action; 21] = [
+        Action::SignInRateLimited,
+        Action::SignInLinkSent,
+        Action::SignInUnknownEmail,
+        Action::SignInSucceeded,
+        Action::SignInFailed,
+        Action::SignOut,
+        Action::SignOutEverywhere,
+        Action::AccessDisabled,
+        Action::InvoiceLinkCreated,
+        Action::InvoiceLinkOpened,
+        Action::InvoiceLinkRevoked,
+        Action::InvoiceLinkRefreshed,
+        Action::CreditApplied,
+        Action::PaymentPending,
+        Action::PaymentProcessing,
+        Action::PaymentSucceeded,
+        Action::PaymentFailed,
+        Action::PaymentCanceled,
+        Action::PaymentRefunded,
+        Action::PaymentPartlyRefunded,
+        Action::PaymentDisputed,
+    ];
+
+    /// The text stored in `audit_events.action` (rows already written use
+    /// it, so it never changes).
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Action::SignInRateLimited => "sign_in.rate_limited",
+            Action::SignInLinkSent => "sign_in.link_sent",
+            Action::SignInUnknownEmail => "sign_in.unknown_email",
+            Action::SignInSucceeded => "sign_in.succeeded",
+            Action::SignInFailed => "sign_in.failed",
+            Action::SignOut => "sign_out",
+            Action::SignOutEverywhere => "sign_out.everywhere",
+            Action::AccessDisabled => "access.disabled",
+            Action::InvoiceLinkCreated => "invoice_link.created",
+            Action::InvoiceLinkOpened => "invoice_link.opened",
+            Action::InvoiceLinkRevoked => "invoice_link.revoked",
+            Action::InvoiceLinkRefreshed => "invoice_link.refreshed",
+            Action::CreditApplied => "credit.applied",
+            Action::PaymentPending => "payment.pending",
+            Action::PaymentProcessing => "payment.processing",
+            Action::PaymentSucceeded => "payment.succeeded",
+            Action::PaymentFailed => "payment.failed",
+            Action::PaymentCanceled => "payment.canceled",
+            Action::PaymentRefunded => "payment.refunded",
+            Action::PaymentPartlyRefunded => "payment.partly_refunded",
+            Action::PaymentDisputed => "payment.disputed",
+        }
+    }
+
+    /// The action a stored text names; `None` for one this version does not
+    /// know (the log outlives the code that wrote it).
+    pub fn parse(text: &str) -> Option<Action> {
+        Action::ALL.into_iter().find(|a| a.as_str() == text)
+    }
+
+    /// What a payment moving to `status` is logged as; a refund that leaves
+    /// the payment succeeded is a partial one.
+    pub fn of_payment(status: PaymentStatus, partly_refunded: bool) -> Action {
+        match (status, partly_refunded) {
+            (PaymentStatus::Succeeded, true) => Action::PaymentPartlyRefunded,
+            (PaymentStatus::Pending, _) => Action::PaymentPending,
+            (PaymentStatus::Processing, _) => Action::PaymentProcessing,
+            (PaymentStatus::Succeeded, false) => Action::PaymentSucceeded,
+            (PaymentStatus::Failed, _) => Action::PaymentFailed,
+            (PaymentStatus::Canceled, _) => Action::PaymentCanceled,
+            (PaymentStatus::Refunded, _) => Action::PaymentRefunded,
+        }
+    }
+}
+
+impl std::fmt::Display for Action {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_action_reads_back_as_itself() {
+        for action in Action::ALL {
+            assert_eq!(Action::parse(action.as_str()), Some(action));
+        }
+        assert_eq!(Action::parse("payment.teleported"), None);
+    }
+
+    #[test]
+    fn payment_actions_follow_the_status() {
+        assert_eq!(
+            Action::of_payment(PaymentStatus::Succeeded, true).as_str(),
+            "payment.partly_refunded"
+        );
+        assert_eq!(
+            Action::of_payment(PaymentStatus::Refunded, true).as_str(),
+            "payment.refunded"
+        );
+        assert_eq!(
+            Action::of_payment(PaymentStatus::Succeeded, false).as_str(),
+            "payment.succeeded"
+        );
+    }
+}

@@ -1,0 +1,124 @@
+//! Who may see what: a contact sees the accounts they belong to; an invoice
+//! link sees its own invoice while it is valid. Everything else is
+//! `NotFound`, so a refusal does not tell an account or invoice exists.
+
+use sqlx::pool::PoolConnection;
+use sqlx::Any;
+
+use super::Viewer;
+use crate::error::{ServiceError, ServiceResult};
+use crate::repo::invoices::{self as repo, InvoiceLedgerRow};
+use crate::repo::{accounts, invoice_links, Conn};
+use crate::services::Services;
+
+pub(super) struct Customer {
+    pub(super) name: String,
+    pub(super) terms: i64,
+    /// The viewer is a payer or admin of the account.
+    pub(super) can_pay: bool,
+}
+
+pub(super) async fn customer_name_terms(
+    conn: &mut Conn,
+    customer_id: i64,
+) -> ServiceResult<(String, i64)> {
+    accounts::customer_name_terms(conn, customer_id)
+        .await?
+        .ok_or(ServiceError::NotFound)
+}
+
+impl Services {
+    /// A connection and the customer, if the contact belongs to it: the
+    /// start of every account-wide read.
+    pub(super) async fn as_member(
+        &self,
+        contact_id: i64,
+        customer_id: i64,
+    ) -> ServiceResult<(PoolConnection<Any>, Customer)> {
+        let mut conn = self.db.pool.acquire().await?;
+        let customer = self
+            .member_customer(&mut conn, contact_id, customer_id)
+            .await?;
+        Ok((conn, customer))
+    }
+
+    /// A connection, the customer and the invoice, if the viewer may see
+    /// that invoice: the start of every read of one invoice.
+    pub(super) async fn viewed_invoice(
+        &self,
+        viewer: Viewer,
+        customer_id: i64,
+        invoice_id: i64,
+    ) -> ServiceResult<(PoolConnection<Any>, Customer, InvoiceLedgerRow)> {
+        let mut conn = self.db.pool.acquire().await?;
+        let customer = self
+            .invoice_customer(&mut conn, viewer, customer_id, invoice_id)
+            .await?;
+        let row = invoice_of(&mut conn, customer_id, invoice_id).await?;
+        Ok((conn, customer, row))
+    }
+
+    /// The customer, if the contact belongs to it.
+    async fn member_customer(
+        &self,
+        conn: &mut Conn,
+        contact_id: i64,
+        customer_id: i64,
+    ) -> ServiceResult<Customer> {
+        let membership = accounts::memberships(conn, contact_id)
+            .await?
+            .into_iter()
+            .find(|m| m.customer_id == customer_id)
+            .ok_or(ServiceError::NotFound)?;
+        let (name, terms) = customer_name_terms(conn, customer_id).await?;
+        Ok(Customer {
+            name,
+            terms,
+            can_pay: membership.role.can_pay(),
+        })
+    }
+
+    /// The customer, if the viewer may see this invoice of it. A link
+    /// grants its own invoice only, and only while valid.
+    async fn invoice_customer(
+        &self,
+        conn: &mut Conn,
+        viewer: Viewer,
+        customer_id: i64,
+        invoice_id: i64,
+    ) -> ServiceResult<Customer> {
+        match viewer {
+            Viewer::Contact(contact_id) => {
+                self.member_customer(conn, contact_id, customer_id).await
+            }
+            Viewer::InvoiceLink(link_id) => {
+                let link = invoice_links::by_id(conn, link_id)
+                    .await?
+                    .ok_or(ServiceError::NotFound)?;
+                let usable = link.revoked_at.is_none() && link.expires_at > self.clock.now();
+                if !usable || link.invoice_id != invoice_id || link.customer_id != customer_id {
+                    return Err(ServiceError::NotFound);
+                }
+                let (name, terms) = customer_name_terms(conn, customer_id).await?;
+                // Someone holding an invoice link signs in to pay.
+                Ok(Customer {
+                    name,
+                    terms,
+                    can_pay: false,
+                })
+            }
+        }
+    }
+}
+
+/// The customer's invoice `invoice_id`; another customer's is `NotFound`.
+pub(super) async fn invoice_of(
+    conn: &mut Conn,
+    customer_id: i64,
+    invoice_id: i64,
+) -> ServiceResult<InvoiceLedgerRow> {
+    repo::invoice(conn, invoice_id)
+        .await?
+        .filter(|i| i.customer_id == customer_id)
+        .ok_or(ServiceError::NotFound)
+}

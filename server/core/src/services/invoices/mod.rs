@@ -1,0 +1,205 @@
+//! The invoice experience: list, detail, downloads (PDF, CSV, zip),
+//! statement of account and payment history. Every method starts by
+//! checking who is asking (`access`); what they may not see is `NotFound`.
+//! This module holds the views the pages and downloads are made from.
+
+mod access;
+mod documents;
+mod exports;
+mod history;
+mod list;
+mod statements;
+
+use chrono::NaiveDate;
+use tokio::sync::mpsc;
+
+use crate::domain::invoice_query::{Cursor, InvoiceQuery};
+use crate::domain::statement::Statement;
+use crate::domain::{invoice_standing, Currency, InvoiceStatus, Money, Principal};
+use crate::repo::invoices::{Application, InvoiceLedgerRow, LineRow, OpenTotals};
+use crate::repo::payments::{AllocationRow, PaymentRow};
+
+pub use crate::pdf::layouts::{quantity, tax_rate};
+pub use documents::{CHUNK_BYTES, MAX_ZIP_INVOICES};
+pub use history::PAYMENTS_PER_PAGE;
+pub(crate) use statements::charge_and_credit;
+
+/// Who is looking at an invoice: the one viewer type of the portal (the
+/// header's `app::models::SignedInPerson` is only what it displays).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Viewer {
+    Contact(i64),
+    /// Someone holding a link to one invoice.
+    InvoiceLink(i64),
+}
+
+impl Viewer {
+    pub fn of(principal: Principal) -> Option<Viewer> {
+        match principal {
+            Principal::Contact { contact_id } => Some(Viewer::Contact(contact_id)),
+            Principal::InvoiceLink { link_id } => Some(Viewer::InvoiceLink(link_id)),
+            Principal::Staff { .. } => None,
+        }
+    }
+}
+
+/// A file to download.
+#[derive(Clone, Debug)]
+pub struct Download {
+    pub file_name: String,
+    pub content_type: &'static str,
+    pub bytes: Vec<u8>,
+}
+
+impl Download {
+    fn pdf(file_name: String, bytes: Vec<u8>) -> Download {
+        Download {
+            file_name,
+            content_type: "application/pdf",
+            bytes,
+        }
+    }
+
+    fn csv(file_name: String, bytes: Vec<u8>) -> Download {
+        Download {
+            file_name,
+            content_type: "text/csv; charset=utf-8",
+            bytes,
+        }
+    }
+}
+
+/// An invoice as the pages show it: ledger facts plus derived standing.
+#[derive(Clone, Debug)]
+pub struct InvoiceSummary {
+    pub row: InvoiceLedgerRow,
+    pub balance: Money,
+    pub status: InvoiceStatus,
+}
+
+impl InvoiceSummary {
+    pub(crate) fn of(row: InvoiceLedgerRow, today: NaiveDate) -> InvoiceSummary {
+        let standing = invoice_standing(&row.facts(), today);
+        InvoiceSummary {
+            balance: Money::new(standing.balance_minor, row.currency),
+            status: standing.status,
+            row,
+        }
+    }
+
+    pub fn total(&self) -> Money {
+        Money::new(self.row.total_minor, self.row.currency)
+    }
+
+    /// What can be paid now (the balance less what payments in flight hold).
+    pub fn payable_minor(&self) -> i64 {
+        crate::domain::payable_minor(self.balance.minor, self.row.pending_minor)
+    }
+}
+
+#[derive(Clone, Debug)]
+pub struct InvoiceList {
+    pub customer_id: i64,
+    pub customer_name: String,
+    /// The viewer is a payer or admin (is offered "Pay").
+    pub can_pay: bool,
+    pub query: InvoiceQuery,
+    pub invoices: Vec<InvoiceSummary>,
+    /// How many invoices match the filters, over all pages.
+    pub matching: i64,
+    pub totals: Vec<OpenTotals>,
+    pub next: Option<Cursor>,
+    pub previous: Option<Cursor>,
+    /// Currencies the account has invoices in, for the filter.
+    pub currencies: Vec<Currency>,
+}
+
+/// One payment as its page shows it.
+#[derive(Clone, Debug)]
+pub struct PaymentReceipt {
+    pub customer_name: String,
+    /// The viewer is a payer or admin: offered to continue or cancel a
+    /// checkout in progress.
+    pub can_pay: bool,
+    pub payment: PaymentRow,
+    pub allocations: Vec<AllocationRow>,
+}
+
+#[derive(Clone, Debug)]
+pub struct Activity {
+    pub at: chrono::DateTime<chrono::Utc>,
+    pub what: String,
+}
+
+#[derive(Clone, Debug)]
+pub struct InvoiceDetail {
+    pub customer_id: i64,
+    pub customer_name: String,
+    /// The viewer is a payer or admin (is offered "Pay").
+    pub can_pay: bool,
+    pub invoice: InvoiceSummary,
+    pub payment_terms_days: i64,
+    pub lines: Vec<LineRow>,
+    pub applications: Vec<Application>,
+    pub activity: Vec<Activity>,
+    pub has_original_pdf: bool,
+    /// The viewer came through an invoice link (sees this invoice only).
+    pub via_link: bool,
+}
+
+#[derive(Clone, Debug)]
+pub struct StatementOfAccount {
+    pub customer_id: i64,
+    pub customer_name: String,
+    pub statement: Statement,
+}
+
+#[derive(Clone, Debug)]
+pub struct PaymentHistory {
+    pub customer_id: i64,
+    pub customer_name: String,
+    pub payments: Vec<(PaymentRow, Vec<AllocationRow>)>,
+    pub page: i64,
+    pub pages: i64,
+}
+
+/// A download made while it is sent: the body's chunks arrive on `chunks`
+/// as they are written. Dropping the receiver (the client went away) stops
+/// the work; an `Err` chunk means it failed midway (the body is cut off).
+#[derive(Debug)]
+pub struct StreamedDownload {
+    pub file_name: String,
+    pub content_type: &'static str,
+    pub chunks: mpsc::Receiver<std::io::Result<Vec<u8>>>,
+}
+
+/// A file name without path separators or control characters.
+pub fn safe_file_name(name: &str) -> String {
+    let cleaned: String = name
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.') {
+                c
+            } else {
+                '-'
+            }
+        })
+        .collect();
+    let trimmed = cleaned.trim_matches(['-', '.']);
+    if trimmed.is_empty() {
+        "document".into()
+    } else {
+        trimmed.to_owned()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn file_names_are_defused() {
+        assert_eq!(safe_file_name("INV/2026 01"), "INV-2026-01");
+        assert_eq!(safe_file_name("../.."), "document");
+    }
+}

@@ -1,0 +1,171 @@
+//! The statement of account for a period, on screen, as PDF and as CSV.
+
+use chrono::NaiveDate;
+
+use super::documents::render_pdf;
+use super::exports::csv_safe;
+use super::{safe_file_name, Download, StatementOfAccount};
+use crate::domain::statement::{
+    build_statement, statement_period_problem, Bucket, Entry, EntryKind,
+};
+use crate::domain::Money;
+use crate::error::{ServiceError, ServiceResult};
+use crate::pdf::layouts;
+use crate::repo::payments as payments_repo;
+use crate::repo::statement as statement_repo;
+use crate::services::Services;
+
+/// An entry's amount in the charges column (an invoice) or the credits
+/// column (a payment or credit note), shown by `show`; the other is empty.
+pub(crate) fn charge_and_credit(entry: &Entry, show: impl Fn(i64) -> String) -> (String, String) {
+    match entry.kind {
+        EntryKind::Invoice => (show(entry.amount_minor), String::new()),
+        _ => (String::new(), show(entry.amount_minor)),
+    }
+}
+
+impl Services {
+    pub async fn statement(
+        &self,
+        contact_id: i64,
+        customer_id: i64,
+        from: NaiveDate,
+        to: NaiveDate,
+    ) -> ServiceResult<StatementOfAccount> {
+        if from > to {
+            return Err(ServiceError::invalid(
+                "The statement's end date is before its start date",
+            ));
+        }
+        // Callers parse with `dates::parse_user_date`; this keeps any other
+        // caller inside the range too.
+        use crate::domain::dates::{MAX_DATE, MIN_DATE};
+        if from < MIN_DATE || to > MAX_DATE {
+            return Err(ServiceError::invalid(format!(
+                "A statement's dates are from {MIN_DATE} to {MAX_DATE}"
+            )));
+        }
+        if let Some(problem) = statement_period_problem(from, to) {
+            return Err(ServiceError::invalid(problem));
+        }
+        let (mut conn, customer) = self.as_member(contact_id, customer_id).await?;
+        // Only the period's entries; everything earlier is one sum per currency.
+        let opening = statement_repo::opening_balances(&mut conn, customer_id, from).await?;
+        let entries = statement_repo::entries_between(&mut conn, customer_id, from, to).await?;
+        let open = payments_repo::open_at(&mut conn, customer_id, to).await?;
+        Ok(StatementOfAccount {
+            customer_id,
+            customer_name: customer.name,
+            statement: build_statement(from, to, &opening, &entries, &open),
+        })
+    }
+
+    pub async fn statement_pdf(
+        &self,
+        contact_id: i64,
+        customer_id: i64,
+        from: NaiveDate,
+        to: NaiveDate,
+    ) -> ServiceResult<Download> {
+        let soa = self.statement(contact_id, customer_id, from, to).await?;
+        let spec = layouts::statement_document(&self.config, &soa);
+        let bytes = render_pdf(spec).await?;
+        Ok(Download::pdf(
+            format!(
+                "statement-{}-{from}-{to}.pdf",
+                safe_file_name(&soa.customer_name)
+            ),
+            bytes,
+        ))
+    }
+
+    pub async fn statement_csv(
+        &self,
+        contact_id: i64,
+        customer_id: i64,
+        from: NaiveDate,
+        to: NaiveDate,
+    ) -> ServiceResult<Download> {
+        let soa = self.statement(contact_id, customer_id, from, to).await?;
+        // Two tables in one file (activity, then aging): rows differ in width.
+        let mut out = csv::WriterBuilder::new()
+            .flexible(true)
+            .from_writer(Vec::new());
+        let fail = |e: csv::Error| ServiceError::internal("writing a statement CSV", e);
+        out.write_record([
+            "Date",
+            "Type",
+            "Reference",
+            "Currency",
+            "Charges",
+            "Credits",
+            "Balance",
+        ])
+        .map_err(fail)?;
+        for c in &soa.statement.currencies {
+            let m = |minor| Money::new(minor, c.currency).decimal_string();
+            out.write_record([
+                from.to_string(),
+                "Opening balance".into(),
+                String::new(),
+                c.currency.code().into(),
+                String::new(),
+                String::new(),
+                m(c.opening_minor),
+            ])
+            .map_err(fail)?;
+            for line in soa
+                .statement
+                .lines
+                .iter()
+                .filter(|l| l.entry.currency == c.currency)
+            {
+                let e = &line.entry;
+                let (charge, credit) = charge_and_credit(e, m);
+                out.write_record([
+                    e.date.to_string(),
+                    e.kind.label().into(),
+                    csv_safe(&e.reference),
+                    c.currency.code().into(),
+                    charge,
+                    credit,
+                    m(line.running_minor),
+                ])
+                .map_err(fail)?;
+            }
+            out.write_record([
+                to.to_string(),
+                "Closing balance".into(),
+                String::new(),
+                c.currency.code().into(),
+                String::new(),
+                String::new(),
+                m(c.closing_minor),
+            ])
+            .map_err(fail)?;
+        }
+        out.write_record(["", "", "", "", "", "", ""])
+            .map_err(fail)?;
+        let mut header = vec!["Aging".to_owned(), "Currency".to_owned()];
+        header.extend(Bucket::ALL.iter().map(|b| b.label().to_owned()));
+        header.push("Unapplied".into());
+        out.write_record(&header).map_err(fail)?;
+        for c in &soa.statement.currencies {
+            let m = |minor| Money::new(minor, c.currency).decimal_string();
+            let mut record = vec![format!("As of {to}"), c.currency.code().to_owned()];
+            record.extend(c.aging_minor.iter().map(|a| m(*a)));
+            record.push(m(c.unapplied_minor));
+            out.write_record(&record).map_err(fail)?;
+        }
+        let bytes = out
+            .into_inner()
+            .map_err(|e| ServiceError::internal("writing a statement CSV", e.into_error()))?;
+        Ok(Download::csv(
+            format!(
+                "statement-{}-{from}-{to}.csv",
+                safe_file_name(&soa.customer_name)
+            ),
+            bytes,
+        ))
+    }
+}
