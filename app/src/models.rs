@@ -6,19 +6,19 @@ use serde::{Deserialize, Serialize};
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct SiteInfo {
     pub seller_name: String,
-    pub viewer: Option<Viewer>,
+    pub signed_in: Option<SignedInPerson>,
     pub dev_mailbox: bool,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub enum ViewerKind {
+pub enum PersonKind {
     Contact,
     Staff,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub struct Viewer {
-    pub kind: ViewerKind,
+pub struct SignedInPerson {
+    pub kind: PersonKind,
     pub name: String,
     pub email: String,
     /// Accounts a contact belongs to (empty for staff).

@@ -8,9 +8,10 @@ use crate::models::{InvoiceDetailView, InvoiceLinkView, InvoiceListView, Stateme
 /// bookmarked and walked back through.
 #[server(endpoint = "invoice_list")]
 pub async fn invoice_list(customer_id: String, query: String) -> Result<InvoiceListView, AppError> {
-    use super::ssr::{date, id, mapped, require_contact, services};
-    use crate::models::{BalanceView, FilterState, InvoiceRowView, SortLink};
+    use super::ssr::{balance, id, invoice_row, mapped, require_contact, services};
+    use crate::models::{FilterState, SortLink};
     use portal_core::domain::invoice_query::{Direction, InvoiceQuery, SortKey, StatusFilter};
+    use portal_core::domain::list_links::ListLinks;
 
     let contact_id = require_contact()?;
     let customer_id = id(&customer_id)?;
@@ -36,19 +37,8 @@ pub async fn invoice_list(customer_id: String, query: String) -> Result<InvoiceL
         max: raw("max"),
         q: raw("q"),
     };
-    let base = format!("/accounts/{customer_id}/invoices");
-    let href = |pairs: Vec<(&str, String)>| {
-        let mut s = url::form_urlencoded::Serializer::new(String::new());
-        for (k, v) in pairs {
-            s.append_pair(k, &v);
-        }
-        let q = s.finish();
-        if q.is_empty() {
-            base.clone()
-        } else {
-            format!("{base}?{q}")
-        }
-    };
+    let path = format!("/accounts/{customer_id}/invoices");
+    let csv_path = format!("/accounts/{customer_id}/invoices.csv");
     let statuses = StatusFilter::ALL
         .iter()
         .map(|s| (s.key().to_owned(), s.label().to_owned()))
@@ -72,7 +62,7 @@ pub async fn invoice_list(customer_id: String, query: String) -> Result<InvoiceL
                 columns: vec![],
                 next_href: None,
                 previous_href: None,
-                csv_href: format!("/accounts/{customer_id}/invoices.csv"),
+                csv_href: csv_path,
                 statuses,
                 currencies: vec![],
                 filtered: true,
@@ -85,11 +75,7 @@ pub async fn invoice_list(customer_id: String, query: String) -> Result<InvoiceL
             .invoice_list(contact_id, customer_id, query.clone())
             .await,
     )?;
-    let page_href = |key: &'static str, cursor: &portal_core::domain::invoice_query::Cursor| {
-        let mut p = query.sorted_pairs();
-        p.push((key, cursor.encode()));
-        href(p)
-    };
+    let links = ListLinks::new(&path, &query);
     let columns = [
         (SortKey::Number, "Invoice"),
         (SortKey::Po, "PO"),
@@ -100,45 +86,20 @@ pub async fn invoice_list(customer_id: String, query: String) -> Result<InvoiceL
         (SortKey::Balance, "Balance"),
     ]
     .into_iter()
-    .map(|(key, label)| {
-        let active = query.sort == key;
-        // A new column starts with the order people expect: newest dates,
-        // biggest amounts first; text A to Z. The active column flips.
-        let direction = if active {
-            match query.direction {
-                Direction::Asc => "desc",
-                Direction::Desc => "asc",
+    .map(|(key, label)| SortLink {
+        key: key.key().to_owned(),
+        label: label.to_owned(),
+        href: links.sort(key),
+        aria_sort: links.sorted_by(key).map(|direction| {
+            match direction {
+                Direction::Asc => "ascending",
+                Direction::Desc => "descending",
             }
-        } else if matches!(key, SortKey::Number | SortKey::Po | SortKey::Status) {
-            "asc"
-        } else {
-            "desc"
-        };
-        let mut p = query.filter_pairs();
-        p.push(("sort", key.key().to_owned()));
-        p.push(("dir", direction.to_owned()));
-        SortLink {
-            key: key.key().to_owned(),
-            label: label.to_owned(),
-            href: href(p),
-            aria_sort: active.then(|| {
-                match query.direction {
-                    Direction::Asc => "ascending",
-                    Direction::Desc => "descending",
-                }
-                .to_owned()
-            }),
-            numeric: key.is_numeric(),
-        }
+            .to_owned()
+        }),
+        numeric: key.is_numeric(),
     })
     .collect();
-    let csv_href = {
-        let mut s = url::form_urlencoded::Serializer::new(String::new());
-        for (k, v) in query.sorted_pairs() {
-            s.append_pair(k, &v);
-        }
-        format!("/accounts/{customer_id}/invoices.csv?{}", s.finish())
-    };
     Ok(InvoiceListView {
         customer_id,
         customer_name: list.customer_name,
@@ -146,40 +107,13 @@ pub async fn invoice_list(customer_id: String, query: String) -> Result<InvoiceL
         filtered: !query.filter_pairs().is_empty(),
         filters,
         error: None,
-        rows: list
-            .invoices
-            .into_iter()
-            .map(|i| InvoiceRowView {
-                invoice_id: i.row.invoice_id,
-                total: i.total().display(),
-                number: i.row.number,
-                po_number: i.row.po_number,
-                issue_date: date(i.row.issue_date),
-                due_date: date(i.row.due_date),
-                balance: i.balance.display(),
-                status_label: i.status.label(),
-                status_key: i.status.key().to_owned(),
-                pending: (i.row.pending_minor > 0).then(|| {
-                    portal_core::domain::Money::new(i.row.pending_minor, i.row.currency).display()
-                }),
-            })
-            .collect(),
+        rows: list.invoices.into_iter().map(invoice_row).collect(),
         matching: list.matching,
-        totals: list
-            .totals
-            .into_iter()
-            .map(|t| BalanceView {
-                currency: t.currency.code().to_owned(),
-                open: portal_core::domain::Money::new(t.open_minor, t.currency).display(),
-                overdue: portal_core::domain::Money::new(t.overdue_minor, t.currency).display(),
-                open_count: t.open_count as usize,
-                overdue_count: t.overdue_count as usize,
-            })
-            .collect(),
+        totals: list.totals.into_iter().map(balance).collect(),
         columns,
-        next_href: list.next.as_ref().map(|c| page_href("after", c)),
-        previous_href: list.previous.as_ref().map(|c| page_href("before", c)),
-        csv_href,
+        next_href: list.next.as_ref().map(|c| links.next(c)),
+        previous_href: list.previous.as_ref().map(|c| links.previous(c)),
+        csv_href: links.export(&csv_path),
         statuses,
         currencies: list
             .currencies
@@ -293,19 +227,14 @@ pub async fn statement(
 ) -> Result<StatementView, AppError> {
     use super::ssr::{date, id, mapped, require_contact, services};
     use crate::models::{StatementCurrencyView, StatementLineView};
-    use portal_core::domain::statement::{Bucket, EntryKind};
+    use portal_core::domain::statement::{statement_period, Bucket, EntryKind};
     use portal_core::domain::Money;
 
     let contact_id = require_contact()?;
     let customer_id = id(&customer_id)?;
     let services = services()?;
     let today = services.today();
-    let pairs = vec![
-        ("from".to_owned(), from.clone()),
-        ("to".to_owned(), to.clone()),
-    ];
-    let period = statement_period(&pairs, today);
-    let (from_date, to_date) = match period {
+    let (from_date, to_date) = match statement_period(&from, &to, today) {
         Ok(p) => p,
         Err(message) => {
             super::ssr::status(http::StatusCode::BAD_REQUEST);
@@ -389,49 +318,17 @@ pub async fn statement(
     })
 }
 
-/// The statement period rule, shared with the download routes.
-#[cfg(feature = "ssr")]
-pub fn statement_period(
-    pairs: &[(String, String)],
-    today: chrono::NaiveDate,
-) -> Result<(chrono::NaiveDate, chrono::NaiveDate), String> {
-    use chrono::{Datelike, NaiveDate};
-    let get = |name: &str| {
-        pairs
-            .iter()
-            .find(|(k, v)| k == name && !v.trim().is_empty())
-            .map(|(_, v)| v.trim().to_owned())
-    };
-    let parse = |label: &str, v: String| portal_core::domain::dates::parse_user_date(label, &v);
-    let from = match get("from") {
-        Some(v) => parse("From", v)?,
-        None => NaiveDate::from_ymd_opt(today.year(), 1, 1).expect("valid date"),
-    };
-    let to = match get("to") {
-        Some(v) => parse("To", v)?,
-        None => today,
-    };
-    if from > to {
-        return Err("The end date is before the start date".into());
-    }
-    if let Some(problem) = portal_core::services::invoices::statement_period_problem(from, to) {
-        return Err(problem);
-    }
-    Ok((from, to))
-}
-
 /// Invoice links, newest first, for AR staff (optionally of one invoice).
 #[server(endpoint = "staff_invoice_links")]
 pub async fn staff_invoice_links(invoice_number: String) -> Result<Vec<InvoiceLinkView>, AppError> {
     use super::ssr::{mapped, require_staff, services, stamp};
 
-    require_staff()?;
+    let staff_id = require_staff()?;
     let services = services()?;
     let now = services.clock.now();
-    let number = invoice_number.trim();
     let links = mapped(
         services
-            .invoice_links((!number.is_empty()).then_some(number))
+            .staff_invoice_links(staff_id, Some(&invoice_number))
             .await,
     )?;
     Ok(links

@@ -160,6 +160,39 @@ pub(crate) mod ssr {
         }
     }
 
+    /// One invoice row of a list, the same on the overview and the invoice
+    /// list (status, and what a payment in flight holds back).
+    pub fn invoice_row(
+        i: portal_core::services::invoices::InvoiceSummary,
+    ) -> crate::models::InvoiceRowView {
+        use portal_core::domain::Money;
+        crate::models::InvoiceRowView {
+            invoice_id: i.row.invoice_id,
+            total: i.total().display(),
+            number: i.row.number,
+            po_number: i.row.po_number,
+            issue_date: date(i.row.issue_date),
+            due_date: date(i.row.due_date),
+            balance: i.balance.display(),
+            status_label: i.status.label(),
+            status_key: i.status.key().to_owned(),
+            pending: (i.row.pending_minor > 0)
+                .then(|| Money::new(i.row.pending_minor, i.row.currency).display()),
+        }
+    }
+
+    /// Open and overdue balance in one currency.
+    pub fn balance(t: portal_core::repo::invoices::OpenTotals) -> crate::models::BalanceView {
+        use portal_core::domain::Money;
+        crate::models::BalanceView {
+            currency: t.currency.code().to_owned(),
+            open: Money::new(t.open_minor, t.currency).display(),
+            overdue: Money::new(t.overdue_minor, t.currency).display(),
+            open_count: t.open_count as usize,
+            overdue_count: t.overdue_count as usize,
+        }
+    }
+
     /// The ids in a route are text from the browser: malformed is not found.
     pub fn id(text: &str) -> Result<i64, AppError> {
         text.parse::<i64>().or_else(|_| fail(AppError::NotFound))

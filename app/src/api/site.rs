@@ -7,17 +7,17 @@ use crate::models::SiteInfo;
 #[server(endpoint = "site_info")]
 pub async fn load_site_info() -> Result<SiteInfo, AppError> {
     use super::ssr::{mapped, services, signed_in};
-    use crate::models::{AccountLink, Viewer, ViewerKind};
+    use crate::models::{AccountLink, PersonKind, SignedInPerson};
     use portal_core::domain::Principal;
 
     let services = services()?;
-    let viewer = match signed_in().map(|s| s.principal) {
+    let signed_in_person = match signed_in().map(|s| s.principal) {
         // Someone who came through an invoice link is a guest here.
         None | Some(Principal::InvoiceLink { .. }) => None,
         Some(Principal::Contact { contact_id }) => {
             let profile = mapped(services.contact_profile(contact_id).await)?;
-            Some(Viewer {
-                kind: ViewerKind::Contact,
+            Some(SignedInPerson {
+                kind: PersonKind::Contact,
                 name: profile.name,
                 email: profile.email,
                 accounts: profile
@@ -33,8 +33,8 @@ pub async fn load_site_info() -> Result<SiteInfo, AppError> {
         }
         Some(Principal::Staff { staff_id }) => {
             let profile = mapped(services.staff_profile(staff_id).await)?;
-            Some(Viewer {
-                kind: ViewerKind::Staff,
+            Some(SignedInPerson {
+                kind: PersonKind::Staff,
                 name: profile.name,
                 email: profile.email,
                 accounts: vec![],
@@ -43,7 +43,7 @@ pub async fn load_site_info() -> Result<SiteInfo, AppError> {
     };
     Ok(SiteInfo {
         seller_name: services.config.seller_name.clone(),
-        viewer,
+        signed_in: signed_in_person,
         dev_mailbox: services.config.dev_pages(),
     })
 }

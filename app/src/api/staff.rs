@@ -10,7 +10,7 @@ pub async fn staff_home() -> Result<StaffHomeView, AppError> {
     let staff_id = require_staff()?;
     let services = services()?;
     let profile = mapped(services.staff_profile(staff_id).await)?;
-    let counts = mapped(services.portfolio_counts().await)?;
+    let counts = mapped(services.staff_portfolio_counts(staff_id).await)?;
     Ok(StaffHomeView {
         name: profile.name,
         role: profile.role.as_str().to_owned(),
@@ -28,9 +28,9 @@ pub async fn staff_payments() -> Result<crate::models::StaffPaymentsView, AppErr
     use portal_core::domain::Money;
     use portal_core::repo::payments::method_label;
 
-    require_staff()?;
+    let staff_id = require_staff()?;
     let services = services()?;
-    let overview = mapped(services.payments_overview().await)?;
+    let overview = mapped(services.staff_payments_overview(staff_id).await)?;
     let mut payments = Vec::new();
     for (p, allocations, customer) in overview.payments {
         let money = |minor| Money::new(minor, p.currency).display();

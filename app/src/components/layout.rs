@@ -4,7 +4,7 @@
 use leptos::prelude::*;
 
 use crate::error::AppError;
-use crate::models::{SiteInfo, ViewerKind};
+use crate::models::{PersonKind, SiteInfo};
 
 pub type SiteResource = Resource<Result<SiteInfo, AppError>>;
 
@@ -22,22 +22,22 @@ pub fn Layout(children: Children) -> impl IntoView {
                 {move || Suspend::new(async move {
                     let info = site.await.ok();
                     let seller = info.as_ref().map(|i| i.seller_name.clone()).unwrap_or_else(|| "Billing portal".into());
-                    let viewer = info.and_then(|i| i.viewer);
-                    let home = match viewer.as_ref().map(|v| &v.kind) {
-                        Some(ViewerKind::Staff) => "/staff",
+                    let person = info.and_then(|i| i.signed_in);
+                    let home = match person.as_ref().map(|v| &v.kind) {
+                        Some(PersonKind::Staff) => "/staff",
                         _ => "/",
                     };
                     view! {
                         <a class="brand" href=home>
                             <span class="brand-name">{seller}</span>
                             <span class="brand-area">
-                                {match viewer.as_ref().map(|v| &v.kind) {
-                                    Some(ViewerKind::Staff) => "AR workspace",
+                                {match person.as_ref().map(|v| &v.kind) {
+                                    Some(PersonKind::Staff) => "AR workspace",
                                     _ => "Billing portal",
                                 }}
                             </span>
                         </a>
-                        {viewer.map(|v| {
+                        {person.map(|v| {
                             let switcher = (v.accounts.len() > 1).then(|| {
                                 view! {
                                     <details class="switcher">

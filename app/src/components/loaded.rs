@@ -4,7 +4,7 @@
 use leptos::prelude::*;
 use serde::{de::DeserializeOwned, Serialize};
 
-use super::ProblemView;
+use super::{Layout, ProblemView};
 use crate::error::AppError;
 
 #[component]
@@ -26,5 +26,20 @@ where
                 })
             }}
         </Suspense>
+    }
+}
+
+/// A whole page that shows one server function's answer.
+#[component]
+pub fn LoadedPage<T, F, V>(resource: Resource<Result<T, AppError>>, render: F) -> impl IntoView
+where
+    T: Clone + Send + Sync + Serialize + DeserializeOwned + 'static,
+    F: Fn(T) -> V + Clone + Send + Sync + 'static,
+    V: IntoView + 'static,
+{
+    view! {
+        <Layout>
+            <Loaded resource render/>
+        </Layout>
     }
 }

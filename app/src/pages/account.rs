@@ -3,7 +3,7 @@ use leptos_meta::Title;
 use leptos_router::hooks::use_params_map;
 
 use crate::api::accounts::account_overview;
-use crate::components::{AccountNav, AccountSection, Layout, Loaded};
+use crate::components::{AccountNav, AccountSection, InvoiceStatus, LoadedPage, ScrollTable};
 use crate::error::AppError;
 use crate::models::AccountOverviewView;
 use crate::pages::home::role_label;
@@ -22,9 +22,7 @@ pub fn AccountPage() -> impl IntoView {
         },
     );
     view! {
-        <Layout>
-            <Loaded resource=overview render={|account: AccountOverviewView| view! { <AccountView account/> }}/>
-        </Layout>
+        <LoadedPage resource=overview render={|account: AccountOverviewView| view! { <AccountView account/> }}/>
     }
 }
 
@@ -67,35 +65,33 @@ fn AccountView(account: AccountOverviewView) -> impl IntoView {
                 view! { <p>"No open invoices."</p> }.into_any()
             } else {
                 view! {
-                    <div class="table-wrap" tabindex="0" role="region" aria-labelledby="open-heading">
-                        <table class="invoices">
-                            <caption class="visually-hidden">{format!("{count} oldest open invoices, by due date")}</caption>
-                            <thead>
+                    <ScrollTable labelledby="open-heading">
+                        <caption class="visually-hidden">{format!("{count} oldest open invoices, by due date")}</caption>
+                        <thead>
+                            <tr>
+                                <th scope="col">"Invoice"</th>
+                                <th scope="col">"PO"</th>
+                                <th scope="col">"Issued"</th>
+                                <th scope="col">"Due"</th>
+                                <th scope="col">"Status"</th>
+                                <th scope="col" class="num">"Total"</th>
+                                <th scope="col" class="num">"Balance"</th>
+                            </tr>
+                        </thead>
+                        <tbody>
+                            {account.open_invoices.into_iter().map(|i| view! {
                                 <tr>
-                                    <th scope="col">"Invoice"</th>
-                                    <th scope="col">"PO"</th>
-                                    <th scope="col">"Issued"</th>
-                                    <th scope="col">"Due"</th>
-                                    <th scope="col">"Status"</th>
-                                    <th scope="col" class="num">"Total"</th>
-                                    <th scope="col" class="num">"Balance"</th>
+                                    <th scope="row"><a href=format!("/accounts/{}/invoices/{}", account.customer_id, i.invoice_id)>{i.number}</a></th>
+                                    <td>{i.po_number.unwrap_or_default()}</td>
+                                    <td>{i.issue_date}</td>
+                                    <td>{i.due_date}</td>
+                                    <td><InvoiceStatus key=i.status_key label=i.status_label pending=i.pending/></td>
+                                    <td class="num">{i.total}</td>
+                                    <td class="num">{i.balance}</td>
                                 </tr>
-                            </thead>
-                            <tbody>
-                                {account.open_invoices.into_iter().map(|i| view! {
-                                    <tr>
-                                        <th scope="row"><a href=format!("/accounts/{}/invoices/{}", account.customer_id, i.invoice_id)>{i.number}</a></th>
-                                        <td>{i.po_number.unwrap_or_default()}</td>
-                                        <td>{i.issue_date}</td>
-                                        <td>{i.due_date}</td>
-                                        <td><span class=format!("status status-{}", i.status_key)>{i.status_label}</span></td>
-                                        <td class="num">{i.total}</td>
-                                        <td class="num">{i.balance}</td>
-                                    </tr>
-                                }).collect_view()}
-                            </tbody>
-                        </table>
-                    </div>
+                            }).collect_view()}
+                        </tbody>
+                    </ScrollTable>
                 }
                 .into_any()
             }}

@@ -4,7 +4,7 @@ use leptos_router::components::Redirect;
 
 use crate::api::site::load_site_info;
 use crate::components::{Layout, Loaded};
-use crate::models::{SiteInfo, ViewerKind};
+use crate::models::{PersonKind, SiteInfo};
 
 /// `/`: straight to the account for a contact with one; a chooser for a
 /// contact with several; staff go to their own area.
@@ -16,9 +16,9 @@ pub fn HomePage() -> impl IntoView {
     view! {
         <Layout>
             <Title text="Your accounts · Billing portal"/>
-            <Loaded resource=site render={|info: SiteInfo| match info.viewer {
+            <Loaded resource=site render={|info: SiteInfo| match info.signed_in {
                 None => view! { <Redirect path="/sign-in"/> }.into_any(),
-                Some(v) if v.kind == ViewerKind::Staff => view! { <Redirect path="/staff"/> }.into_any(),
+                Some(v) if v.kind == PersonKind::Staff => view! { <Redirect path="/staff"/> }.into_any(),
                 Some(v) if v.accounts.len() == 1 => {
                     view! { <Redirect path=format!("/accounts/{}", v.accounts[0].customer_id)/> }.into_any()
                 }

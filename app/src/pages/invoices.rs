@@ -3,7 +3,9 @@ use leptos_meta::Title;
 use leptos_router::hooks::{use_location, use_params_map};
 
 use crate::api::invoices::{invoice_detail, invoice_list};
-use crate::components::{AccountNav, AccountSection, Layout, Loaded, LocalTime};
+use crate::components::{
+    AccountNav, AccountSection, InvoiceStatus, LoadedPage, LocalTime, Pager, ScrollTable,
+};
 use crate::models::{InvoiceDetailView, InvoiceListView};
 
 /// `/accounts/:customer_id/invoices`: filters in the URL, keyset pages.
@@ -21,9 +23,7 @@ pub fn InvoiceListPage() -> impl IntoView {
         |(customer_id, query)| invoice_list(customer_id, query),
     );
     view! {
-        <Layout>
-            <Loaded resource=list render={|list: InvoiceListView| view! { <InvoiceListView list/> }}/>
-        </Layout>
+        <LoadedPage resource=list render={|list: InvoiceListView| view! { <InvoiceListView list/> }}/>
     }
 }
 
@@ -130,59 +130,54 @@ fn InvoiceListView(list: InvoiceListView) -> impl IntoView {
         } else {
             view! {
                 <form method="get" action=zip_action class="zip-form">
-                    <div class="table-wrap" tabindex="0" role="region" aria-labelledby="invoice-table-caption">
-                        <table class="invoices">
-                            <caption id="invoice-table-caption" class="visually-hidden">
-                                {format!("Invoices, {count} on this page. Column headers sort the list.")}
-                            </caption>
-                            <thead>
-                                <tr>
-                                    <th scope="col"><span class="visually-hidden">"Select"</span></th>
-                                    {list.columns.iter().map(|c| view! {
-                                        <th scope="col" class:num=c.numeric aria-sort=c.aria_sort.clone()>
-                                            <a href=c.href.clone()>
-                                                {c.label.clone()}
-                                                {c.aria_sort.as_deref().map(|s| if s == "ascending" { " ▲" } else { " ▼" })}
-                                            </a>
-                                        </th>
-                                    }).collect_view()}
-                                </tr>
-                            </thead>
-                            <tbody>
-                                {list.rows.iter().map(|i| {
-                                    let href = format!("/accounts/{}/invoices/{}", list.customer_id, i.invoice_id);
-                                    let box_id = format!("pick-{}", i.invoice_id);
-                                    view! {
-                                        <tr>
-                                            <td>
-                                                <input type="checkbox" name="invoice" value=i.invoice_id.to_string() id=box_id.clone()/>
-                                                <label for=box_id class="visually-hidden">{format!("Select invoice {}", i.number)}</label>
-                                            </td>
-                                            <th scope="row"><a href=href>{i.number.clone()}</a></th>
-                                            <td>{i.po_number.clone().unwrap_or_default()}</td>
-                                            <td>{i.issue_date.clone()}</td>
-                                            <td>{i.due_date.clone()}</td>
-                                            <td>
-                                                <span class=format!("status status-{}", i.status_key)>{i.status_label.clone()}</span>
-                                                {i.pending.clone().map(|p| view! { <span class="status status-pending">{format!("Payment pending {p}")}</span> })}
-                                            </td>
-                                            <td class="num">{i.total.clone()}</td>
-                                            <td class="num">{i.balance.clone()}</td>
-                                        </tr>
-                                    }
+                    <ScrollTable labelledby="invoice-table-caption">
+                        <caption id="invoice-table-caption" class="visually-hidden">
+                            {format!("Invoices, {count} on this page. Column headers sort the list.")}
+                        </caption>
+                        <thead>
+                            <tr>
+                                <th scope="col"><span class="visually-hidden">"Select"</span></th>
+                                {list.columns.iter().map(|c| view! {
+                                    <th scope="col" class:num=c.numeric aria-sort=c.aria_sort.clone()>
+                                        <a href=c.href.clone()>
+                                            {c.label.clone()}
+                                            {c.aria_sort.as_deref().map(|s| if s == "ascending" { " ▲" } else { " ▼" })}
+                                        </a>
+                                    </th>
                                 }).collect_view()}
-                            </tbody>
-                        </table>
-                    </div>
+                            </tr>
+                        </thead>
+                        <tbody>
+                            {list.rows.iter().map(|i| {
+                                let href = format!("/accounts/{}/invoices/{}", list.customer_id, i.invoice_id);
+                                let box_id = format!("pick-{}", i.invoice_id);
+                                view! {
+                                    <tr>
+                                        <td>
+                                            <input type="checkbox" name="invoice" value=i.invoice_id.to_string() id=box_id.clone()/>
+                                            <label for=box_id class="visually-hidden">{format!("Select invoice {}", i.number)}</label>
+                                        </td>
+                                        <th scope="row"><a href=href>{i.number.clone()}</a></th>
+                                        <td>{i.po_number.clone().unwrap_or_default()}</td>
+                                        <td>{i.issue_date.clone()}</td>
+                                        <td>{i.due_date.clone()}</td>
+                                        <td>
+                                            <InvoiceStatus key=i.status_key.clone() label=i.status_label.clone() pending=i.pending.clone()/>
+                                        </td>
+                                        <td class="num">{i.total.clone()}</td>
+                                        <td class="num">{i.balance.clone()}</td>
+                                    </tr>
+                                }
+                            }).collect_view()}
+                        </tbody>
+                    </ScrollTable>
                     <div class="list-bar">
                         {list.can_pay.then(|| view! {
                             <button type="submit" formaction=format!("/accounts/{}/pay", list.customer_id)>"Pay selected"</button>
                         })}
                         <button type="submit" class="secondary">"Download selected PDFs (zip)"</button>
-                        <nav class="pager" aria-label="Pages">
-                            {list.previous_href.clone().map(|h| view! { <a href=h rel="prev">"← Previous"</a> })}
-                            {list.next_href.clone().map(|h| view! { <a href=h rel="next">"Next →"</a> })}
-                        </nav>
+                        <Pager previous=list.previous_href.clone() next=list.next_href.clone()
+                            previous_label="← Previous" next_label="Next →"/>
                     </div>
                 </form>
             }
@@ -206,9 +201,7 @@ pub fn InvoiceDetailPage() -> impl IntoView {
         |(customer_id, invoice_id)| invoice_detail(customer_id, invoice_id),
     );
     view! {
-        <Layout>
-            <Loaded resource=detail render={|invoice: InvoiceDetailView| view! { <InvoiceView invoice/> }}/>
-        </Layout>
+        <LoadedPage resource=detail render={|invoice: InvoiceDetailView| view! { <InvoiceView invoice/> }}/>
     }
 }
 
@@ -242,8 +235,7 @@ fn InvoiceView(invoice: InvoiceDetailView) -> impl IntoView {
             <div>
                 <h1>{format!("Invoice {}", i.number)}</h1>
                 <p>
-                    <span class=format!("status status-{}", i.status_key)>{i.status_label.clone()}</span>
-                    {i.pending.clone().map(|p| view! { <span class="status status-pending">{format!("Payment pending {p}")}</span> })}
+                    <InvoiceStatus key=i.status_key.clone() label=i.status_label.clone() pending=i.pending.clone()/>
                 </p>
             </div>
             <div class="invoice-due card">
@@ -262,38 +254,36 @@ fn InvoiceView(invoice: InvoiceDetailView) -> impl IntoView {
         </dl>
         <section aria-labelledby="lines-heading">
             <h2 id="lines-heading">"Lines"</h2>
-            <div class="table-wrap" tabindex="0" role="region" aria-labelledby="lines-heading">
-                <table class="invoices">
-                    <thead>
+            <ScrollTable labelledby="lines-heading">
+                <thead>
+                    <tr>
+                        <th scope="col">"Description"</th>
+                        <th scope="col" class="num">"Quantity"</th>
+                        <th scope="col" class="num">"Unit price"</th>
+                        <th scope="col" class="num">"Tax"</th>
+                        <th scope="col" class="num">"Amount"</th>
+                    </tr>
+                </thead>
+                <tbody>
+                    {i.lines.iter().map(|l| view! {
                         <tr>
-                            <th scope="col">"Description"</th>
-                            <th scope="col" class="num">"Quantity"</th>
-                            <th scope="col" class="num">"Unit price"</th>
-                            <th scope="col" class="num">"Tax"</th>
-                            <th scope="col" class="num">"Amount"</th>
+                            <td class="wrap">{l.description.clone()}</td>
+                            <td class="num">{l.quantity.clone()}</td>
+                            <td class="num">{l.unit_price.clone()}</td>
+                            <td class="num">{l.tax_rate.clone()}</td>
+                            <td class="num">{l.amount.clone()}</td>
                         </tr>
-                    </thead>
-                    <tbody>
-                        {i.lines.iter().map(|l| view! {
-                            <tr>
-                                <td class="wrap">{l.description.clone()}</td>
-                                <td class="num">{l.quantity.clone()}</td>
-                                <td class="num">{l.unit_price.clone()}</td>
-                                <td class="num">{l.tax_rate.clone()}</td>
-                                <td class="num">{l.amount.clone()}</td>
-                            </tr>
-                        }).collect_view()}
-                    </tbody>
-                    <tfoot>
-                        <tr><th scope="row" colspan="4" class="num">"Subtotal"</th><td class="num">{i.subtotal.clone()}</td></tr>
-                        <tr><th scope="row" colspan="4" class="num">"Tax"</th><td class="num">{i.tax.clone()}</td></tr>
-                        <tr><th scope="row" colspan="4" class="num">"Total"</th><td class="num">{i.total.clone()}</td></tr>
-                        <tr><th scope="row" colspan="4" class="num">"Paid"</th><td class="num">{i.paid.clone()}</td></tr>
-                        <tr><th scope="row" colspan="4" class="num">"Credited"</th><td class="num">{i.credited.clone()}</td></tr>
-                        <tr class="grand"><th scope="row" colspan="4" class="num">"Balance"</th><td class="num">{i.balance.clone()}</td></tr>
-                    </tfoot>
-                </table>
-            </div>
+                    }).collect_view()}
+                </tbody>
+                <tfoot>
+                    <tr><th scope="row" colspan="4" class="num">"Subtotal"</th><td class="num">{i.subtotal.clone()}</td></tr>
+                    <tr><th scope="row" colspan="4" class="num">"Tax"</th><td class="num">{i.tax.clone()}</td></tr>
+                    <tr><th scope="row" colspan="4" class="num">"Total"</th><td class="num">{i.total.clone()}</td></tr>
+                    <tr><th scope="row" colspan="4" class="num">"Paid"</th><td class="num">{i.paid.clone()}</td></tr>
+                    <tr><th scope="row" colspan="4" class="num">"Credited"</th><td class="num">{i.credited.clone()}</td></tr>
+                    <tr class="grand"><th scope="row" colspan="4" class="num">"Balance"</th><td class="num">{i.balance.clone()}</td></tr>
+                </tfoot>
+            </ScrollTable>
         </section>
         <section aria-labelledby="applied-heading">
             <h2 id="applied-heading">"Payments and credits"</h2>
@@ -301,33 +291,31 @@ fn InvoiceView(invoice: InvoiceDetailView) -> impl IntoView {
                 view! { <p>"Nothing has been paid or credited on this invoice yet."</p> }.into_any()
             } else {
                 view! {
-                    <div class="table-wrap" tabindex="0" role="region" aria-labelledby="applied-heading">
-                        <table class="invoices">
-                            <thead>
+                    <ScrollTable labelledby="applied-heading">
+                        <thead>
+                            <tr>
+                                <th scope="col">"Date"</th>
+                                <th scope="col">"Type"</th>
+                                <th scope="col">"Reference"</th>
+                                <th scope="col">"Status"</th>
+                                <th scope="col" class="num">"Amount"</th>
+                            </tr>
+                        </thead>
+                        <tbody>
+                            {i.applications.iter().map(|a| view! {
                                 <tr>
-                                    <th scope="col">"Date"</th>
-                                    <th scope="col">"Type"</th>
-                                    <th scope="col">"Reference"</th>
-                                    <th scope="col">"Status"</th>
-                                    <th scope="col" class="num">"Amount"</th>
+                                    <td>{a.date.clone()}</td>
+                                    <td>{a.kind.clone()}</td>
+                                    <td>{match a.href.clone() {
+                                        Some(h) => view! { <a href=h>{a.reference.clone()}</a> }.into_any(),
+                                        None => a.reference.clone().into_any(),
+                                    }}</td>
+                                    <td>{a.status.clone()}</td>
+                                    <td class="num">{a.amount.clone()}</td>
                                 </tr>
-                            </thead>
-                            <tbody>
-                                {i.applications.iter().map(|a| view! {
-                                    <tr>
-                                        <td>{a.date.clone()}</td>
-                                        <td>{a.kind.clone()}</td>
-                                        <td>{match a.href.clone() {
-                                            Some(h) => view! { <a href=h>{a.reference.clone()}</a> }.into_any(),
-                                            None => a.reference.clone().into_any(),
-                                        }}</td>
-                                        <td>{a.status.clone()}</td>
-                                        <td class="num">{a.amount.clone()}</td>
-                                    </tr>
-                                }).collect_view()}
-                            </tbody>
-                        </table>
-                    </div>
+                            }).collect_view()}
+                        </tbody>
+                    </ScrollTable>
                 }
                 .into_any()
             }}

@@ -7,7 +7,7 @@ use leptos_meta::Title;
 use leptos_router::hooks::{use_location, use_params_map};
 
 use crate::api::payments::{pay_form, pay_review};
-use crate::components::{AccountNav, AccountSection, Layout, Loaded};
+use crate::components::{AccountNav, AccountSection, LoadedPage, PaymentPending, ScrollTable};
 use crate::models::{PayFormView, PayReviewView};
 
 /// `/accounts/:customer_id/pay?invoice=…`
@@ -25,9 +25,7 @@ pub fn PayPage() -> impl IntoView {
         |(customer_id, query)| pay_form(customer_id, query),
     );
     view! {
-        <Layout>
-            <Loaded resource=form render={|f: PayFormView| view! { <PayFormBody f/> }}/>
-        </Layout>
+        <LoadedPage resource=form render={|f: PayFormView| view! { <PayFormBody f/> }}/>
     }
 }
 
@@ -52,43 +50,41 @@ fn PayFormBody(f: PayFormView) -> impl IntoView {
                     <section class="card" aria-labelledby="amounts-heading">
                         <h2 id="amounts-heading">"Amounts"</h2>
                         <p class="muted">{format!("Pay each invoice in full or in part, in {}.", f.currency)}</p>
-                        <div class="table-wrap" tabindex="0" role="region" aria-labelledby="amounts-heading">
-                            <table class="invoices">
-                                <thead>
-                                    <tr>
-                                        <th scope="col">"Invoice"</th>
-                                        <th scope="col">"Due"</th>
-                                        <th scope="col" class="num">"Open balance"</th>
-                                        <th scope="col" class="num">"Amount to pay"</th>
-                                    </tr>
-                                </thead>
-                                <tbody>
-                                    {f.invoices.iter().map(|i| {
-                                        let field = format!("amount_{}", i.invoice_id);
-                                        let hint = format!("hint-{}", i.invoice_id);
-                                        view! {
-                                            <tr>
-                                                <th scope="row">
-                                                    {i.number.clone()}
-                                                    <input type="hidden" name="invoice" value=i.invoice_id.to_string()/>
-                                                </th>
-                                                <td>{i.due_date.clone()}</td>
-                                                <td class="num">
-                                                    {i.balance.clone()}
-                                                    {i.pending.clone().map(|p| view! { <span class="status status-pending">{format!("Payment pending {p}")}</span> })}
-                                                </td>
-                                                <td class="num">
-                                                    <label class="visually-hidden" for=field.clone()>{format!("Amount to pay on invoice {}", i.number)}</label>
-                                                    <input id=field.clone() name=field type="text" inputmode="decimal" autocomplete="off" required=true
-                                                        class="amount" value=i.amount_value.clone() aria-describedby=hint.clone()/>
-                                                    <span id=hint class="muted small">{format!("at most {}", i.payable)}</span>
-                                                </td>
-                                            </tr>
-                                        }
-                                    }).collect_view()}
-                                </tbody>
-                            </table>
-                        </div>
+                        <ScrollTable labelledby="amounts-heading">
+                            <thead>
+                                <tr>
+                                    <th scope="col">"Invoice"</th>
+                                    <th scope="col">"Due"</th>
+                                    <th scope="col" class="num">"Open balance"</th>
+                                    <th scope="col" class="num">"Amount to pay"</th>
+                                </tr>
+                            </thead>
+                            <tbody>
+                                {f.invoices.iter().map(|i| {
+                                    let field = format!("amount_{}", i.invoice_id);
+                                    let hint = format!("hint-{}", i.invoice_id);
+                                    view! {
+                                        <tr>
+                                            <th scope="row">
+                                                {i.number.clone()}
+                                                <input type="hidden" name="invoice" value=i.invoice_id.to_string()/>
+                                            </th>
+                                            <td>{i.due_date.clone()}</td>
+                                            <td class="num">
+                                                {i.balance.clone()}
+                                                {i.pending.clone().map(|amount| view! { <PaymentPending amount/> })}
+                                            </td>
+                                            <td class="num">
+                                                <label class="visually-hidden" for=field.clone()>{format!("Amount to pay on invoice {}", i.number)}</label>
+                                                <input id=field.clone() name=field type="text" inputmode="decimal" autocomplete="off" required=true
+                                                    class="amount" value=i.amount_value.clone() aria-describedby=hint.clone()/>
+                                                <span id=hint class="muted small">{format!("at most {}", i.payable)}</span>
+                                            </td>
+                                        </tr>
+                                    }
+                                }).collect_view()}
+                            </tbody>
+                        </ScrollTable>
                     </section>
                     {(!f.credits.is_empty()).then(|| view! {
                         <fieldset class="card">
@@ -146,9 +142,7 @@ pub fn PayReviewPage() -> impl IntoView {
         |(customer_id, query)| pay_review(customer_id, query),
     );
     view! {
-        <Layout>
-            <Loaded resource=review render={|r: PayReviewView| view! { <PayReviewBody r/> }}/>
-        </Layout>
+        <LoadedPage resource=review render={|r: PayReviewView| view! { <PayReviewBody r/> }}/>
     }
 }
 
@@ -169,36 +163,34 @@ fn PayReviewBody(r: PayReviewView) -> impl IntoView {
         {(!r.blocked).then(|| view! {
             <section class="card" aria-labelledby="summary-heading">
                 <h2 id="summary-heading">"Summary"</h2>
-                <div class="table-wrap" tabindex="0" role="region" aria-labelledby="summary-heading">
-                    <table class="invoices">
-                        <thead>
+                <ScrollTable labelledby="summary-heading">
+                    <thead>
+                        <tr>
+                            <th scope="col">"Invoice"</th>
+                            <th scope="col" class="num">"Amount"</th>
+                            <th scope="col" class="num">"Credit"</th>
+                            <th scope="col" class="num">"To pay"</th>
+                        </tr>
+                    </thead>
+                    <tbody>
+                        {r.lines.iter().map(|l| view! {
                             <tr>
-                                <th scope="col">"Invoice"</th>
-                                <th scope="col" class="num">"Amount"</th>
-                                <th scope="col" class="num">"Credit"</th>
-                                <th scope="col" class="num">"To pay"</th>
+                                <th scope="row">{l.number.clone()}</th>
+                                <td class="num">{l.amount.clone()}</td>
+                                <td class="num">{l.credit.clone().unwrap_or_else(|| "—".into())}</td>
+                                <td class="num">{l.charge.clone()}</td>
                             </tr>
-                        </thead>
-                        <tbody>
-                            {r.lines.iter().map(|l| view! {
-                                <tr>
-                                    <th scope="row">{l.number.clone()}</th>
-                                    <td class="num">{l.amount.clone()}</td>
-                                    <td class="num">{l.credit.clone().unwrap_or_else(|| "—".into())}</td>
-                                    <td class="num">{l.charge.clone()}</td>
-                                </tr>
-                            }).collect_view()}
-                        </tbody>
-                        <tfoot>
-                            <tr>
-                                <th scope="row">"Total"</th>
-                                <td class="num">{r.total.clone()}</td>
-                                <td class="num">{r.credit_total.clone().unwrap_or_else(|| "—".into())}</td>
-                                <td class="num"><strong>{r.charge.clone()}</strong></td>
-                            </tr>
-                        </tfoot>
-                    </table>
-                </div>
+                        }).collect_view()}
+                    </tbody>
+                    <tfoot>
+                        <tr>
+                            <th scope="row">"Total"</th>
+                            <td class="num">{r.total.clone()}</td>
+                            <td class="num">{r.credit_total.clone().unwrap_or_else(|| "—".into())}</td>
+                            <td class="num"><strong>{r.charge.clone()}</strong></td>
+                        </tr>
+                    </tfoot>
+                </ScrollTable>
                 <dl class="facts">
                     <div><dt>"Method"</dt><dd>{r.method.clone()}</dd></div>
                     <div><dt>"Receipt to"</dt><dd>{r.email.clone()}</dd></div>

@@ -3,7 +3,7 @@ use leptos_meta::Title;
 use leptos_router::hooks::{use_params_map, use_query_map};
 
 use crate::api::payments::{payment_history, receipt};
-use crate::components::{AccountNav, AccountSection, Layout, Loaded};
+use crate::components::{AccountNav, AccountSection, LoadedPage, Pager, ScrollTable};
 use crate::models::{PaymentHistoryView, ReceiptView};
 
 /// `/accounts/:customer_id/payments?page=N`
@@ -21,9 +21,7 @@ pub fn PaymentsPage() -> impl IntoView {
         |(customer_id, page)| payment_history(customer_id, page),
     );
     view! {
-        <Layout>
-            <Loaded resource=history render={|h: PaymentHistoryView| view! { <PaymentHistoryBody h/> }}/>
-        </Layout>
+        <LoadedPage resource=history render={|h: PaymentHistoryView| view! { <PaymentHistoryBody h/> }}/>
     }
 }
 
@@ -41,45 +39,40 @@ fn PaymentHistoryBody(h: PaymentHistoryView) -> impl IntoView {
             view! { <p class="card">"No payments on this account yet."</p> }.into_any()
         } else {
             view! {
-                <div class="table-wrap" tabindex="0" role="region" aria-labelledby="payments-caption">
-                    <table class="invoices">
-                        <caption id="payments-caption" class="visually-hidden">
-                            {format!("Payments, newest first, page {} of {}", h.page, h.pages)}
-                        </caption>
-                        <thead>
+                <ScrollTable labelledby="payments-caption">
+                    <caption id="payments-caption" class="visually-hidden">
+                        {format!("Payments, newest first, page {} of {}", h.page, h.pages)}
+                    </caption>
+                    <thead>
+                        <tr>
+                            <th scope="col">"Date"</th>
+                            <th scope="col">"Reference"</th>
+                            <th scope="col">"Method"</th>
+                            <th scope="col">"Status"</th>
+                            <th scope="col">"Applied to"</th>
+                            <th scope="col" class="num">"Amount"</th>
+                        </tr>
+                    </thead>
+                    <tbody>
+                        {h.payments.into_iter().map(|p| view! {
                             <tr>
-                                <th scope="col">"Date"</th>
-                                <th scope="col">"Reference"</th>
-                                <th scope="col">"Method"</th>
-                                <th scope="col">"Status"</th>
-                                <th scope="col">"Applied to"</th>
-                                <th scope="col" class="num">"Amount"</th>
+                                <td>{p.date.clone()}</td>
+                                <th scope="row"><a href=p.receipt_href.clone()>{p.reference.clone()}</a></th>
+                                <td>{p.method.clone()}</td>
+                                <td><span class=format!("status status-pay-{}", p.status_key)>{p.status.clone()}</span></td>
+                                <td class="wrap">
+                                    {p.allocations.iter().map(|a| view! {
+                                        <a href=format!("/accounts/{}/invoices/{}", h.customer_id, a.invoice_id)>{a.number.clone()}</a>
+                                        " "
+                                    }).collect_view()}
+                                </td>
+                                <td class="num">{p.amount.clone()}</td>
                             </tr>
-                        </thead>
-                        <tbody>
-                            {h.payments.into_iter().map(|p| view! {
-                                <tr>
-                                    <td>{p.date.clone()}</td>
-                                    <th scope="row"><a href=p.receipt_href.clone()>{p.reference.clone()}</a></th>
-                                    <td>{p.method.clone()}</td>
-                                    <td><span class=format!("status status-pay-{}", p.status_key)>{p.status.clone()}</span></td>
-                                    <td class="wrap">
-                                        {p.allocations.iter().map(|a| view! {
-                                            <a href=format!("/accounts/{}/invoices/{}", h.customer_id, a.invoice_id)>{a.number.clone()}</a>
-                                            " "
-                                        }).collect_view()}
-                                    </td>
-                                    <td class="num">{p.amount.clone()}</td>
-                                </tr>
-                            }).collect_view()}
-                        </tbody>
-                    </table>
-                </div>
-                <nav class="pager" aria-label="Pages">
-                    {previous.map(|href| view! { <a href=href rel="prev">"← Newer"</a> })}
-                    <span class="muted">{format!("Page {} of {}", h.page, h.pages)}</span>
-                    {next.map(|href| view! { <a href=href rel="next">"Older →"</a> })}
-                </nav>
+                        }).collect_view()}
+                    </tbody>
+                </ScrollTable>
+                <Pager previous next previous_label="← Newer" next_label="Older →"
+                    position=format!("Page {} of {}", h.page, h.pages)/>
             }
             .into_any()
         }}
@@ -101,9 +94,7 @@ pub fn ReceiptPage() -> impl IntoView {
         |(customer_id, payment_id)| receipt(customer_id, payment_id),
     );
     view! {
-        <Layout>
-            <Loaded resource=r render={|r: ReceiptView| view! { <ReceiptBody r/> }}/>
-        </Layout>
+        <LoadedPage resource=r render={|r: ReceiptView| view! { <ReceiptBody r/> }}/>
     }
 }
 
@@ -168,19 +159,17 @@ fn ReceiptBody(r: ReceiptView) -> impl IntoView {
         </dl>
         <section aria-labelledby="alloc-heading">
             <h2 id="alloc-heading">"Applied to"</h2>
-            <div class="table-wrap" tabindex="0" role="region" aria-labelledby="alloc-heading">
-                <table class="invoices">
-                    <thead><tr><th scope="col">"Invoice"</th><th scope="col" class="num">"Amount"</th></tr></thead>
-                    <tbody>
-                        {p.allocations.iter().map(|a| view! {
-                            <tr>
-                                <th scope="row"><a href=format!("/accounts/{}/invoices/{}", r.customer_id, a.invoice_id)>{a.number.clone()}</a></th>
-                                <td class="num">{a.amount.clone()}</td>
-                            </tr>
-                        }).collect_view()}
-                    </tbody>
-                </table>
-            </div>
+            <ScrollTable labelledby="alloc-heading">
+                <thead><tr><th scope="col">"Invoice"</th><th scope="col" class="num">"Amount"</th></tr></thead>
+                <tbody>
+                    {p.allocations.iter().map(|a| view! {
+                        <tr>
+                            <th scope="row"><a href=format!("/accounts/{}/invoices/{}", r.customer_id, a.invoice_id)>{a.number.clone()}</a></th>
+                            <td class="num">{a.amount.clone()}</td>
+                        </tr>
+                    }).collect_view()}
+                </tbody>
+            </ScrollTable>
         </section>
     }
 }

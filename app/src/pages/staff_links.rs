@@ -3,7 +3,7 @@ use leptos_meta::Title;
 use leptos_router::hooks::use_query_map;
 
 use crate::api::invoices::staff_invoice_links;
-use crate::components::{Layout, Loaded, LocalTime};
+use crate::components::{Layout, Loaded, LocalTime, ScrollTable};
 use crate::models::InvoiceLinkView;
 
 /// `/staff/invoice-links?number=`: links sent in emails; revoke any.
@@ -36,39 +36,37 @@ fn LinkTable(links: Vec<InvoiceLinkView>) -> impl IntoView {
         return view! { <p class="card">"No invoice links yet."</p> }.into_any();
     }
     view! {
-        <div class="table-wrap" tabindex="0" role="region" aria-label="Invoice links">
-            <table class="invoices">
-                <thead>
+        <ScrollTable label="Invoice links">
+            <thead>
+                <tr>
+                    <th scope="col">"Invoice"</th>
+                    <th scope="col">"Created"</th>
+                    <th scope="col">"Expires"</th>
+                    <th scope="col">"Last opened"</th>
+                    <th scope="col">"State"</th>
+                    <th scope="col"><span class="visually-hidden">"Action"</span></th>
+                </tr>
+            </thead>
+            <tbody>
+                {links.into_iter().map(|l| view! {
                     <tr>
-                        <th scope="col">"Invoice"</th>
-                        <th scope="col">"Created"</th>
-                        <th scope="col">"Expires"</th>
-                        <th scope="col">"Last opened"</th>
-                        <th scope="col">"State"</th>
-                        <th scope="col"><span class="visually-hidden">"Action"</span></th>
+                        <th scope="row">{l.invoice_number.clone()}</th>
+                        <td><LocalTime stamp=l.created.clone()/></td>
+                        <td><LocalTime stamp=l.expires.clone()/></td>
+                        <td>{match l.last_used.clone() {
+                            Some(s) => view! { <LocalTime stamp=s/> }.into_any(),
+                            None => "Never".into_any(),
+                        }}</td>
+                        <td>{l.state.clone()}</td>
+                        <td>{(l.state == "active").then(|| view! {
+                            <form method="post" action=format!("/staff/invoice-links/{}/revoke", l.link_id) class="inline">
+                                <button type="submit" class="danger">{format!("Revoke link to {}", l.invoice_number)}</button>
+                            </form>
+                        })}</td>
                     </tr>
-                </thead>
-                <tbody>
-                    {links.into_iter().map(|l| view! {
-                        <tr>
-                            <th scope="row">{l.invoice_number.clone()}</th>
-                            <td><LocalTime stamp=l.created.clone()/></td>
-                            <td><LocalTime stamp=l.expires.clone()/></td>
-                            <td>{match l.last_used.clone() {
-                                Some(s) => view! { <LocalTime stamp=s/> }.into_any(),
-                                None => "Never".into_any(),
-                            }}</td>
-                            <td>{l.state.clone()}</td>
-                            <td>{(l.state == "active").then(|| view! {
-                                <form method="post" action=format!("/staff/invoice-links/{}/revoke", l.link_id) class="inline">
-                                    <button type="submit" class="danger">{format!("Revoke link to {}", l.invoice_number)}</button>
-                                </form>
-                            })}</td>
-                        </tr>
-                    }).collect_view()}
-                </tbody>
-            </table>
-        </div>
+                }).collect_view()}
+            </tbody>
+        </ScrollTable>
     }
     .into_any()
 }

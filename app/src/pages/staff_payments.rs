@@ -2,7 +2,7 @@ use leptos::prelude::*;
 use leptos_meta::Title;
 
 use crate::api::staff::staff_payments;
-use crate::components::{Layout, Loaded, LocalTime};
+use crate::components::{Layout, Loaded, LocalTime, ScrollTable};
 use crate::models::StaffPaymentsView;
 
 /// `/staff/payments`: card and ACH payments of every account, newest first;
@@ -36,41 +36,39 @@ fn Overview(o: StaffPaymentsView) -> impl IntoView {
                 </ul>
             </section>
         })}
-        <div class="table-wrap" tabindex="0" role="region" aria-label="Payments">
-            <table class="invoices">
-                <caption class="visually-hidden">"Payments, newest first"</caption>
-                <thead>
+        <ScrollTable label="Payments">
+            <caption class="visually-hidden">"Payments, newest first"</caption>
+            <thead>
+                <tr>
+                    <th scope="col">"Payment"</th>
+                    <th scope="col">"Customer"</th>
+                    <th scope="col">"Started"</th>
+                    <th scope="col">"Method"</th>
+                    <th scope="col">"Invoices"</th>
+                    <th scope="col">"Status"</th>
+                    <th scope="col" class="num">"Amount"</th>
+                </tr>
+            </thead>
+            <tbody>
+                {o.payments.into_iter().map(|p| view! {
                     <tr>
-                        <th scope="col">"Payment"</th>
-                        <th scope="col">"Customer"</th>
-                        <th scope="col">"Started"</th>
-                        <th scope="col">"Method"</th>
-                        <th scope="col">"Invoices"</th>
-                        <th scope="col">"Status"</th>
-                        <th scope="col" class="num">"Amount"</th>
+                        <th scope="row">{p.reference.clone()}</th>
+                        <td>{p.customer.clone()}</td>
+                        <td><LocalTime stamp=p.created.clone()/></td>
+                        <td>{p.method.clone()}</td>
+                        <td>{p.invoices.clone()}</td>
+                        <td>
+                            <span class=format!("status status-pay-{}", p.status_key)>{p.status.clone()}</span>
+                            {p.disputed.then(|| view! { <span class="status status-pay-failed">"Disputed"</span> })}
+                            {p.failure.clone().map(|f| view! { <span class="muted small">{format!(" {f}")}</span> })}
+                        </td>
+                        <td class="num">
+                            {p.amount.clone()}
+                            {p.refunded.clone().map(|r| view! { <span class="muted small">{format!(" ({r} refunded)")}</span> })}
+                        </td>
                     </tr>
-                </thead>
-                <tbody>
-                    {o.payments.into_iter().map(|p| view! {
-                        <tr>
-                            <th scope="row">{p.reference.clone()}</th>
-                            <td>{p.customer.clone()}</td>
-                            <td><LocalTime stamp=p.created.clone()/></td>
-                            <td>{p.method.clone()}</td>
-                            <td>{p.invoices.clone()}</td>
-                            <td>
-                                <span class=format!("status status-pay-{}", p.status_key)>{p.status.clone()}</span>
-                                {p.disputed.then(|| view! { <span class="status status-pay-failed">"Disputed"</span> })}
-                                {p.failure.clone().map(|f| view! { <span class="muted small">{format!(" {f}")}</span> })}
-                            </td>
-                            <td class="num">
-                                {p.amount.clone()}
-                                {p.refunded.clone().map(|r| view! { <span class="muted small">{format!(" ({r} refunded)")}</span> })}
-                            </td>
-                        </tr>
-                    }).collect_view()}
-                </tbody>
-            </table>
-        </div>
+                }).collect_view()}
+            </tbody>
+        </ScrollTable>
     }
 }

@@ -3,7 +3,7 @@ use leptos_meta::Title;
 use leptos_router::hooks::{use_params_map, use_query_map};
 
 use crate::api::invoices::statement;
-use crate::components::{AccountNav, AccountSection, Layout, Loaded};
+use crate::components::{AccountNav, AccountSection, LoadedPage, ScrollTable};
 use crate::models::StatementView;
 
 /// `/accounts/:customer_id/statement?from=&to=`: the year to date by default.
@@ -23,9 +23,7 @@ pub fn StatementPage() -> impl IntoView {
         |(customer_id, from, to)| statement(customer_id, from, to),
     );
     view! {
-        <Layout>
-            <Loaded resource=soa render={|soa: StatementView| view! { <StatementBody soa/> }}/>
-        </Layout>
+        <LoadedPage resource=soa render={|soa: StatementView| view! { <StatementBody soa/> }}/>
     }
 }
 
@@ -65,62 +63,60 @@ fn StatementBody(soa: StatementView) -> impl IntoView {
         {soa.currencies.into_iter().map(|c| {
             let heading_id = format!("activity-{}", c.currency);
             let aging_id = format!("aging-{}", c.currency);
+            // Both tables end on the closing balance.
+            let closing = c.closing.clone();
             view! {
                 <section aria-labelledby=heading_id.clone()>
                     <h2 id=heading_id.clone()>{format!("Activity in {}", c.currency)}</h2>
-                    <div class="table-wrap" tabindex="0" role="region" aria-labelledby=heading_id.clone()>
-                        <table class="invoices">
-                            <thead>
+                    <ScrollTable labelledby=heading_id.clone()>
+                        <thead>
+                            <tr>
+                                <th scope="col">"Date"</th>
+                                <th scope="col">"Type"</th>
+                                <th scope="col">"Reference"</th>
+                                <th scope="col" class="num">"Charges"</th>
+                                <th scope="col" class="num">"Credits"</th>
+                                <th scope="col" class="num">"Balance"</th>
+                            </tr>
+                        </thead>
+                        <tbody>
+                            <tr class="grand">
+                                <td colspan="5">"Opening balance"</td>
+                                <td class="num">{c.opening.clone()}</td>
+                            </tr>
+                            {c.lines.into_iter().map(|l| view! {
                                 <tr>
-                                    <th scope="col">"Date"</th>
-                                    <th scope="col">"Type"</th>
-                                    <th scope="col">"Reference"</th>
-                                    <th scope="col" class="num">"Charges"</th>
-                                    <th scope="col" class="num">"Credits"</th>
-                                    <th scope="col" class="num">"Balance"</th>
+                                    <td>{l.date}</td>
+                                    <td>{l.kind}</td>
+                                    <td>{l.reference}</td>
+                                    <td class="num">{l.charge}</td>
+                                    <td class="num">{l.credit}</td>
+                                    <td class="num">{l.balance}</td>
                                 </tr>
-                            </thead>
-                            <tbody>
-                                <tr class="grand">
-                                    <td colspan="5">"Opening balance"</td>
-                                    <td class="num">{c.opening.clone()}</td>
-                                </tr>
-                                {c.lines.into_iter().map(|l| view! {
-                                    <tr>
-                                        <td>{l.date}</td>
-                                        <td>{l.kind}</td>
-                                        <td>{l.reference}</td>
-                                        <td class="num">{l.charge}</td>
-                                        <td class="num">{l.credit}</td>
-                                        <td class="num">{l.balance}</td>
-                                    </tr>
-                                }).collect_view()}
-                                <tr class="grand">
-                                    <td colspan="5">"Closing balance"</td>
-                                    <td class="num">{c.closing.clone()}</td>
-                                </tr>
-                            </tbody>
-                        </table>
-                    </div>
+                            }).collect_view()}
+                            <tr class="grand">
+                                <td colspan="5">"Closing balance"</td>
+                                <td class="num">{c.closing.clone()}</td>
+                            </tr>
+                        </tbody>
+                    </ScrollTable>
                     <h3 id=aging_id.clone()>{format!("Aging in {}", c.currency)}</h3>
-                    <div class="table-wrap" tabindex="0" role="region" aria-labelledby=aging_id>
-                        <table class="invoices aging">
-                            <thead>
-                                <tr>
-                                    {c.aging.iter().map(|(label, _)| view! { <th scope="col" class="num">{label.clone()}</th> }).collect_view()}
-                                    {c.unapplied.is_some().then(|| view! { <th scope="col" class="num">"Unapplied"</th> })}
-                                    <th scope="col" class="num">"Balance"</th>
-                                </tr>
-                            </thead>
-                            <tbody>
-                                <tr>
-                                    {c.aging.iter().map(|(_, amount)| view! { <td class="num">{amount.clone()}</td> }).collect_view()}
-                                    {c.unapplied.clone().map(|u| view! { <td class="num">{u}</td> })}
-                                    <td class="num">{c.closing.clone()}</td>
-                                </tr>
-                            </tbody>
-                        </table>
-                    </div>
+                    <ScrollTable labelledby=aging_id class="aging">
+                        <thead>
+                            <tr>
+                                {c.aging.iter().map(|(label, _)| view! { <th scope="col" class="num">{label.clone()}</th> }).collect_view()}
+                                {c.unapplied.is_some().then(|| view! { <th scope="col" class="num">"Unapplied"</th> })}
+                                <th scope="col" class="num">"Balance"</th>
+                            </tr>
+                        </thead>
+                        <tbody>
+                            <tr>
+                                {c.aging.iter().map(|(_, amount)| view! { <td class="num">{amount.clone()}</td> }).collect_view()}
+                                {c.unapplied.clone().map(|u| view! { <td class="num">{u}</td> })}
+                                <td class="num">{closing}</td>
+                            </tr>
+                        </tbody>
+                    </ScrollTable>
                 </section>
             }
         }).collect_view()}

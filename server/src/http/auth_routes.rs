@@ -114,7 +114,7 @@ async fn confirm(
         }
         Err(e) => return HttpError::from(e).into_response(),
     };
-    let started = start_session(&session, principal, services.clock.now(), &headers, &ip);
+    let started = start_session(&session, principal, services.clock.now(), headers, &ip);
     if let Err(e) = started.await {
         tracing::error!(error = %e, "could not start a session");
         return server_error();

@@ -3,13 +3,13 @@
 //! asks the service with the signed-in viewer; a customer that is not
 //! theirs, or an id that is not a number, is 404.
 
-use app::api::invoices::statement_period;
 use axum::body::Body;
 use axum::extract::{Path, RawQuery, State};
 use axum::http::{header, HeaderMap, HeaderValue};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::Extension;
 use portal_core::domain::invoice_query::InvoiceQuery;
+use portal_core::domain::statement::statement_period;
 use portal_core::domain::Principal;
 use portal_core::services::invoice_links::{InvoiceLinkGrant, LinkRefusal};
 use portal_core::services::invoices::{Download, StreamedDownload, Viewer};
@@ -140,7 +140,15 @@ async fn statement_download(
     let (Some(contact_id), Ok(customer_id)) = (contact(signed_in), customer_id.parse()) else {
         return not_found();
     };
-    let (from, to) = match statement_period(&pairs(&query), services.today()) {
+    let pairs = pairs(&query);
+    // The first date given for each end; blank ones count as not given.
+    let typed = |name: &str| {
+        pairs
+            .iter()
+            .find(|(k, v)| k == name && !v.trim().is_empty())
+            .map_or("", |(_, v)| v.as_str())
+    };
+    let (from, to) = match statement_period(typed("from"), typed("to"), services.today()) {
         Ok(period) => period,
         Err(message) => return answer(Err(ServiceError::invalid(message))),
     };

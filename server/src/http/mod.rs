@@ -12,6 +12,7 @@ pub mod limits;
 pub mod log_path;
 pub mod payment_routes;
 pub mod plain_page;
+pub mod sandbox_routes;
 pub mod security;
 pub mod session_guard;
 
@@ -137,7 +138,7 @@ pub fn router(state: AppState, leptos_router: Router<AppState>) -> Router {
         )
         .route(
             "/sandbox/checkout/{session_id}",
-            get(payment_routes::sandbox_checkout).post(payment_routes::sandbox_choose),
+            get(sandbox_routes::sandbox_checkout).post(sandbox_routes::sandbox_choose),
         )
         // The WASM, JS and CSS bundles: the brotli or gzip file made at
         // build time (`cargo leptos build --release --precompress`) when the

@@ -800,7 +800,7 @@ async fn two_payments_for_one_balance_one_proceeds_the_other_is_told_why(backend
         pay(tab_one, "tab-one-attempt-00000001"),
         pay(tab_two, "tab-two-attempt-00000002")
     );
-    let mut targets = vec![location(&one), location(&two)];
+    let mut targets = [location(&one), location(&two)];
     targets.sort();
     let refused = targets
         .iter()

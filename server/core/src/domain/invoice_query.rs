@@ -133,6 +133,23 @@ pub enum Direction {
     Desc,
 }
 
+impl Direction {
+    /// The `dir` value in a list URL.
+    pub fn key(&self) -> &'static str {
+        match self {
+            Direction::Asc => "asc",
+            Direction::Desc => "desc",
+        }
+    }
+
+    pub fn flipped(self) -> Direction {
+        match self {
+            Direction::Asc => Direction::Desc,
+            Direction::Desc => Direction::Asc,
+        }
+    }
+}
+
 /// A position in the sorted list: the sort value and id of a row. Pages
 /// continue after (or before) it, so rows never repeat or go missing when
 /// invoices are added while someone pages.
@@ -427,14 +444,7 @@ impl InvoiceQuery {
     pub fn sorted_pairs(&self) -> Vec<(&'static str, String)> {
         let mut out = self.filter_pairs();
         out.push(("sort", self.sort.key().to_owned()));
-        out.push((
-            "dir",
-            match self.direction {
-                Direction::Asc => "asc",
-                Direction::Desc => "desc",
-            }
-            .to_owned(),
-        ));
+        out.push(("dir", self.direction.key().to_owned()));
         out
     }
 }

@@ -1,10 +1,12 @@
 //! Domain rules: plain Rust, no I/O, unit-tested.
 
+pub mod audit;
 pub mod backoff;
 pub mod dates;
 pub mod email_address;
 pub mod invoice_query;
 pub mod invoice_status;
+pub mod list_links;
 pub mod money;
 pub mod payment_state;
 pub mod roles;

@@ -4,7 +4,7 @@
 
 use std::collections::BTreeMap;
 
-use chrono::NaiveDate;
+use chrono::{Datelike, NaiveDate};
 
 use super::money::Currency;
 
@@ -202,6 +202,52 @@ pub fn build_statement(
     }
 }
 
+/// Longest statement period, in months (a statement of a busy account over
+/// two years is thousands of lines; longer is a job for an export).
+pub const MAX_STATEMENT_MONTHS: u32 = 24;
+
+/// Why a statement period is refused, if it is: longer than
+/// `MAX_STATEMENT_MONTHS` (from `to` back to the day after the same date
+/// two years earlier).
+pub fn statement_period_problem(from: NaiveDate, to: NaiveDate) -> Option<String> {
+    let earliest = to
+        .checked_sub_months(chrono::Months::new(MAX_STATEMENT_MONTHS))
+        .and_then(|d| d.succ_opt())
+        .unwrap_or(NaiveDate::MIN);
+    (from < earliest).then(|| {
+        format!(
+            "A statement covers at most {} years: for a statement to {to}, choose a start date on or after {earliest}",
+            MAX_STATEMENT_MONTHS / 12
+        )
+    })
+}
+
+/// The period a statement covers, from the `from` and `to` a person typed
+/// (blank: the start of `today`'s year, and `today`). The message names what
+/// to change: an unreadable date, an end before the start, a period too long.
+pub fn statement_period(
+    from: &str,
+    to: &str,
+    today: NaiveDate,
+) -> Result<(NaiveDate, NaiveDate), String> {
+    let typed = |label: &str, text: &str| {
+        let text = text.trim();
+        (!text.is_empty())
+            .then(|| super::dates::parse_user_date(label, text))
+            .transpose()
+    };
+    let start_of_year = NaiveDate::from_ymd_opt(today.year(), 1, 1).expect("valid date");
+    let from = typed("From", from)?.unwrap_or(start_of_year);
+    let to = typed("To", to)?.unwrap_or(today);
+    if from > to {
+        return Err("The end date is before the start date".into());
+    }
+    if let Some(problem) = statement_period_problem(from, to) {
+        return Err(problem);
+    }
+    Ok((from, to))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -315,5 +361,68 @@ mod tests {
         want.sort();
         assert_eq!(got, want);
         assert!(s.lines.is_empty());
+    }
+
+    #[test]
+    fn a_blank_period_is_the_year_to_date() {
+        let today = d("2026-03-15");
+        assert_eq!(
+            statement_period("", " ", today),
+            Ok((d("2026-01-01"), today))
+        );
+        assert_eq!(
+            statement_period("2025-12-01", "", today),
+            Ok((d("2025-12-01"), today))
+        );
+        assert_eq!(
+            statement_period("", "2026-02-28", today),
+            Ok((d("2026-01-01"), d("2026-02-28")))
+        );
+    }
+
+    #[test]
+    fn a_period_names_the_date_it_cannot_use() {
+        let today = d("2026-03-15");
+        assert_eq!(
+            statement_period(" 2026-02-01 ", "2026-02-28", today),
+            Ok((d("2026-02-01"), d("2026-02-28")))
+        );
+        assert!(statement_period("soon", "", today)
+            .unwrap_err()
+            .contains("From"));
+        assert!(statement_period("", "2026-02-30", today)
+            .unwrap_err()
+            .contains("To"));
+        assert_eq!(
+            statement_period("2026-03-01", "2026-02-01", today),
+            Err("The end date is before the start date".into())
+        );
+        assert!(statement_period("2023-01-01", "2026-02-01", today)
+            .unwrap_err()
+            .contains("at most 2 years"));
+    }
+
+    #[test]
+    fn statements_cover_at_most_two_years() {
+        let d = |s: &str| NaiveDate::parse_from_str(s, "%Y-%m-%d").unwrap();
+        assert_eq!(
+            statement_period_problem(d("2024-04-01"), d("2026-03-31")),
+            None
+        );
+        assert_eq!(
+            statement_period_problem(d("2026-03-31"), d("2026-03-31")),
+            None
+        );
+        assert_eq!(
+            statement_period_problem(d("2024-03-31"), d("2026-03-31")).as_deref(),
+            Some("A statement covers at most 2 years: for a statement to 2026-03-31, choose a start date on or after 2024-04-01")
+        );
+        // From a leap day: two years before 2026-02-28 is 2024-02-28.
+        assert_eq!(
+            statement_period_problem(d("2024-02-29"), d("2026-02-28")),
+            None
+        );
+        assert!(statement_period_problem(d("2024-02-28"), d("2026-02-28")).is_some());
+        assert!(statement_period_problem(d("0001-01-01"), d("2026-02-28")).is_some());
     }
 }

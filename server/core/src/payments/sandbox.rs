@@ -12,13 +12,12 @@ use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 use serde_json::{json, Value};
-use sqlx::any::AnyRow;
-use sqlx::Row;
 
 use super::{CheckoutCreated, CheckoutRequest, CustomerRequest, GatewayError, PaymentGateway};
 use crate::clock::Clock;
-use crate::db::{ts, Db};
-use crate::repo::decode::decode;
+use crate::db::Db;
+use crate::repo::sandbox::{self as repo, NewCheckout};
+pub use crate::repo::sandbox::{Delivery, SandboxCheckout};
 
 #[derive(Clone, Debug)]
 pub struct SandboxGateway {
@@ -58,67 +57,12 @@ impl SandboxOutcome {
     }
 }
 
-/// A sandbox checkout as its hosted page shows it.
-#[derive(Clone, Debug)]
-pub struct SandboxCheckout {
-    pub session_id: String,
-    pub payment_id: i64,
-    pub currency: String,
-    pub amount_minor: i64,
-    /// `card` or `us_bank_account`.
-    pub method: String,
-    pub lines: Vec<(String, i64)>,
-    pub receipt_email: String,
-    pub success_url: String,
-    pub cancel_url: String,
-    pub status: String,
-    pub payment_status: String,
-    pub intent_id: String,
-    pub decline_message: Option<String>,
-    pub created_at: DateTime<Utc>,
-    pub expires_at: DateTime<Utc>,
-}
-
-/// A due webhook delivery of the sandbox.
-#[derive(Clone, Debug)]
-pub struct Delivery {
-    pub delivery_id: i64,
-    pub payload: String,
-}
-
 pub const DECLINE_MESSAGE: &str = "Your card was declined.";
 const ACH_FAILURE_MESSAGE: &str =
     "The bank returned the debit: the account has insufficient funds (R01).";
 
 fn random_id(prefix: &str) -> String {
     format!("{prefix}_{:032x}", rand::random::<u128>())
-}
-
-fn checkout_row(r: &AnyRow) -> Result<SandboxCheckout, sqlx::Error> {
-    const T: &str = "sandbox_checkouts";
-    let lines: Vec<(String, i64)> = serde_json::from_str(&r.try_get::<String, _>("lines")?)
-        .map_err(|e| sqlx::Error::ColumnDecode {
-            index: format!("{T}.lines"),
-            source: Box::new(e),
-        })?;
-    let currency: crate::domain::Currency = decode(r, T, "currency")?;
-    Ok(SandboxCheckout {
-        session_id: r.try_get("session_id")?,
-        payment_id: r.try_get("payment_id")?,
-        currency: currency.code().to_owned(),
-        amount_minor: r.try_get("amount_minor")?,
-        method: r.try_get("method")?,
-        lines,
-        receipt_email: r.try_get("receipt_email")?,
-        success_url: r.try_get("success_url")?,
-        cancel_url: r.try_get("cancel_url")?,
-        status: r.try_get("status")?,
-        payment_status: r.try_get("payment_status")?,
-        intent_id: r.try_get("intent_id")?,
-        decline_message: r.try_get("decline_message")?,
-        created_at: decode(r, T, "created_at")?,
-        expires_at: decode(r, T, "expires_at")?,
-    })
 }
 
 impl SandboxCheckout {
@@ -201,26 +145,19 @@ impl SandboxGateway {
     }
 
     pub async fn checkout(&self, session_id: &str) -> Result<Option<SandboxCheckout>, sqlx::Error> {
-        let row = sqlx::query("SELECT * FROM sandbox_checkouts WHERE session_id = $1")
-            .bind(session_id)
-            .fetch_optional(&self.db.pool)
-            .await?;
-        row.as_ref().map(checkout_row).transpose()
+        let mut conn = self.db.pool.acquire().await?;
+        repo::checkout(&mut conn, session_id).await
     }
 
     async fn schedule(
         &self,
-        conn: &mut sqlx::AnyConnection,
+        conn: &mut crate::repo::Conn,
         event_type: &str,
         at: DateTime<Utc>,
         object: Value,
     ) -> Result<(), sqlx::Error> {
-        sqlx::query("INSERT INTO sandbox_deliveries (payload, deliver_at) VALUES ($1, $2)")
-            .bind(event_json(event_type, at, object).to_string())
-            .bind(ts(at))
-            .execute(conn)
-            .await?;
-        Ok(())
+        let payload = event_json(event_type, at, object).to_string();
+        repo::schedule_delivery(conn, &payload, at).await
     }
 
     /// Records the tester's choice and schedules the events Stripe would
@@ -231,14 +168,7 @@ impl SandboxGateway {
         outcome: SandboxOutcome,
     ) -> Result<Result<String, String>, sqlx::Error> {
         let mut tx = self.db.begin_write().await?;
-        let Some(mut c) = sqlx::query("SELECT * FROM sandbox_checkouts WHERE session_id = $1")
-            .bind(session_id)
-            .fetch_optional(&mut *tx)
-            .await?
-            .as_ref()
-            .map(checkout_row)
-            .transpose()?
-        else {
+        let Some(mut c) = repo::checkout(&mut tx, session_id).await? else {
             return Ok(Err("There is no such sandbox checkout.".into()));
         };
         let now = self.now();
@@ -254,13 +184,7 @@ impl SandboxGateway {
         let later = now + chrono::Duration::from_std(self.ach_delay).unwrap_or_default();
         let redirect = match outcome {
             SandboxOutcome::CardDecline => {
-                sqlx::query(
-                    "UPDATE sandbox_checkouts SET decline_message = $2 WHERE session_id = $1",
-                )
-                .bind(session_id)
-                .bind(DECLINE_MESSAGE)
-                .execute(&mut *tx)
-                .await?;
+                repo::set_decline(&mut tx, session_id, DECLINE_MESSAGE).await?;
                 c.decline_message = Some(DECLINE_MESSAGE.into());
                 let intent = c.intent_object("requires_payment_method", Some(DECLINE_MESSAGE));
                 self.schedule(&mut tx, "payment_intent.payment_failed", now, intent)
@@ -274,13 +198,7 @@ impl SandboxGateway {
                 c.status = "complete".into();
                 c.payment_status = if paid { "paid" } else { "unpaid" }.into();
                 c.decline_message = None;
-                sqlx::query(
-                    "UPDATE sandbox_checkouts SET status = 'complete', payment_status = $2, decline_message = NULL WHERE session_id = $1",
-                )
-                .bind(session_id)
-                .bind(&c.payment_status)
-                .execute(&mut *tx)
-                .await?;
+                repo::complete(&mut tx, session_id, &c.payment_status).await?;
                 self.schedule(
                     &mut tx,
                     "checkout.session.completed",
@@ -328,21 +246,8 @@ impl SandboxGateway {
 
     /// Deliveries due now, oldest first.
     pub async fn due_deliveries(&self, limit: i64) -> Result<Vec<Delivery>, sqlx::Error> {
-        let rows = sqlx::query(
-            "SELECT delivery_id, payload FROM sandbox_deliveries
-             WHERE delivered_at IS NULL AND deliver_at <= $1 ORDER BY deliver_at, delivery_id LIMIT $2",
-        )
-        .bind(ts(self.now()))
-        .bind(limit)
-        .fetch_all(&self.db.pool)
-        .await?;
-        Ok(rows
-            .iter()
-            .map(|r| Delivery {
-                delivery_id: r.get("delivery_id"),
-                payload: r.get("payload"),
-            })
-            .collect())
+        let mut conn = self.db.pool.acquire().await?;
+        repo::due_deliveries(&mut conn, self.now(), limit).await
     }
 
     pub async fn delivery_done(
@@ -351,33 +256,22 @@ impl SandboxGateway {
         delivered: bool,
     ) -> Result<(), sqlx::Error> {
         let now = self.now();
-        let delivery_id = delivery.delivery_id;
+        let mut conn = self.db.pool.acquire().await?;
         if delivered {
             let event: Value = serde_json::from_str(&delivery.payload).unwrap_or(Value::Null);
             if event.get("type").and_then(Value::as_str)
                 == Some("checkout.session.async_payment_succeeded")
             {
-                sqlx::query(
-                    "UPDATE sandbox_checkouts SET payment_status = 'paid' WHERE session_id = $1",
-                )
-                .bind(event.pointer("/data/object/id").and_then(Value::as_str))
-                .execute(&self.db.pool)
-                .await?;
+                if let Some(session_id) = event.pointer("/data/object/id").and_then(Value::as_str) {
+                    repo::mark_paid(&mut conn, session_id).await?;
+                }
             }
-            sqlx::query("UPDATE sandbox_deliveries SET delivered_at = $2, attempts = attempts + 1 WHERE delivery_id = $1")
-                .bind(delivery_id)
-                .bind(ts(now))
-                .execute(&self.db.pool)
-                .await?;
+            repo::delivered(&mut conn, delivery.delivery_id, now).await
         } else {
             // Stripe retries for days with backoff; a few seconds is enough here.
-            sqlx::query("UPDATE sandbox_deliveries SET deliver_at = $2, attempts = attempts + 1 WHERE delivery_id = $1")
-                .bind(delivery_id)
-                .bind(ts(now + chrono::Duration::seconds(5)))
-                .execute(&self.db.pool)
-                .await?;
+            let again = now + chrono::Duration::seconds(5);
+            repo::retry_delivery(&mut conn, delivery.delivery_id, again).await
         }
-        Ok(())
     }
 }
 
@@ -397,15 +291,9 @@ impl PaymentGateway for SandboxGateway {
     ) -> Result<CheckoutCreated, GatewayError> {
         let unavailable = |e: sqlx::Error| GatewayError::Unavailable(e.to_string());
         // Same idempotency as Stripe: one session per payment attempt.
-        let existing = sqlx::query("SELECT * FROM sandbox_checkouts WHERE payment_id = $1")
-            .bind(request.payment_id)
-            .fetch_optional(&self.db.pool)
+        let mut conn = self.db.pool.acquire().await.map_err(unavailable)?;
+        let existing = repo::checkout_of_payment(&mut conn, request.payment_id)
             .await
-            .map_err(unavailable)?;
-        let existing = existing
-            .as_ref()
-            .map(checkout_row)
-            .transpose()
             .map_err(unavailable)?;
         let checkout = match existing {
             Some(c) => c,
@@ -416,28 +304,25 @@ impl PaymentGateway for SandboxGateway {
                     .iter()
                     .map(|l| (l.name.clone(), l.amount_minor))
                     .collect();
-                let total: i64 = request.lines.iter().map(|l| l.amount_minor).sum();
-                sqlx::query(
-                    "INSERT INTO sandbox_checkouts (session_id, payment_id, customer_ref, currency, amount_minor, method, lines, receipt_email, success_url, cancel_url, status, payment_status, intent_id, created_at, expires_at)
-                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, 'open', 'unpaid', $11, $12, $13)",
-                )
-                .bind(&session_id)
-                .bind(request.payment_id)
-                .bind(&request.gateway_customer_id)
-                .bind(request.currency.code())
-                .bind(total)
-                .bind(request.method.stripe_type())
-                .bind(serde_json::to_string(&lines).unwrap_or_default())
-                .bind(&request.receipt_email)
-                .bind(&request.success_url)
-                .bind(&request.cancel_url)
-                .bind(random_id("pi_sandbox"))
-                .bind(ts(self.now()))
-                .bind(ts(request.expires_at))
-                .execute(&self.db.pool)
-                .await
-                .map_err(unavailable)?;
-                self.checkout(&session_id)
+                let new = NewCheckout {
+                    session_id: &session_id,
+                    payment_id: request.payment_id,
+                    customer_ref: &request.gateway_customer_id,
+                    currency: request.currency.code(),
+                    amount_minor: request.lines.iter().map(|l| l.amount_minor).sum(),
+                    method: request.method.stripe_type(),
+                    lines: &lines,
+                    receipt_email: &request.receipt_email,
+                    success_url: &request.success_url,
+                    cancel_url: &request.cancel_url,
+                    intent_id: &random_id("pi_sandbox"),
+                    created_at: self.now(),
+                    expires_at: request.expires_at,
+                };
+                repo::insert_checkout(&mut conn, &new)
+                    .await
+                    .map_err(unavailable)?;
+                repo::checkout(&mut conn, &session_id)
                     .await
                     .map_err(unavailable)?
                     .ok_or_else(|| GatewayError::Unavailable("session vanished".into()))?
@@ -474,24 +359,18 @@ impl PaymentGateway for SandboxGateway {
     async fn expire_checkout(&self, session_id: &str) -> Result<(), GatewayError> {
         let unavailable = |e: sqlx::Error| GatewayError::Unavailable(e.to_string());
         let mut tx = self.db.begin_write().await.map_err(unavailable)?;
-        let updated = sqlx::query(
-            "UPDATE sandbox_checkouts SET status = 'expired' WHERE session_id = $1 AND status = 'open'",
-        )
-        .bind(session_id)
-        .execute(&mut *tx)
-        .await
-        .map_err(unavailable)?;
-        if updated.rows_affected() == 0 {
+        if !repo::expire_open(&mut tx, session_id)
+            .await
+            .map_err(unavailable)?
+        {
             return Err(GatewayError::Refused(
                 "Only open Checkout Sessions can be expired.".into(),
             ));
         }
-        let row = sqlx::query("SELECT * FROM sandbox_checkouts WHERE session_id = $1")
-            .bind(session_id)
-            .fetch_one(&mut *tx)
+        let checkout = repo::checkout(&mut tx, session_id)
             .await
-            .map_err(unavailable)?;
-        let checkout = checkout_row(&row).map_err(unavailable)?;
+            .map_err(unavailable)?
+            .ok_or_else(|| GatewayError::Unavailable("session vanished".into()))?;
         self.schedule(
             &mut tx,
             "checkout.session.expired",
@@ -505,14 +384,10 @@ impl PaymentGateway for SandboxGateway {
     }
 
     async fn events_since(&self, since: DateTime<Utc>) -> Result<Vec<String>, GatewayError> {
-        let rows = sqlx::query(
-            "SELECT payload FROM sandbox_deliveries WHERE deliver_at >= $1 AND deliver_at <= $2 ORDER BY deliver_at, delivery_id",
-        )
-        .bind(ts(since))
-        .bind(ts(self.now()))
-        .fetch_all(&self.db.pool)
-        .await
-        .map_err(|e| GatewayError::Unavailable(e.to_string()))?;
-        Ok(rows.iter().map(|r| r.get("payload")).collect())
+        let unavailable = |e: sqlx::Error| GatewayError::Unavailable(e.to_string());
+        let mut conn = self.db.pool.acquire().await.map_err(unavailable)?;
+        repo::payloads_between(&mut conn, since, self.now())
+            .await
+            .map_err(unavailable)
     }
 }
