@@ -9,9 +9,9 @@ use crate::models::AccountOverviewView;
 pub async fn account_overview(customer_id: String) -> Result<AccountOverviewView, AppError> {
     use super::ssr::{balance, id, invoice_row, mapped, require_contact, services};
 
-    let contact_id = require_contact()?;
+    let access = require_contact()?;
     let customer_id = id(&customer_id)?;
-    let overview = mapped(services()?.account_overview(contact_id, customer_id).await)?;
+    let overview = mapped(services()?.account_overview(&access, customer_id).await)?;
     Ok(AccountOverviewView {
         customer_id: overview.customer_id,
         customer_name: overview.customer_name,

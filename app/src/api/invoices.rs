@@ -13,7 +13,7 @@ pub async fn invoice_list(customer_id: String, query: String) -> Result<InvoiceL
     use portal_core::domain::invoice_query::{Direction, InvoiceQuery, SortKey, StatusFilter};
     use portal_core::domain::list_links::ListLinks;
 
-    let contact_id = require_contact()?;
+    let access = require_contact()?;
     let customer_id = id(&customer_id)?;
     let services = services()?;
     let pairs: Vec<(String, String)> = url::form_urlencoded::parse(query.as_bytes())
@@ -52,8 +52,7 @@ pub async fn invoice_list(customer_id: String, query: String) -> Result<InvoiceL
             super::ssr::status(http::StatusCode::BAD_REQUEST);
             return Ok(InvoiceListView {
                 customer_id,
-                customer_name: super::ssr::member_customer_name(&services, contact_id, customer_id)
-                    .await?,
+                customer_name: super::ssr::member_customer_name(&access, customer_id)?,
                 filters,
                 error: Some(e.message),
                 rows: vec![],
@@ -72,7 +71,7 @@ pub async fn invoice_list(customer_id: String, query: String) -> Result<InvoiceL
     };
     let list = mapped(
         services
-            .invoice_list(contact_id, customer_id, query.clone())
+            .invoice_list(&access, customer_id, query.clone())
             .await,
     )?;
     let links = ListLinks::new(&path, &query);
@@ -135,13 +134,13 @@ pub async fn invoice_detail(
     use portal_core::repo::payments::{method_label, payment_reference};
     use portal_core::services::invoices::{quantity, tax_rate, Viewer};
 
-    let Some(viewer) = signed_in().and_then(|s| Viewer::of(s.principal)) else {
+    let Some(viewer) = signed_in().and_then(|s| Viewer::of(&s)) else {
         return fail(AppError::Unauthorized);
     };
     let (customer_id, invoice_id) = (id(&customer_id)?, id(&invoice_id)?);
     let d = mapped(
         services()?
-            .invoice_detail(viewer, customer_id, invoice_id)
+            .invoice_detail(&viewer, customer_id, invoice_id)
             .await,
     )?;
     let row = &d.invoice.row;
@@ -230,7 +229,7 @@ pub async fn statement(
     use portal_core::domain::statement::{statement_period, Bucket, EntryKind};
     use portal_core::domain::Money;
 
-    let contact_id = require_contact()?;
+    let access = require_contact()?;
     let customer_id = id(&customer_id)?;
     let services = services()?;
     let today = services.today();
@@ -240,8 +239,7 @@ pub async fn statement(
             super::ssr::status(http::StatusCode::BAD_REQUEST);
             return Ok(StatementView {
                 customer_id,
-                customer_name: super::ssr::member_customer_name(&services, contact_id, customer_id)
-                    .await?,
+                customer_name: super::ssr::member_customer_name(&access, customer_id)?,
                 from: String::new(),
                 to: String::new(),
                 from_value: from,
@@ -255,7 +253,7 @@ pub async fn statement(
     };
     let soa = mapped(
         services
-            .statement(contact_id, customer_id, from_date, to_date)
+            .statement(&access, customer_id, from_date, to_date)
             .await,
     )?;
     let period_query = format!("from={from_date}&to={to_date}");

@@ -15,7 +15,10 @@ pub(crate) mod ssr {
     use http::StatusCode;
     use leptos::prelude::*;
     use leptos_axum::ResponseOptions;
+    use std::sync::Arc;
+
     use portal_core::domain::Principal;
+    use portal_core::services::access::ContactAccess;
     use portal_core::session_store::SignedIn;
     use portal_core::Services;
 
@@ -46,9 +49,15 @@ pub(crate) mod ssr {
         Err(error)
     }
 
-    pub fn require_contact() -> Result<i64, AppError> {
-        match signed_in().map(|s| s.principal) {
-            Some(Principal::Contact { contact_id }) => Ok(contact_id),
+    /// The signed-in contact and what they may see (read by the session
+    /// guard at the start of this request).
+    pub fn require_contact() -> Result<Arc<ContactAccess>, AppError> {
+        match signed_in() {
+            Some(SignedIn {
+                principal: Principal::Contact { .. },
+                access: Some(access),
+                ..
+            }) => Ok(access),
             _ => fail(AppError::Unauthorized),
         }
     }
@@ -62,18 +71,12 @@ pub(crate) mod ssr {
 
     /// The name of a customer the contact belongs to (404 otherwise), for
     /// pages that must name the account without loading anything else.
-    pub async fn member_customer_name(
-        services: &Services,
-        contact_id: i64,
+    pub fn member_customer_name(
+        access: &ContactAccess,
         customer_id: i64,
     ) -> Result<String, AppError> {
-        let profile = mapped(services.contact_profile(contact_id).await)?;
-        match profile
-            .accounts
-            .into_iter()
-            .find(|a| a.customer_id == customer_id)
-        {
-            Some(account) => Ok(account.customer_name),
+        match access.membership(customer_id) {
+            Some(account) => Ok(account.customer_name.clone()),
             None => fail(AppError::NotFound),
         }
     }

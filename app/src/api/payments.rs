@@ -98,12 +98,12 @@ pub async fn payment_history(
 ) -> Result<PaymentHistoryView, AppError> {
     use super::ssr::{id, mapped, require_contact, services};
 
-    let contact_id = require_contact()?;
+    let access = require_contact()?;
     let customer_id = id(&customer_id)?;
     let page = page.parse::<i64>().unwrap_or(1);
     let h = mapped(
         services()?
-            .payment_history(contact_id, customer_id, page)
+            .payment_history(&access, customer_id, page)
             .await,
     )?;
     Ok(PaymentHistoryView {
@@ -123,11 +123,11 @@ pub async fn payment_history(
 pub async fn receipt(customer_id: String, payment_id: String) -> Result<ReceiptView, AppError> {
     use super::ssr::{id, mapped, require_contact, services};
 
-    let contact_id = require_contact()?;
+    let access = require_contact()?;
     let (customer_id, payment_id) = (id(&customer_id)?, id(&payment_id)?);
     let receipt = mapped(
         services()?
-            .payment_receipt(contact_id, customer_id, payment_id)
+            .payment_receipt(&access, customer_id, payment_id)
             .await,
     )?;
     Ok(ReceiptView {
@@ -157,7 +157,8 @@ pub async fn pay_form(customer_id: String, query: String) -> Result<PayFormView,
     use portal_core::domain::Money;
     use portal_core::ServiceError;
 
-    let contact_id = require_contact()?;
+    let access = require_contact()?;
+    let contact_id = access.contact_id;
     let customer_id = id(&customer_id)?;
     let pairs = query_pairs(&query);
     let ids: Vec<i64> = pairs
@@ -186,7 +187,7 @@ pub async fn pay_form(customer_id: String, query: String) -> Result<PayFormView,
                 super::ssr::status(http::StatusCode::FORBIDDEN);
             }
             let problem = e.to_string();
-            let customer_name = member_customer_name(&services, contact_id, customer_id).await?;
+            let customer_name = member_customer_name(&access, customer_id)?;
             return Ok(PayFormView {
                 customer_id,
                 customer_name,
@@ -260,7 +261,8 @@ pub async fn pay_review(customer_id: String, query: String) -> Result<PayReviewV
     use portal_core::services::payments::{PayProblem, PaymentDraft};
     use portal_core::ServiceError;
 
-    let contact_id = require_contact()?;
+    let access = require_contact()?;
+    let contact_id = access.contact_id;
     let customer_id = id(&customer_id)?;
     let pairs = query_pairs(&query);
     let draft = PaymentDraft::from_pairs(&pairs);
@@ -325,7 +327,7 @@ pub async fn pay_review(customer_id: String, query: String) -> Result<PayReviewV
         }
         Err(e @ (ServiceError::Invalid { .. } | ServiceError::Forbidden(_))) => Ok(PayReviewView {
             customer_id,
-            customer_name: member_customer_name(&services, contact_id, customer_id).await?,
+            customer_name: member_customer_name(&access, customer_id)?,
             lines: vec![],
             credits: vec![],
             total: String::new(),

@@ -11,27 +11,28 @@ pub async fn load_site_info() -> Result<SiteInfo, AppError> {
     use portal_core::domain::Principal;
 
     let services = services()?;
-    let signed_in_person = match signed_in().map(|s| s.principal) {
+    let signed_in = signed_in();
+    let signed_in_person = match signed_in.as_ref().map(|s| (s.principal, &s.access)) {
         // Someone who came through an invoice link is a guest here.
-        None | Some(Principal::InvoiceLink { .. }) => None,
-        Some(Principal::Contact { contact_id }) => {
-            let profile = mapped(services.contact_profile(contact_id).await)?;
-            Some(SignedInPerson {
+        None | Some((Principal::InvoiceLink { .. }, _)) => None,
+        // The contact's access as the session guard read it: no query.
+        Some((Principal::Contact { .. }, access)) => {
+            access.as_deref().map(|access| SignedInPerson {
                 kind: PersonKind::Contact,
-                name: profile.name,
-                email: profile.email,
-                accounts: profile
+                name: access.name.clone(),
+                email: access.email.clone(),
+                accounts: access
                     .accounts
-                    .into_iter()
+                    .iter()
                     .map(|m| AccountLink {
                         customer_id: m.customer_id,
-                        name: m.customer_name,
+                        name: m.customer_name.clone(),
                         role: m.role.as_str().to_owned(),
                     })
                     .collect(),
             })
         }
-        Some(Principal::Staff { staff_id }) => {
+        Some((Principal::Staff { staff_id }, _)) => {
             let profile = mapped(services.staff_profile(staff_id).await)?;
             Some(SignedInPerson {
                 kind: PersonKind::Staff,

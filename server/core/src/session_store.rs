@@ -175,4 +175,7 @@ pub struct SignedIn {
     pub principal: Principal,
     /// SHA-256 of the cookie's session id, to mark "this device".
     pub session_hash: String,
+    /// A contact's access as checked at the start of this request
+    /// (services::access); `None` for staff and invoice links.
+    pub access: Option<std::sync::Arc<crate::services::access::ContactAccess>>,
 }

@@ -3,6 +3,8 @@
 //! asks the service with the signed-in viewer; a customer that is not
 //! theirs, or an id that is not a number, is 404.
 
+use std::sync::Arc;
+
 use axum::body::Body;
 use axum::extract::{Path, RawQuery, State};
 use axum::http::{header, HeaderMap, HeaderValue};
@@ -11,6 +13,7 @@ use axum::Extension;
 use portal_core::domain::invoice_query::InvoiceQuery;
 use portal_core::domain::statement::statement_period;
 use portal_core::domain::Principal;
+use portal_core::services::access::ContactAccess;
 use portal_core::services::invoice_links::{InvoiceLinkGrant, LinkRefusal};
 use portal_core::services::invoices::{Download, StreamedDownload, Viewer};
 use portal_core::session_store::SignedIn;
@@ -63,12 +66,13 @@ fn answer_streamed(result: Result<StreamedDownload, ServiceError>) -> Response {
 }
 
 fn viewer(signed_in: Option<Extension<SignedIn>>) -> Option<Viewer> {
-    signed_in.and_then(|Extension(s)| Viewer::of(s.principal))
+    signed_in.and_then(|Extension(s)| Viewer::of(&s))
 }
 
-fn contact(signed_in: Option<Extension<SignedIn>>) -> Option<i64> {
-    match signed_in.map(|Extension(s)| s.principal) {
-        Some(Principal::Contact { contact_id }) => Some(contact_id),
+/// The signed-in contact's access, as the session guard read it.
+fn contact(signed_in: Option<Extension<SignedIn>>) -> Option<Arc<ContactAccess>> {
+    match viewer(signed_in) {
+        Some(Viewer::Contact(access)) => Some(access),
         _ => None,
     }
 }
@@ -89,7 +93,7 @@ pub async fn invoice_pdf(
     else {
         return not_found();
     };
-    answer(services.invoice_pdf(viewer, customer_id, invoice_id).await)
+    answer(services.invoice_pdf(&viewer, customer_id, invoice_id).await)
 }
 
 pub async fn invoices_csv(
@@ -98,12 +102,12 @@ pub async fn invoices_csv(
     Path(customer_id): Path<String>,
     RawQuery(query): RawQuery,
 ) -> Response {
-    let (Some(contact_id), Ok(customer_id)) = (contact(signed_in), customer_id.parse()) else {
+    let (Some(access), Ok(customer_id)) = (contact(signed_in), customer_id.parse()) else {
         return not_found();
     };
     let pairs = pairs(&query);
     match InvoiceQuery::from_pairs(pairs.iter().map(|(k, v)| (k.as_str(), v.as_str()))) {
-        Ok(q) => answer_streamed(services.invoices_csv(contact_id, customer_id, q).await),
+        Ok(q) => answer_streamed(services.invoices_csv(&access, customer_id, q).await),
         Err(e) => answer(Err(ServiceError::invalid(e.message))),
     }
 }
@@ -115,7 +119,7 @@ pub async fn invoices_zip(
     Path(customer_id): Path<String>,
     RawQuery(query): RawQuery,
 ) -> Response {
-    let (Some(contact_id), Ok(customer_id)) = (contact(signed_in), customer_id.parse()) else {
+    let (Some(access), Ok(customer_id)) = (contact(signed_in), customer_id.parse()) else {
         return not_found();
     };
     let mut ids = Vec::new();
@@ -127,7 +131,7 @@ pub async fn invoices_zip(
             }
         }
     }
-    answer_streamed(services.invoices_zip(contact_id, customer_id, &ids).await)
+    answer_streamed(services.invoices_zip(&access, customer_id, &ids).await)
 }
 
 async fn statement_download(
@@ -137,7 +141,7 @@ async fn statement_download(
     query: Option<String>,
     pdf: bool,
 ) -> Response {
-    let (Some(contact_id), Ok(customer_id)) = (contact(signed_in), customer_id.parse()) else {
+    let (Some(access), Ok(customer_id)) = (contact(signed_in), customer_id.parse()) else {
         return not_found();
     };
     let pairs = pairs(&query);
@@ -153,17 +157,9 @@ async fn statement_download(
         Err(message) => return answer(Err(ServiceError::invalid(message))),
     };
     if pdf {
-        answer(
-            services
-                .statement_pdf(contact_id, customer_id, from, to)
-                .await,
-        )
+        answer(services.statement_pdf(&access, customer_id, from, to).await)
     } else {
-        answer(
-            services
-                .statement_csv(contact_id, customer_id, from, to)
-                .await,
-        )
+        answer(services.statement_csv(&access, customer_id, from, to).await)
     }
 }
 
@@ -190,16 +186,12 @@ pub async fn receipt_pdf(
     signed_in: Option<Extension<SignedIn>>,
     Path((customer_id, payment_id)): Path<(String, String)>,
 ) -> Response {
-    let (Some(contact_id), Ok(customer_id), Ok(payment_id)) =
+    let (Some(access), Ok(customer_id), Ok(payment_id)) =
         (contact(signed_in), customer_id.parse(), payment_id.parse())
     else {
         return not_found();
     };
-    answer(
-        services
-            .receipt_pdf(contact_id, customer_id, payment_id)
-            .await,
-    )
+    answer(services.receipt_pdf(&access, customer_id, payment_id).await)
 }
 
 /// Where a refused invoice link leads: the problem page, which offers a
@@ -228,18 +220,8 @@ fn linked_invoice_page(grant: &InvoiceLinkGrant) -> String {
 
 /// A contact already signed in to the link's account just goes to the
 /// invoice: their own session is better than one scoped to the link.
-async fn contact_of_the_account(
-    services: &Services,
-    signed_in: Option<Extension<SignedIn>>,
-    customer_id: i64,
-) -> bool {
-    let Some(Viewer::Contact(contact_id)) = viewer(signed_in) else {
-        return false;
-    };
-    services
-        .contact_profile(contact_id)
-        .await
-        .is_ok_and(|p| p.accounts.iter().any(|a| a.customer_id == customer_id))
+fn contact_of_the_account(signed_in: Option<Extension<SignedIn>>, customer_id: i64) -> bool {
+    contact(signed_in).is_some_and(|access| access.membership(customer_id).is_some())
 }
 
 /// GET `/i/{token}` from a reminder email: changes nothing. A contact
@@ -257,7 +239,7 @@ pub async fn invoice_link_page(
         Err(e) => return HttpError::from(e).into_response(),
     };
     let anyone_signed_in = signed_in.is_some();
-    if contact_of_the_account(&services, signed_in, grant.customer_id).await {
+    if contact_of_the_account(signed_in, grant.customer_id) {
         return Redirect::to(&linked_invoice_page(&grant)).into_response();
     }
     let signed_in_note = if anyone_signed_in {
@@ -292,7 +274,7 @@ pub async fn open_invoice_link(
         Err(e) => return HttpError::from(e).into_response(),
     };
     let target = linked_invoice_page(&grant);
-    if contact_of_the_account(&services, signed_in, grant.customer_id).await {
+    if contact_of_the_account(signed_in, grant.customer_id) {
         return Redirect::to(&target).into_response();
     }
     let principal = Principal::InvoiceLink {

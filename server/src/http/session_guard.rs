@@ -82,14 +82,26 @@ pub async fn session_guard(
             signed_in = Some(SignedIn {
                 principal,
                 session_hash: hash_session_id(&id),
+                access: None,
             });
         }
     }
 
     // Someone disabled since signing in is out at once (disabling also
-    // deletes their sessions; this covers a request already in flight).
-    if let Some(s) = &signed_in {
-        match services.principal_is_active(s.principal).await {
+    // deletes their sessions; this covers a request already in flight). For
+    // a contact the same read says whether their access changed since it
+    // was last read (services::access).
+    if let Some(s) = &mut signed_in {
+        let active = match s.principal {
+            Principal::Contact { contact_id } => {
+                services.contact_access(contact_id).await.map(|access| {
+                    s.access = access;
+                    s.access.is_some()
+                })
+            }
+            other => services.principal_is_active(other).await,
+        };
+        match active {
             Ok(true) => {}
             Ok(false) => {
                 let _ = session.flush().await;

@@ -334,7 +334,15 @@ async fn a_csv_of_thousands_of_invoices_streams_in_chunks_with_every_row(backend
     // The rows come out as they are read, in chunks, never as one string.
     let mut download = app
         .services
-        .invoices_csv(contact_id, customer_id, InvoiceQuery::default())
+        .invoices_csv(
+            &app.services
+                .contact_access(contact_id)
+                .await
+                .unwrap()
+                .unwrap(),
+            customer_id,
+            InvoiceQuery::default(),
+        )
         .await
         .unwrap();
     let mut chunks = Vec::new();
@@ -515,7 +523,14 @@ async fn an_over_long_statement_period_gets_400_with_a_message(backend: Backend)
         .count("SELECT contact_id FROM contacts WHERE email = 'ap@northwind.example'")
         .await;
     assert!(matches!(
-        app.services.statement(contact_id, customer_id, too_long, to).await,
+        app.services
+            .statement(
+                &app.services.contact_access(contact_id).await.unwrap().unwrap(),
+                customer_id,
+                too_long,
+                to
+            )
+            .await,
         Err(portal_core::ServiceError::Invalid { message: m, .. }) if m == message
     ));
 }
@@ -528,6 +543,12 @@ async fn a_statements_opening_balance_is_the_previous_periods_closing(backend: B
     let contact_id = app
         .count("SELECT contact_id FROM contacts WHERE email = 'ap@northwind.example'")
         .await;
+    let access = app
+        .services
+        .contact_access(contact_id)
+        .await
+        .unwrap()
+        .unwrap();
     let today = app.services.today();
     let days = |n| chrono::Duration::days(n);
     let periods = [
@@ -540,7 +561,7 @@ async fn a_statements_opening_balance_is_the_previous_periods_closing(backend: B
     for (from, to) in periods {
         let soa = app
             .services
-            .statement(contact_id, customer_id, from, to)
+            .statement(&access, customer_id, from, to)
             .await
             .unwrap();
         let s = &soa.statement;

@@ -3,6 +3,7 @@
 //! server on loopback, and HTTP as a browser speaks it. One binary, in the
 //! zero-to-production style.
 
+mod access;
 mod bench_webhooks;
 mod cli;
 mod demo_data;

@@ -3,7 +3,9 @@
 //! (`domain::invoice_status::sql`, what the list filters, sorts and totals
 //! by in the database). Generated invoices crowded around the due-soon and
 //! overdue boundaries, with every mix of payment, credit, overpayment and
-//! voiding, must get the same answers from both, on both engines.
+//! voiding, must get the same answers from both, on both engines: balances,
+//! every status filter (rows, count and totals), the status sort, and the
+//! open and overdue totals.
 
 use std::collections::BTreeMap;
 
@@ -11,7 +13,7 @@ use chrono::{Duration, NaiveDate};
 use portal_core::domain::invoice_query::{InvoiceQuery, StatusFilter};
 use portal_core::domain::invoice_status::sql::BALANCE;
 use portal_core::domain::{invoice_standing, Currency, InvoiceFacts, InvoiceStanding};
-use portal_core::repo::invoices::{self as repo, InvoiceLedgerRow, MAX_EXPORT_ROWS};
+use portal_core::repo::invoices::{self as repo, InvoiceLedgerRow, OpenTotals, MAX_EXPORT_ROWS};
 use portal_core::repo::Conn;
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
@@ -145,6 +147,12 @@ async fn the_sql_status_rule_agrees_with_invoice_standing(backend: Backend) {
     let mut rng = StdRng::seed_from_u64(seed);
     let mut conn = app.services.db.pool.acquire().await.unwrap();
     let (customer_id, invoices) = generate(&mut conn, &mut rng, today).await;
+    let currencies: Vec<Currency> = invoices
+        .values()
+        .map(|g| g.currency)
+        .collect::<std::collections::BTreeSet<_>>()
+        .into_iter()
+        .collect();
 
     // The cached balance is the Rust balance.
     let rows = sqlx::query("SELECT invoice_id, balance_minor FROM invoices")
@@ -187,7 +195,8 @@ async fn the_sql_status_rule_agrees_with_invoice_standing(backend: Backend) {
             "status filter {}, seed {seed}",
             status.key()
         );
-        let counted = repo::count_matching(
+        // The list's summary: the count, and the totals of what matches.
+        let summary = repo::list_summary(
             &mut conn,
             customer_id,
             &query(&[("status", status.key())]),
@@ -196,11 +205,18 @@ async fn the_sql_status_rule_agrees_with_invoice_standing(backend: Backend) {
         .await
         .unwrap();
         assert_eq!(
-            counted,
+            summary.matching,
             expected.len() as i64,
             "count of {}, seed {seed}",
             status.key()
         );
+        assert_eq!(
+            by_currency(&summary.totals),
+            expected_totals(&invoices, today, |g| status.admits(&g.standing.status)),
+            "totals of {}, seed {seed}",
+            status.key()
+        );
+        assert_eq!(summary.currencies, currencies, "currencies, seed {seed}");
     }
 
     // Sorting by status orders by urgency, then due date, then id.
@@ -226,8 +242,39 @@ async fn the_sql_status_rule_agrees_with_invoice_standing(backend: Backend) {
     let totals = repo::open_totals(&mut conn, customer_id, &query(&[]), today)
         .await
         .unwrap();
-    let mut expected: BTreeMap<Currency, (i64, i64, i64, i64)> = BTreeMap::new();
-    for g in invoices.values().filter(|g| g.standing.status.is_open()) {
+    assert_eq!(
+        by_currency(&totals),
+        expected_totals(&invoices, today, |_| true),
+        "open totals, seed {seed}"
+    );
+}
+
+type Totals = BTreeMap<Currency, (i64, i64, i64, i64)>;
+
+/// Open and overdue sums and counts per currency, as the database gave them.
+fn by_currency(totals: &[OpenTotals]) -> Totals {
+    totals
+        .iter()
+        .map(|t| {
+            (
+                t.currency,
+                (t.open_minor, t.overdue_minor, t.open_count, t.overdue_count),
+            )
+        })
+        .collect()
+}
+
+/// The same sums computed in Rust over the invoices `keep` admits.
+fn expected_totals(
+    invoices: &BTreeMap<i64, Generated>,
+    today: NaiveDate,
+    keep: impl Fn(&Generated) -> bool,
+) -> Totals {
+    let mut expected = Totals::new();
+    for g in invoices
+        .values()
+        .filter(|g| keep(g) && g.standing.status.is_open())
+    {
         let entry = expected.entry(g.currency).or_default();
         entry.0 += g.standing.balance_minor;
         entry.2 += 1;
@@ -236,14 +283,5 @@ async fn the_sql_status_rule_agrees_with_invoice_standing(backend: Backend) {
             entry.3 += 1;
         }
     }
-    let found: BTreeMap<Currency, (i64, i64, i64, i64)> = totals
-        .iter()
-        .map(|t| {
-            (
-                t.currency,
-                (t.open_minor, t.overdue_minor, t.open_count, t.overdue_count),
-            )
-        })
-        .collect();
-    assert_eq!(found, expected, "open totals, seed {seed}");
+    expected
 }

@@ -13,6 +13,8 @@ pub struct ContactRow {
     pub contact_id: i64,
     pub email: String,
     pub name: String,
+    /// Raised by triggers whenever the contact's access changes (0006).
+    pub access_version: i64,
 }
 
 #[derive(Clone, Debug)]
@@ -23,12 +25,14 @@ pub struct StaffRow {
     pub role: StaffRole,
 }
 
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub struct MembershipRow {
     pub customer_id: i64,
     pub customer_name: String,
     pub currency: Currency,
     pub role: ContactRole,
+    /// The account's payment terms, in days.
+    pub terms_days: i64,
 }
 
 fn contact_from(r: sqlx::any::AnyRow) -> ContactRow {
@@ -36,6 +40,7 @@ fn contact_from(r: sqlx::any::AnyRow) -> ContactRow {
         contact_id: r.get("contact_id"),
         email: r.get("email"),
         name: r.get("name"),
+        access_version: r.get("access_version"),
     }
 }
 
@@ -44,7 +49,7 @@ pub async fn active_contact_by_email(
     email: &str,
 ) -> Result<Option<ContactRow>, sqlx::Error> {
     let row = sqlx::query(
-        "SELECT contact_id, email, name FROM contacts WHERE email = $1 AND disabled_at IS NULL",
+        "SELECT contact_id, email, name, access_version FROM contacts WHERE email = $1 AND disabled_at IS NULL",
     )
     .bind(email)
     .fetch_optional(conn)
@@ -56,11 +61,23 @@ pub async fn active_contact(
     conn: &mut Conn,
     contact_id: i64,
 ) -> Result<Option<ContactRow>, sqlx::Error> {
-    let row = sqlx::query("SELECT contact_id, email, name FROM contacts WHERE contact_id = $1 AND disabled_at IS NULL")
+    let row = sqlx::query("SELECT contact_id, email, name, access_version FROM contacts WHERE contact_id = $1 AND disabled_at IS NULL")
         .bind(contact_id)
         .fetch_optional(conn)
         .await?;
     Ok(row.map(contact_from))
+}
+
+/// The contact's access version if they are enabled: the one read the
+/// session guard makes per request (see services::access).
+pub async fn access_version(conn: &mut Conn, contact_id: i64) -> Result<Option<i64>, sqlx::Error> {
+    let row = sqlx::query(
+        "SELECT access_version FROM contacts WHERE contact_id = $1 AND disabled_at IS NULL",
+    )
+    .bind(contact_id)
+    .fetch_optional(conn)
+    .await?;
+    row.map(|r| r.try_get("access_version")).transpose()
 }
 
 fn staff_from(r: sqlx::any::AnyRow) -> Result<StaffRow, sqlx::Error> {
@@ -119,7 +136,8 @@ pub async fn memberships(
     contact_id: i64,
 ) -> Result<Vec<MembershipRow>, sqlx::Error> {
     let rows = sqlx::query(
-        "SELECT c.customer_id, c.name, c.currency, cc.role
+        "SELECT c.customer_id, c.name, c.currency, cc.role,
+                CAST(c.payment_terms_days AS BIGINT) AS terms_days
          FROM customer_contacts cc JOIN customers c ON c.customer_id = cc.customer_id
          JOIN contacts p ON p.contact_id = cc.contact_id
          WHERE cc.contact_id = $1 AND p.disabled_at IS NULL ORDER BY c.name",
@@ -134,6 +152,7 @@ pub async fn memberships(
                 customer_name: r.try_get("name")?,
                 currency: decode(&r, "customers", "currency")?,
                 role: decode(&r, "customer_contacts", "role")?,
+                terms_days: r.try_get("terms_days")?,
             })
         })
         .collect()

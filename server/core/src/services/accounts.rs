@@ -2,24 +2,17 @@
 //! contact and checks membership first: a customer the contact does not
 //! belong to is `NotFound`, exactly like one that does not exist.
 
+use super::access::ContactAccess;
 use super::invoices::InvoiceSummary;
 use super::Services;
 use crate::domain::invoice_query::{Direction, InvoiceQuery, SortKey, StatusFilter};
 use crate::domain::{ContactRole, StaffRole};
 use crate::error::{ServiceError, ServiceResult};
-use crate::repo::accounts::{self, MembershipRow};
+use crate::repo::accounts;
 use crate::repo::invoices::{self, OpenTotals};
 
 /// Open invoices the account overview lists (oldest due first).
 pub const OVERVIEW_INVOICES: usize = 10;
-
-#[derive(Clone, Debug)]
-pub struct ContactProfile {
-    pub contact_id: i64,
-    pub name: String,
-    pub email: String,
-    pub accounts: Vec<MembershipRow>,
-}
 
 #[derive(Clone, Debug)]
 pub struct StaffProfile {
@@ -42,20 +35,6 @@ pub struct AccountOverview {
 }
 
 impl Services {
-    pub async fn contact_profile(&self, contact_id: i64) -> ServiceResult<ContactProfile> {
-        let mut conn = self.db.pool.acquire().await?;
-        let contact = accounts::active_contact(&mut conn, contact_id)
-            .await?
-            .ok_or(ServiceError::NotFound)?;
-        let memberships = accounts::memberships(&mut conn, contact_id).await?;
-        Ok(ContactProfile {
-            contact_id,
-            name: contact.name,
-            email: contact.email,
-            accounts: memberships,
-        })
-    }
-
     pub async fn staff_profile(&self, staff_id: i64) -> ServiceResult<StaffProfile> {
         let mut conn = self.db.pool.acquire().await?;
         let staff = accounts::active_staff(&mut conn, staff_id)
@@ -72,15 +51,14 @@ impl Services {
     /// The home page of one account, for a contact who belongs to it.
     pub async fn account_overview(
         &self,
-        contact_id: i64,
+        access: &ContactAccess,
         customer_id: i64,
     ) -> ServiceResult<AccountOverview> {
+        let membership = access
+            .membership(customer_id)
+            .ok_or(ServiceError::NotFound)?
+            .clone();
         let mut conn = self.db.pool.acquire().await?;
-        let membership = accounts::memberships(&mut conn, contact_id)
-            .await?
-            .into_iter()
-            .find(|m| m.customer_id == customer_id)
-            .ok_or(ServiceError::NotFound)?;
         let today = self.today();
         // The overview shows the oldest-due open invoices; the invoice list has the rest.
         let query = InvoiceQuery {

@@ -1,6 +1,7 @@
 //! Services hold the rules: each public method is one thing a user or job
 //! does, runs its own transaction, and calls repositories for the SQL.
 
+pub mod access;
 pub mod accounts;
 pub mod auth;
 pub mod invoice_links;
@@ -40,6 +41,8 @@ pub struct Services {
     /// One permit per heavy download (zip, CSV, statement PDF) being
     /// prepared or streamed; `PORTAL_HEAVY_DOWNLOADS` of them.
     pub heavy_downloads: Arc<tokio::sync::Semaphore>,
+    /// Signed-in contacts' access, read once per change (services::access).
+    pub access_cache: Arc<access::AccessCache>,
 }
 
 impl Services {
@@ -64,6 +67,7 @@ impl Services {
             sandbox,
             sandbox_wake: Arc::new(Notify::new()),
             heavy_downloads: Arc::new(tokio::sync::Semaphore::new(config.heavy_downloads)),
+            access_cache: Arc::default(),
             config,
         }
     }

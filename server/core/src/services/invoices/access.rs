@@ -5,6 +5,8 @@
 use sqlx::pool::PoolConnection;
 use sqlx::Any;
 
+use crate::services::access::ContactAccess;
+
 use super::Viewer;
 use crate::error::{ServiceError, ServiceResult};
 use crate::repo::invoices::{self as repo, InvoiceLedgerRow};
@@ -32,21 +34,18 @@ impl Services {
     /// start of every account-wide read.
     pub(super) async fn as_member(
         &self,
-        contact_id: i64,
+        access: &ContactAccess,
         customer_id: i64,
     ) -> ServiceResult<(PoolConnection<Any>, Customer)> {
-        let mut conn = self.db.pool.acquire().await?;
-        let customer = self
-            .member_customer(&mut conn, contact_id, customer_id)
-            .await?;
-        Ok((conn, customer))
+        let customer = member_customer(access, customer_id)?;
+        Ok((self.db.pool.acquire().await?, customer))
     }
 
     /// A connection, the customer and the invoice, if the viewer may see
     /// that invoice: the start of every read of one invoice.
     pub(super) async fn viewed_invoice(
         &self,
-        viewer: Viewer,
+        viewer: &Viewer,
         customer_id: i64,
         invoice_id: i64,
     ) -> ServiceResult<(PoolConnection<Any>, Customer, InvoiceLedgerRow)> {
@@ -58,41 +57,19 @@ impl Services {
         Ok((conn, customer, row))
     }
 
-    /// The customer, if the contact belongs to it.
-    async fn member_customer(
-        &self,
-        conn: &mut Conn,
-        contact_id: i64,
-        customer_id: i64,
-    ) -> ServiceResult<Customer> {
-        let membership = accounts::memberships(conn, contact_id)
-            .await?
-            .into_iter()
-            .find(|m| m.customer_id == customer_id)
-            .ok_or(ServiceError::NotFound)?;
-        let (name, terms) = customer_name_terms(conn, customer_id).await?;
-        Ok(Customer {
-            name,
-            terms,
-            can_pay: membership.role.can_pay(),
-        })
-    }
-
     /// The customer, if the viewer may see this invoice of it. A link
     /// grants its own invoice only, and only while valid.
     async fn invoice_customer(
         &self,
         conn: &mut Conn,
-        viewer: Viewer,
+        viewer: &Viewer,
         customer_id: i64,
         invoice_id: i64,
     ) -> ServiceResult<Customer> {
         match viewer {
-            Viewer::Contact(contact_id) => {
-                self.member_customer(conn, contact_id, customer_id).await
-            }
+            Viewer::Contact(access) => member_customer(access, customer_id),
             Viewer::InvoiceLink(link_id) => {
-                let link = invoice_links::by_id(conn, link_id)
+                let link = invoice_links::by_id(conn, *link_id)
                     .await?
                     .ok_or(ServiceError::NotFound)?;
                 let usable = link.revoked_at.is_none() && link.expires_at > self.clock.now();
@@ -109,6 +86,19 @@ impl Services {
             }
         }
     }
+}
+
+/// The customer, if the contact belongs to it (from their access as read
+/// this request: no query).
+fn member_customer(access: &ContactAccess, customer_id: i64) -> ServiceResult<Customer> {
+    let membership = access
+        .membership(customer_id)
+        .ok_or(ServiceError::NotFound)?;
+    Ok(Customer {
+        name: membership.customer_name.clone(),
+        terms: membership.terms_days,
+        can_pay: membership.role.can_pay(),
+    })
 }
 
 /// The customer's invoice `invoice_id`; another customer's is `NotFound`.

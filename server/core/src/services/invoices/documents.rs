@@ -1,6 +1,7 @@
 //! Invoice PDFs, one at a time or many in a streamed zip, and the pieces
 //! every streamed download shares (`ChunkWriter`, the chunk sizes).
 
+use crate::services::access::ContactAccess;
 use std::io::Write;
 
 use tokio::sync::mpsc;
@@ -19,7 +20,7 @@ impl Services {
     /// The ERP's original PDF when there is one, else one rendered here.
     pub async fn invoice_pdf(
         &self,
-        viewer: Viewer,
+        viewer: &Viewer,
         customer_id: i64,
         invoice_id: i64,
     ) -> ServiceResult<Download> {
@@ -60,7 +61,7 @@ impl Services {
     /// are refused as a whole, so a tampered form cannot probe other accounts.
     pub async fn invoices_zip(
         &self,
-        contact_id: i64,
+        access: &ContactAccess,
         customer_id: i64,
         ids: &[i64],
     ) -> ServiceResult<StreamedDownload> {
@@ -77,7 +78,7 @@ impl Services {
                 "Select at most {MAX_ZIP_INVOICES} invoices per download"
             )));
         }
-        let (mut conn, customer) = self.as_member(contact_id, customer_id).await?;
+        let (mut conn, customer) = self.as_member(access, customer_id).await?;
         let rows = repo::invoices_of_customer(&mut conn, customer_id, &ids).await?;
         drop(conn);
         if rows.len() != ids.len() {

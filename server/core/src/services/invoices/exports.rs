@@ -1,6 +1,7 @@
 //! The invoice list as a streamed CSV, and the cell defusing every CSV
 //! download shares.
 
+use crate::services::access::ContactAccess;
 use tokio::sync::mpsc;
 
 use super::documents::CHUNKS_IN_FLIGHT;
@@ -17,11 +18,11 @@ impl Services {
     /// database returns them and leave in chunks of about `CHUNK_BYTES`.
     pub async fn invoices_csv(
         &self,
-        contact_id: i64,
+        access: &ContactAccess,
         customer_id: i64,
         query: InvoiceQuery,
     ) -> ServiceResult<StreamedDownload> {
-        let (mut conn, customer) = self.as_member(contact_id, customer_id).await?;
+        let (mut conn, customer) = self.as_member(access, customer_id).await?;
         let today = self.today();
         let (chunks_tx, chunks) = mpsc::channel(CHUNKS_IN_FLIGHT);
         tokio::spawn(async move {

@@ -6,6 +6,7 @@ use super::{Download, PaymentHistory, PaymentReceipt};
 use crate::error::{ServiceError, ServiceResult};
 use crate::pdf::layouts;
 use crate::repo::payments as payments_repo;
+use crate::services::access::ContactAccess;
 use crate::services::Services;
 
 pub const PAYMENTS_PER_PAGE: i64 = 25;
@@ -13,11 +14,11 @@ pub const PAYMENTS_PER_PAGE: i64 = 25;
 impl Services {
     pub async fn payment_history(
         &self,
-        contact_id: i64,
+        access: &ContactAccess,
         customer_id: i64,
         page: i64,
     ) -> ServiceResult<PaymentHistory> {
-        let (mut conn, customer) = self.as_member(contact_id, customer_id).await?;
+        let (mut conn, customer) = self.as_member(access, customer_id).await?;
         let count = payments_repo::count_payments(&mut conn, customer_id).await?;
         let pages = ((count + PAYMENTS_PER_PAGE - 1) / PAYMENTS_PER_PAGE).max(1);
         let page = page.clamp(1, pages);
@@ -39,11 +40,11 @@ impl Services {
 
     pub async fn payment_receipt(
         &self,
-        contact_id: i64,
+        access: &ContactAccess,
         customer_id: i64,
         payment_id: i64,
     ) -> ServiceResult<PaymentReceipt> {
-        let (mut conn, customer) = self.as_member(contact_id, customer_id).await?;
+        let (mut conn, customer) = self.as_member(access, customer_id).await?;
         let (payment, allocations) = payments_repo::payment(&mut conn, payment_id)
             .await?
             .filter(|(p, _)| p.customer_id == customer_id)
@@ -58,12 +59,12 @@ impl Services {
 
     pub async fn receipt_pdf(
         &self,
-        contact_id: i64,
+        access: &ContactAccess,
         customer_id: i64,
         payment_id: i64,
     ) -> ServiceResult<Download> {
         let receipt = self
-            .payment_receipt(contact_id, customer_id, payment_id)
+            .payment_receipt(access, customer_id, payment_id)
             .await?;
         let spec = layouts::receipt_document(
             &self.config,

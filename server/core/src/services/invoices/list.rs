@@ -8,21 +8,20 @@ use crate::domain::Money;
 use crate::error::ServiceResult;
 use crate::repo::invoices as repo;
 use crate::repo::payments::method_label;
+use crate::services::access::ContactAccess;
 use crate::services::Services;
 
 impl Services {
     pub async fn invoice_list(
         &self,
-        contact_id: i64,
+        access: &ContactAccess,
         customer_id: i64,
         query: InvoiceQuery,
     ) -> ServiceResult<InvoiceList> {
-        let (mut conn, customer) = self.as_member(contact_id, customer_id).await?;
+        let (mut conn, customer) = self.as_member(access, customer_id).await?;
         let today = self.today();
         let page = repo::list_page(&mut conn, customer_id, &query, today, PAGE_SIZE).await?;
-        let matching = repo::count_matching(&mut conn, customer_id, &query, today).await?;
-        let totals = repo::open_totals(&mut conn, customer_id, &query, today).await?;
-        let currencies = repo::currencies_of_customer(&mut conn, customer_id).await?;
+        let summary = repo::list_summary(&mut conn, customer_id, &query, today).await?;
         let cursor_at = |i: usize| Cursor {
             value: page.sort_values[i].clone(),
             invoice_id: page.rows[i].invoice_id,
@@ -49,17 +48,17 @@ impl Services {
                 .map(|r| InvoiceSummary::of(r, today))
                 .collect(),
             query,
-            matching,
-            totals,
+            matching: summary.matching,
+            totals: summary.totals,
             next,
             previous,
-            currencies,
+            currencies: summary.currencies,
         })
     }
 
     pub async fn invoice_detail(
         &self,
-        viewer: Viewer,
+        viewer: &Viewer,
         customer_id: i64,
         invoice_id: i64,
     ) -> ServiceResult<InvoiceDetail> {

@@ -10,6 +10,8 @@ mod history;
 mod list;
 mod statements;
 
+use std::sync::Arc;
+
 use chrono::NaiveDate;
 use tokio::sync::mpsc;
 
@@ -18,6 +20,8 @@ use crate::domain::statement::Statement;
 use crate::domain::{invoice_standing, Currency, InvoiceStatus, Money, Principal};
 use crate::repo::invoices::{Application, InvoiceLedgerRow, LineRow, OpenTotals};
 use crate::repo::payments::{AllocationRow, PaymentRow};
+use crate::services::access::ContactAccess;
+use crate::session_store::SignedIn;
 
 pub use crate::pdf::layouts::{quantity, tax_rate};
 pub use documents::{CHUNK_BYTES, MAX_ZIP_INVOICES};
@@ -26,17 +30,20 @@ pub(crate) use statements::charge_and_credit;
 
 /// Who is looking at an invoice: the one viewer type of the portal (the
 /// header's `app::models::SignedInPerson` is only what it displays).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Viewer {
-    Contact(i64),
+    /// A signed-in contact, with what they may see.
+    Contact(Arc<ContactAccess>),
     /// Someone holding a link to one invoice.
     InvoiceLink(i64),
 }
 
 impl Viewer {
-    pub fn of(principal: Principal) -> Option<Viewer> {
-        match principal {
-            Principal::Contact { contact_id } => Some(Viewer::Contact(contact_id)),
+    /// The viewer a signed-in request stands for (staff see invoices
+    /// through their own pages).
+    pub fn of(signed_in: &SignedIn) -> Option<Viewer> {
+        match signed_in.principal {
+            Principal::Contact { .. } => signed_in.access.clone().map(Viewer::Contact),
             Principal::InvoiceLink { link_id } => Some(Viewer::InvoiceLink(link_id)),
             Principal::Staff { .. } => None,
         }

@@ -1,5 +1,6 @@
 //! The statement of account for a period, on screen, as PDF and as CSV.
 
+use crate::services::access::ContactAccess;
 use chrono::NaiveDate;
 
 use super::documents::render_pdf;
@@ -27,7 +28,7 @@ pub(crate) fn charge_and_credit(entry: &Entry, show: impl Fn(i64) -> String) -> 
 impl Services {
     pub async fn statement(
         &self,
-        contact_id: i64,
+        access: &ContactAccess,
         customer_id: i64,
         from: NaiveDate,
         to: NaiveDate,
@@ -48,7 +49,7 @@ impl Services {
         if let Some(problem) = statement_period_problem(from, to) {
             return Err(ServiceError::invalid(problem));
         }
-        let (mut conn, customer) = self.as_member(contact_id, customer_id).await?;
+        let (mut conn, customer) = self.as_member(access, customer_id).await?;
         // Only the period's entries; everything earlier is one sum per currency.
         let opening = statement_repo::opening_balances(&mut conn, customer_id, from).await?;
         let entries = statement_repo::entries_between(&mut conn, customer_id, from, to).await?;
@@ -62,12 +63,12 @@ impl Services {
 
     pub async fn statement_pdf(
         &self,
-        contact_id: i64,
+        access: &ContactAccess,
         customer_id: i64,
         from: NaiveDate,
         to: NaiveDate,
     ) -> ServiceResult<Download> {
-        let soa = self.statement(contact_id, customer_id, from, to).await?;
+        let soa = self.statement(access, customer_id, from, to).await?;
         let spec = layouts::statement_document(&self.config, &soa);
         let bytes = render_pdf(spec).await?;
         Ok(Download::pdf(
@@ -81,12 +82,12 @@ impl Services {
 
     pub async fn statement_csv(
         &self,
-        contact_id: i64,
+        access: &ContactAccess,
         customer_id: i64,
         from: NaiveDate,
         to: NaiveDate,
     ) -> ServiceResult<Download> {
-        let soa = self.statement(contact_id, customer_id, from, to).await?;
+        let soa = self.statement(access, customer_id, from, to).await?;
         // Two tables in one file (activity, then aging): rows differ in width.
         let mut out = csv::WriterBuilder::new()
             .flexible(true)
