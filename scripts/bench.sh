@@ -11,6 +11,14 @@
 # same binary (/health), the invoice list of a 5,000-invoice customer, an
 # invoice detail page and a statement PDF. Prints a Markdown table, and the
 # first load's transfer size (WASM + JS + CSS, brotli).
+#
+# Per URL it also reports the portal's CPU time per request (its utime +
+# stime from /proc over the wrk run, divided by the requests wrk counted)
+# and the SQL statements one request runs (a second instance logging
+# sqlx's statements answers one request per URL; its lines are counted).
+#
+# To compare builds: BENCH_PORTAL=/path/to/portal BENCH_SITE=/path/to/site
+# runs a saved binary and its site instead of building this tree.
 set -euo pipefail
 repo="$(cd "$(dirname "$0")/.." && pwd)"
 cd "$repo"
@@ -40,9 +48,16 @@ base="http://127.0.0.1:$port"
 data="${BENCH_DIR:-$HOME/.cache/receivables-portal/bench}"
 mkdir -p "$data"
 
-step "cargo leptos build --release --precompress"
-cargo leptos build --release --precompress
-portal="$CARGO_TARGET_DIR/release/portal"
+if [ -n "${BENCH_PORTAL:-}" ]; then
+  portal="$BENCH_PORTAL"
+  site="${BENCH_SITE:?BENCH_SITE goes with BENCH_PORTAL}"
+else
+  step "cargo leptos build --release --precompress"
+  cargo leptos build --release --precompress
+  portal="$CARGO_TARGET_DIR/release/portal"
+  site="$repo/target/site"
+fi
+ticks_per_second=$(getconf CLK_TCK)
 
 # Runs SQL against the benchmark database and prints the first column.
 sql() {
@@ -52,16 +67,45 @@ sql() {
   esac
 }
 
+# CPU time the server process has used so far, in clock ticks.
+cpu_ticks() { awk '{print $14 + $15}' "/proc/$server/stat"; }
+
+# SQL statements the logging instance runs for one request to $1: those
+# logged between the request's start and end. The workers poll in the
+# background (sandbox deliveries every second, the outboxes every 5 s), so
+# the fewest of 5 requests is the request's own count.
+queries_for() {
+  local fewest="" start end n
+  curl -s -o /dev/null -H "Cookie: portal_session=$cookie" "$counter_base$1"
+  for _ in 1 2 3 4 5; do
+    start=$(date -u +%Y-%m-%dT%H:%M:%S.%6NZ)
+    curl -s -o /dev/null ${2:+-H "Cookie: portal_session=$cookie"} "$counter_base$1"
+    end=$(date -u +%Y-%m-%dT%H:%M:%S.%6NZ)
+    sleep 0.05
+    n=$(sed 's/\x1b\[[0-9;]*m//g' "$data/count-$engine.log" |
+      awk -v s="$start" -v e="$end" '/sqlx::query/ && $1 >= s && $1 <= e {n++} END {print n + 0}')
+    if [ -z "$fewest" ] || [ "$n" -lt "$fewest" ]; then fewest=$n; fi
+  done
+  echo "$fewest"
+}
+
+# measure LABEL PATH [signed-in]: wrk against PATH, with the session cookie
+# when a third argument is given.
 measure() {
-  local label="$1" path="$2"
-  local out
-  out=$(wrk -t2 -c64 -d"${seconds}s" --latency -H "Cookie: portal_session=$cookie" -H "Accept-Language: en-US" "$base$path")
+  local label="$1" path="$2" signed_in="${3:-}"
+  local out queries start_ticks end_ticks requests cpu
+  queries=$(queries_for "$path" "$signed_in")
+  start_ticks=$(cpu_ticks)
+  out=$(wrk -t2 -c64 -d"${seconds}s" --latency ${signed_in:+-H "Cookie: portal_session=$cookie"} -H "Accept-Language: en-US" "$base$path")
   local rps p50 p99 errors
   rps=$(awk '/Requests\/sec/ {print $2}' <<<"$out")
   p50=$(awk '$1 == "50%" {print $2}' <<<"$out")
   p99=$(awk '$1 == "99%" {print $2}' <<<"$out")
   errors=$(awk '/Non-2xx/ {print $5}' <<<"$out")
-  printf '| %s | %s | %s | %s | %s | %s |\n' "$engine" "$label" "$rps" "$p50" "$p99" "${errors:-0}"
+  end_ticks=$(cpu_ticks)
+  requests=$(awk '/requests in/ {print $1}' <<<"$out")
+  cpu=$(awk -v t=$((end_ticks - start_ticks)) -v hz="$ticks_per_second" -v n="$requests" 'BEGIN {printf "%.3f", t * 1000 / hz / n}')
+  printf '| %s | %s | %s | %s | %s | %s | %s | %s |\n' "$engine" "$label" "$rps" "$p50" "$p99" "$cpu" "$queries" "${errors:-0}"
 }
 
 run_engine() {
@@ -78,7 +122,7 @@ run_engine() {
       export DATABASE_URL="$pg_url"
       ;;
   esac
-  export PORTAL_BASE_URL="$base" LEPTOS_SITE_ADDR="127.0.0.1:$port" LEPTOS_SITE_ROOT="$repo/target/site"
+  export PORTAL_BASE_URL="$base" LEPTOS_SITE_ADDR="127.0.0.1:$port" LEPTOS_SITE_ROOT="$site"
   export PORTAL_SIGN_IN_PER_EMAIL=1000 PORTAL_SIGN_IN_IP_BURST=1000 RUST_LOG=warn
   # The statement PDF runs at 64 connections: measure its throughput, not
   # the heavy-download limit (4 at a time by default, 503 beyond).
@@ -111,19 +155,28 @@ run_engine() {
   [ -n "$cookie" ] || { echo "could not sign in as $email" >&2; exit 1; }
   status=$(curl -s -o /dev/null -w '%{http_code}' -H "Cookie: portal_session=$cookie" "$base/accounts/$customer/invoices")
   [ "$status" = 200 ] || { echo "invoice list answered $status" >&2; exit 1; }
+  # The statement counter: the same database and session, sqlx logging
+  # every statement it runs.
+  counter_base="http://127.0.0.1:$((port + 1))"
+  PORTAL_BASE_URL="$counter_base" LEPTOS_SITE_ADDR="127.0.0.1:$((port + 1))" RUST_LOG="warn,sqlx::query=debug" \
+    "$portal" serve >"$data/count-$engine.log" 2>&1 &
+  counter=$!
+  trap 'kill $server $counter 2>/dev/null || true' RETURN
+  for _ in $(seq 1 100); do curl -sf "$counter_base/health" >/dev/null && break; sleep 0.1; done
 
   echo
   echo "$engine: $total invoices in the database; customer $customer has $count"
   echo
-  echo "| engine | URL | requests/s | p50 | p99 | non-2xx |"
-  echo "| --- | --- | ---: | ---: | ---: | ---: |"
+  echo "| engine | URL | requests/s | p50 | p99 | CPU ms/request | SQL statements/request | non-2xx |"
+  echo "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: |"
+  # The bare route without a session (no cookie, no SQL): the ceiling.
   measure "bare axum route (/health)" "/health"
-  measure "invoice list, 5,000-invoice customer" "/accounts/$customer/invoices"
-  measure "invoice list, filtered + sorted" "/accounts/$customer/invoices?status=unpaid&sort=balance&dir=desc"
-  measure "invoice detail" "/accounts/$customer/invoices/$invoice"
-  measure "statement PDF (year to date)" "/accounts/$customer/statement.pdf"
-  kill "$server" 2>/dev/null || true
-  wait "$server" 2>/dev/null || true
+  measure "invoice list, 5,000-invoice customer" "/accounts/$customer/invoices" signed-in
+  measure "invoice list, filtered + sorted" "/accounts/$customer/invoices?status=unpaid&sort=balance&dir=desc" signed-in
+  measure "invoice detail" "/accounts/$customer/invoices/$invoice" signed-in
+  measure "statement PDF (year to date)" "/accounts/$customer/statement.pdf" signed-in
+  kill "$server" "$counter" 2>/dev/null || true
+  wait "$server" "$counter" 2>/dev/null || true
 }
 
 case "$which" in
@@ -135,7 +188,7 @@ esac
 echo
 echo "First load (brotli, as served precompressed):"
 total=0
-for f in target/site/pkg/*.wasm target/site/pkg/*.js target/site/pkg/*.css; do
+for f in "$site"/pkg/*.wasm "$site"/pkg/*.js "$site"/pkg/*.css; do
   size=$(brotli -c -q 11 "$f" | wc -c)
   total=$((total + size))
   printf '  %-40s %8d bytes raw  %8d bytes brotli\n' "$(basename "$f")" "$(stat -c %s "$f")" "$size"
