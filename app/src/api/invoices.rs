@@ -130,8 +130,8 @@ pub async fn invoice_detail(
 ) -> Result<InvoiceDetailView, AppError> {
     use super::ssr::{date, fail, id, mapped, services, signed_in, stamp};
     use crate::models::{ActivityView, ApplicationView, LineView};
+    use portal_core::domain::payment_state::{method_label, payment_reference};
     use portal_core::domain::Money;
-    use portal_core::repo::payments::{method_label, payment_reference};
     use portal_core::services::invoices::{quantity, tax_rate, Viewer};
 
     let Some(viewer) = signed_in().and_then(|s| Viewer::of(&s)) else {
@@ -320,6 +320,7 @@ pub async fn statement(
 #[server(endpoint = "staff_invoice_links")]
 pub async fn staff_invoice_links(invoice_number: String) -> Result<Vec<InvoiceLinkView>, AppError> {
     use super::ssr::{mapped, require_staff, services, stamp};
+    use portal_core::domain::invoice_link::LinkState;
 
     let staff_id = require_staff()?;
     let services = services()?;
@@ -338,14 +339,9 @@ pub async fn staff_invoice_links(invoice_number: String) -> Result<Vec<InvoiceLi
             expires: stamp(l.expires_at),
             last_used: l.last_used_at.map(stamp),
             created_by: l.created_by,
-            state: if l.revoked_at.is_some() {
-                "revoked"
-            } else if l.expires_at <= now {
-                "expired"
-            } else {
-                "active"
-            }
-            .to_owned(),
+            state: LinkState::of(l.revoked_at, l.expires_at, now)
+                .key()
+                .to_owned(),
         })
         .collect())
 }

@@ -14,8 +14,8 @@ fn payment_view(
 ) -> PaymentView {
     use super::ssr::date;
     use crate::models::AllocationView;
+    use portal_core::domain::payment_state::method_label;
     use portal_core::domain::{payment_number, Money, PaymentStatus};
-    use portal_core::repo::payments::method_label;
 
     let money = |minor: i64| Money::new(minor, p.currency).display();
     PaymentView {

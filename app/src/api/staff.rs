@@ -25,8 +25,8 @@ pub async fn staff_home() -> Result<StaffHomeView, AppError> {
 pub async fn staff_payments() -> Result<crate::models::StaffPaymentsView, AppError> {
     use super::ssr::{mapped, require_staff, services, stamp};
     use crate::models::{StaffPaymentView, StaffPaymentsView};
+    use portal_core::domain::payment_state::method_label;
     use portal_core::domain::Money;
-    use portal_core::repo::payments::method_label;
 
     let staff_id = require_staff()?;
     let services = services()?;

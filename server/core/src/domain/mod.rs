@@ -4,6 +4,7 @@ pub mod audit;
 pub mod backoff;
 pub mod dates;
 pub mod email_address;
+pub mod invoice_link;
 pub mod invoice_query;
 pub mod invoice_status;
 pub mod list_links;

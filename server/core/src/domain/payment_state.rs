@@ -36,6 +36,25 @@ pub fn payment_number(payment_id: i64) -> String {
     format!("PAY-{payment_id}")
 }
 
+/// How a payment is named on statements and receipts.
+pub fn payment_reference(payment_id: i64, method: String, reference: Option<String>) -> String {
+    match reference {
+        Some(r) => format!("{} ({r})", payment_number(payment_id)),
+        None => format!("{} ({})", payment_number(payment_id), method_label(&method)),
+    }
+}
+
+/// A payment method as people name it (`payments.method` holds the key).
+pub fn method_label(method: &str) -> &'static str {
+    match method {
+        "card" => "Card",
+        "ach" => "ACH bank debit",
+        "bank_transfer" => "Bank transfer",
+        "check" => "Check",
+        _ => "Other",
+    }
+}
+
 impl PaymentStatus {
     pub fn parse(s: &str) -> Option<Self> {
         Some(match s {

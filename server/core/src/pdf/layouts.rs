@@ -6,10 +6,11 @@
 use chrono::NaiveDate;
 
 use super::{Column, DocumentSpec, Section};
+use crate::domain::payment_state::{method_label, payment_reference};
 use crate::domain::statement::Bucket;
 use crate::domain::Money;
 use crate::repo::invoices::{Application, LineRow};
-use crate::repo::payments::{method_label, payment_reference, AllocationRow, PaymentRow};
+use crate::repo::payments::{AllocationRow, PaymentRow};
 use crate::services::invoices::{charge_and_credit, InvoiceSummary, StatementOfAccount};
 
 /// A quantity in thousandths, without trailing zeros (2.5, 3).

@@ -173,28 +173,6 @@ pub async fn payment(
     )))
 }
 
-/// How a payment is named on statements and receipts.
-pub fn payment_reference(payment_id: i64, method: String, reference: Option<String>) -> String {
-    match reference {
-        Some(r) => format!("{} ({r})", crate::domain::payment_number(payment_id)),
-        None => format!(
-            "{} ({})",
-            crate::domain::payment_number(payment_id),
-            method_label(&method)
-        ),
-    }
-}
-
-pub fn method_label(method: &str) -> &'static str {
-    match method {
-        "card" => "Card",
-        "ach" => "ACH bank debit",
-        "bank_transfer" => "Bank transfer",
-        "check" => "Check",
-        _ => "Other",
-    }
-}
-
 /// Invoices with money owed at the end of `to`: what had been paid or
 /// credited by then is subtracted, later settlements are not.
 pub async fn open_at(

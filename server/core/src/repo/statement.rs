@@ -8,9 +8,9 @@ use chrono::NaiveDate;
 use sqlx::Row;
 
 use super::decode::decode;
-use super::payments::payment_reference;
 use super::Conn;
 use crate::db::date_text;
+use crate::domain::payment_state::payment_reference;
 use crate::domain::statement::{Entry, EntryKind};
 use crate::domain::Currency;
 

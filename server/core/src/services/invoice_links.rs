@@ -7,6 +7,7 @@ use chrono::{DateTime, Duration, Utc};
 
 use super::Services;
 use crate::domain::audit::Action;
+use crate::domain::invoice_link::LinkState;
 use crate::domain::token::{mint_token, parse_and_hash};
 use crate::domain::{invoice_standing, Money};
 use crate::email::templates::{invoice_link_email, InvoiceLinkEmail};
@@ -186,7 +187,7 @@ impl Services {
         let now = self.clock.now();
         Ok(invoice_links::by_id(&mut conn, link_id)
             .await?
-            .filter(|l| l.revoked_at.is_none() && l.expires_at > now)
+            .filter(|l| LinkState::of(l.revoked_at, l.expires_at, now) == LinkState::Active)
             .map(|l| InvoiceLinkGrant {
                 link_id: l.invoice_link_id,
                 customer_id: l.customer_id,
@@ -330,11 +331,9 @@ async fn live_link(
     let Some(link) = invoice_links::by_hash(conn, &hash).await? else {
         return Ok(Err(LinkRefusal::Unknown));
     };
-    if link.revoked_at.is_some() {
-        return Ok(Err(LinkRefusal::Revoked));
-    }
-    if link.expires_at <= now {
-        return Ok(Err(LinkRefusal::Expired));
-    }
-    Ok(Ok(link))
+    Ok(match LinkState::of(link.revoked_at, link.expires_at, now) {
+        LinkState::Active => Ok(link),
+        LinkState::Expired => Err(LinkRefusal::Expired),
+        LinkState::Revoked => Err(LinkRefusal::Revoked),
+    })
 }

@@ -5,6 +5,7 @@
 use sqlx::pool::PoolConnection;
 use sqlx::Any;
 
+use crate::domain::invoice_link::LinkState;
 use crate::services::access::ContactAccess;
 
 use super::Viewer;
@@ -72,7 +73,8 @@ impl Services {
                 let link = invoice_links::by_id(conn, *link_id)
                     .await?
                     .ok_or(ServiceError::NotFound)?;
-                let usable = link.revoked_at.is_none() && link.expires_at > self.clock.now();
+                let usable = LinkState::of(link.revoked_at, link.expires_at, self.clock.now())
+                    == LinkState::Active;
                 if !usable || link.invoice_id != invoice_id || link.customer_id != customer_id {
                     return Err(ServiceError::NotFound);
                 }

@@ -4,10 +4,10 @@
 use super::{Activity, InvoiceDetail, InvoiceList, InvoiceSummary, Viewer};
 use crate::domain::audit::Action;
 use crate::domain::invoice_query::{Cursor, InvoiceQuery, PAGE_SIZE};
+use crate::domain::payment_state::method_label;
 use crate::domain::Money;
 use crate::error::ServiceResult;
 use crate::repo::invoices as repo;
-use crate::repo::payments::method_label;
 use crate::services::access::ContactAccess;
 use crate::services::Services;
 

@@ -7,12 +7,13 @@ use serde_json::Value;
 
 use super::NotApplied;
 use crate::domain::audit::Action;
+use crate::domain::payment_state::method_label;
 use crate::domain::payment_state::{self, PaymentStatus, Transition};
 use crate::domain::{Money, Signal};
 use crate::email::templates::{payment_failed_email, payment_receipt_email, PaymentEmail};
 use crate::payments::event::{self, PaymentEvent, PaymentKeys};
 use crate::repo::audit::{self, AuditEvent};
-use crate::repo::payments::{self as payments_repo, method_label, PaymentRow};
+use crate::repo::payments::{self as payments_repo, PaymentRow};
 use crate::repo::{accounts, invoices, ledger, outbox, Conn};
 use crate::services::Services;
 
