@@ -18,7 +18,10 @@
 # sqlx's statements answers one request per URL; its lines are counted).
 #
 # To compare builds: BENCH_PORTAL=/path/to/portal BENCH_SITE=/path/to/site
-# runs a saved binary and its site instead of building this tree.
+# runs a saved binary and its site instead of building this tree, and
+# BENCH_URLS="health list filtered detail statement" (the default) picks
+# the URLs. BENCH_DIR (default ~/.cache/receivables-portal/bench) holds the
+# databases: an older binary needs one its migrations know.
 set -euo pipefail
 repo="$(cd "$(dirname "$0")/.." && pwd)"
 cd "$repo"
@@ -169,12 +172,17 @@ run_engine() {
   echo
   echo "| engine | URL | requests/s | p50 | p99 | CPU ms/request | SQL statements/request | non-2xx |"
   echo "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: |"
-  # The bare route without a session (no cookie, no SQL): the ceiling.
-  measure "bare axum route (/health)" "/health"
-  measure "invoice list, 5,000-invoice customer" "/accounts/$customer/invoices" signed-in
-  measure "invoice list, filtered + sorted" "/accounts/$customer/invoices?status=unpaid&sort=balance&dir=desc" signed-in
-  measure "invoice detail" "/accounts/$customer/invoices/$invoice" signed-in
-  measure "statement PDF (year to date)" "/accounts/$customer/statement.pdf" signed-in
+  for url in ${BENCH_URLS:-health list filtered detail statement}; do
+    case "$url" in
+      # The bare route without a session (no cookie, no SQL): the ceiling.
+      health) measure "bare axum route (/health)" "/health" ;;
+      list) measure "invoice list, 5,000-invoice customer" "/accounts/$customer/invoices" signed-in ;;
+      filtered) measure "invoice list, filtered + sorted" "/accounts/$customer/invoices?status=unpaid&sort=balance&dir=desc" signed-in ;;
+      detail) measure "invoice detail" "/accounts/$customer/invoices/$invoice" signed-in ;;
+      statement) measure "statement PDF (year to date)" "/accounts/$customer/statement.pdf" signed-in ;;
+      *) echo "unknown BENCH_URLS entry: $url" >&2; exit 2 ;;
+    esac
+  done
   kill "$server" "$counter" 2>/dev/null || true
   wait "$server" "$counter" 2>/dev/null || true
 }
