@@ -75,6 +75,25 @@ impl LinkProblem {
     }
 }
 
+/// A sign-in request by someone not (yet) known, logged by the SHA-256 of
+/// the address they typed, never the address itself.
+fn anonymous_sign_in<'a>(
+    action: Action,
+    area: Area,
+    email_sha256: &str,
+    ip: Option<&'a str>,
+) -> AuditEvent<'a> {
+    AuditEvent {
+        actor_kind: "anonymous",
+        actor_id: None,
+        customer_id: None,
+        action,
+        detail: serde_json::json!({ "area": area.name(), "email_sha256": email_sha256 }),
+        ip,
+        subject: None,
+    }
+}
+
 fn email_hash(email: &EmailAddress) -> String {
     hex::encode(Sha256::digest(email.as_str().as_bytes()))
 }
@@ -105,15 +124,7 @@ impl Services {
             audit::record(
                 &mut tx,
                 now,
-                AuditEvent {
-                    actor_kind: "anonymous",
-                    actor_id: None,
-                    customer_id: None,
-                    action: Action::SignInRateLimited,
-                    detail: serde_json::json!({ "area": area.name(), "email_sha256": hash }),
-                    ip,
-                    subject: None,
-                },
+                anonymous_sign_in(Action::SignInRateLimited, area, &hash, ip),
             )
             .await?;
             tx.commit().await?;
@@ -188,15 +199,7 @@ impl Services {
                 audit::record(
                     &mut tx,
                     now,
-                    AuditEvent {
-                        actor_kind: "anonymous",
-                        actor_id: None,
-                        customer_id: None,
-                        action: Action::SignInUnknownEmail,
-                        detail: serde_json::json!({ "area": area.name(), "email_sha256": hash }),
-                        ip,
-                        subject: None,
-                    },
+                    anonymous_sign_in(Action::SignInUnknownEmail, area, &hash, ip),
                 )
                 .await?;
             }
