@@ -11,6 +11,7 @@ pub mod list_links;
 pub mod money;
 pub mod payment_state;
 pub mod roles;
+pub mod sla;
 pub mod statement;
 pub mod token;
 
