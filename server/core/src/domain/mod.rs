@@ -1,5 +1,6 @@
 //! Domain rules: plain Rust, no I/O, unit-tested.
 
+pub mod attachment;
 pub mod audit;
 pub mod backoff;
 pub mod dates;
