@@ -18,6 +18,7 @@ mod limits;
 mod outbox;
 mod overview;
 mod payments;
+mod requests;
 mod rows;
 mod security;
 mod sessions;

@@ -28,10 +28,16 @@ pub enum Action {
     PaymentRefunded,
     PaymentPartlyRefunded,
     PaymentDisputed,
+    /// A customer raised a dispute on an invoice (issue 11).
+    DisputeRaised,
+    /// A customer withdrew their dispute.
+    DisputeWithdrawn,
+    /// A customer added a message (and files) to one of their requests.
+    RequestCustomerMessaged,
 }
 
 impl Action {
-    pub const ALL: [Action; 21] = [
+    pub const ALL: [Action; 24] = [
         Action::SignInRateLimited,
         Action::SignInLinkSent,
         Action::SignInUnknownEmail,
@@ -53,6 +59,9 @@ impl Action {
         Action::PaymentRefunded,
         Action::PaymentPartlyRefunded,
         Action::PaymentDisputed,
+        Action::DisputeRaised,
+        Action::DisputeWithdrawn,
+        Action::RequestCustomerMessaged,
     ];
 
     /// The text stored in `audit_events.action` (rows already written use
@@ -80,6 +89,9 @@ impl Action {
             Action::PaymentRefunded => "payment.refunded",
             Action::PaymentPartlyRefunded => "payment.partly_refunded",
             Action::PaymentDisputed => "payment.disputed",
+            Action::DisputeRaised => "dispute.raised",
+            Action::DisputeWithdrawn => "dispute.withdrawn",
+            Action::RequestCustomerMessaged => "request.customer_messaged",
         }
     }
 
@@ -120,6 +132,9 @@ mod tests {
             assert_eq!(Action::parse(action.as_str()), Some(action));
         }
         assert_eq!(Action::parse("payment.teleported"), None);
+        let texts: std::collections::HashSet<&str> =
+            Action::ALL.into_iter().map(Action::as_str).collect();
+        assert_eq!(texts.len(), Action::ALL.len(), "two actions share a text");
     }
 
     #[test]

@@ -11,6 +11,7 @@ pub mod leases;
 pub mod ledger;
 pub mod outbox;
 pub mod payments;
+pub mod requests;
 pub mod sandbox;
 pub mod sessions;
 pub mod statement;

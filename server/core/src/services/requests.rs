@@ -1,0 +1,527 @@
+//! Customer requests (issue 11), the customer's side: raising a dispute on
+//! an invoice, reading one's requests and their thread, downloading a file,
+//! adding a message, withdrawing. Each write is one transaction with its SLA
+//! event and audit event. AR's side (queue, replies, resolution) comes next.
+
+use chrono::{DateTime, Utc};
+
+use super::access::ContactAccess;
+use super::invoices::Download;
+use super::Services;
+use crate::domain::attachment::{
+    check_message_files, scan_checked, stored_name, CheckedUpload, NoScan, VirusScan,
+};
+use crate::domain::audit::Action;
+use crate::domain::request::{
+    disputed_minor, AuthorKind, DisputeScope, RequestKind, RequestStatus, Visibility,
+};
+use crate::domain::sla::{Priority, SlaEvent, SlaEventKind};
+use crate::error::{ResultExt, ServiceError, ServiceResult};
+use crate::repo::accounts::MembershipRow;
+use crate::repo::audit::{self, AuditEvent};
+use crate::repo::requests::{
+    self as repo, MessageRow, NewAttachment, NewMessage, NewRequest, ReasonRow, RequestRow,
+};
+use crate::repo::Conn;
+
+/// A message's text is capped: a thread is read on a page, and a longer
+/// statement belongs in an attached document.
+pub const MAX_MESSAGE_CHARS: usize = 10_000;
+
+/// The dispute form, as sent. `files` are (claimed name, bytes) in the
+/// order attached; nothing about them is trusted.
+#[derive(Clone, Debug)]
+pub struct RaiseDispute {
+    pub scope: DisputeScope,
+    /// The invoice lines disputed, for [`DisputeScope::Lines`] (ignored
+    /// otherwise).
+    pub line_ids: Vec<i64>,
+    /// The amount typed, for [`DisputeScope::Amount`] (ignored otherwise).
+    pub amount_text: String,
+    pub reason_code: String,
+    pub message: String,
+    pub files: Vec<(String, Vec<u8>)>,
+}
+
+/// A request as its customer sees it: the record, the disputed lines and
+/// the customer-visible thread (internal notes are never read for it).
+#[derive(Clone, Debug)]
+pub struct CustomerRequest {
+    pub request: RequestRow,
+    pub line_ids: Vec<i64>,
+    pub messages: Vec<MessageRow>,
+}
+
+/// Files checked and scanned, ready to store with their bytes.
+struct AcceptedFiles<'a> {
+    uploads: Vec<(CheckedUpload, &'a [u8])>,
+}
+
+/// The membership of a contact who may act on the account's requests:
+/// raising, writing and withdrawing are for the roles that may pay.
+fn require_requester(access: &ContactAccess, customer_id: i64) -> ServiceResult<&MembershipRow> {
+    let membership = access
+        .membership(customer_id)
+        .ok_or(ServiceError::NotFound)?;
+    if !membership.role.can_pay() {
+        return Err(ServiceError::Forbidden(format!(
+            "Your role on {} lets you view invoices but not dispute them or write to AR. \
+             An admin of the account can give you the payer role.",
+            membership.customer_name
+        )));
+    }
+    Ok(membership)
+}
+
+/// Any member may read the account's requests.
+fn require_member(access: &ContactAccess, customer_id: i64) -> ServiceResult<&MembershipRow> {
+    access.membership(customer_id).ok_or(ServiceError::NotFound)
+}
+
+fn checked_message(message: &str) -> ServiceResult<&str> {
+    let body = message.trim();
+    if body.is_empty() {
+        return Err(ServiceError::invalid_field(
+            "message",
+            "Write a message saying what is wrong, so AR can look into it.",
+        ));
+    }
+    if body.chars().count() > MAX_MESSAGE_CHARS {
+        return Err(ServiceError::invalid_field(
+            "message",
+            format!(
+                "A message can be at most {MAX_MESSAGE_CHARS} characters; attach a longer text as a PDF."
+            ),
+        ));
+    }
+    Ok(body)
+}
+
+/// The content rules, then the scanner; every problem named, in file
+/// order, and nothing accepted when any file fails.
+fn checked_files<'a>(
+    scanner: &dyn VirusScan,
+    files: &'a [(String, Vec<u8>)],
+) -> ServiceResult<AcceptedFiles<'a>> {
+    let refs: Vec<(&str, &[u8])> = files
+        .iter()
+        .map(|(name, bytes)| (name.as_str(), bytes.as_slice()))
+        .collect();
+    let refused = |problems: Vec<String>| {
+        ServiceError::invalid_field(
+            "files",
+            format!("{}. Nothing was sent.", problems.join("; ")),
+        )
+    };
+    let checked = check_message_files(&refs)
+        .map_err(|problems| refused(problems.iter().map(ToString::to_string).collect()))?;
+    let uploads: Vec<(CheckedUpload, &[u8])> = checked
+        .into_iter()
+        .zip(refs.iter().map(|(_, bytes)| *bytes))
+        .collect();
+    let problems: Vec<String> = uploads
+        .iter()
+        .filter_map(|(upload, bytes)| scan_checked(scanner, upload, bytes).err())
+        .map(|p| p.to_string())
+        .collect();
+    if !problems.is_empty() {
+        return Err(refused(problems));
+    }
+    Ok(AcceptedFiles { uploads })
+}
+
+impl Services {
+    /// The virus-scan hook. No scanner is configured yet, so every file is
+    /// clean; a configured one (clamd) belongs in `Services`, and since a
+    /// real scan blocks it must then run on the blocking pool.
+    fn virus_scanner(&self) -> &'static dyn VirusScan {
+        &NoScan
+    }
+
+    /// The reasons the dispute form offers, in order.
+    pub async fn dispute_reasons(&self) -> ServiceResult<Vec<ReasonRow>> {
+        let mut conn = self.db.pool.acquire().await?;
+        Ok(repo::active_reasons(&mut conn).await?)
+    }
+
+    /// A payer or admin disputes an invoice: all of it, chosen lines, or an
+    /// amount, for a reason, with a message and files. One open dispute per
+    /// invoice. Returns the new request's id.
+    pub async fn raise_dispute(
+        &self,
+        access: &ContactAccess,
+        customer_id: i64,
+        invoice_id: i64,
+        dispute: RaiseDispute,
+        ip: Option<&str>,
+    ) -> ServiceResult<i64> {
+        require_requester(access, customer_id)?;
+        // Everything that needs no database first, outside the write lock.
+        let body = checked_message(&dispute.message)?;
+        let files = checked_files(self.virus_scanner(), &dispute.files)?;
+        if dispute.reason_code.trim().is_empty() {
+            return Err(ServiceError::invalid_field(
+                "reason",
+                "Choose the reason for the dispute.",
+            ));
+        }
+
+        let now = self.clock.now();
+        let mut tx = self.db.begin_write().await?;
+        let invoice = repo::invoice_of_customer(&mut tx, customer_id, invoice_id)
+            .await?
+            .ok_or(ServiceError::NotFound)?;
+        let number = invoice.number.clone();
+        if invoice.voided {
+            return Err(ServiceError::invalid(format!(
+                "Invoice {number} is void; there is nothing to dispute."
+            )));
+        }
+        let already_open = || {
+            ServiceError::Conflict(format!(
+                "Invoice {number} already has an open dispute. Add a message to it instead of raising another."
+            ))
+        };
+        // The friendly answer; the unique index answers a race below.
+        if repo::open_dispute_of_invoice(&mut tx, invoice_id)
+            .await?
+            .is_some()
+        {
+            return Err(already_open());
+        }
+        let reason = repo::reason_by_code(&mut tx, dispute.reason_code.trim())
+            .await?
+            .filter(|r| r.active)
+            .ok_or_else(|| {
+                ServiceError::invalid_field(
+                    "reason",
+                    "Choose the reason for the dispute from the list.",
+                )
+            })?;
+
+        let mut line_ids = Vec::new();
+        let mut line_totals = Vec::new();
+        if dispute.scope == DisputeScope::Lines {
+            let lines = repo::line_totals(&mut tx, invoice_id).await?;
+            for id in &dispute.line_ids {
+                if line_ids.contains(id) {
+                    continue;
+                }
+                let line = lines
+                    .iter()
+                    .find(|l| l.invoice_line_id == *id)
+                    .ok_or_else(|| {
+                        ServiceError::invalid_field(
+                            "lines",
+                            format!("One of the chosen lines is not on invoice {number}."),
+                        )
+                    })?;
+                line_ids.push(line.invoice_line_id);
+                line_totals.push(line.total_minor);
+            }
+        }
+        let amount = disputed_minor(
+            dispute.scope,
+            invoice.balance_minor,
+            invoice.currency,
+            &line_totals,
+            &dispute.amount_text,
+        )
+        .map_err(|p| ServiceError::invalid_field(p.field(), p.to_string()))?;
+
+        let request_id = repo::insert_request(
+            &mut tx,
+            &NewRequest {
+                customer_id,
+                kind: RequestKind::Dispute,
+                priority: Priority::Normal,
+                reason_id: Some(reason.reason_id),
+                invoice_id: Some(invoice_id),
+                scope: Some(dispute.scope),
+                disputed_minor: Some(amount),
+                currency: Some(invoice.currency),
+                opened_by_contact_id: access.contact_id,
+            },
+            now,
+        )
+        .await
+        .on_unique_violation(already_open)?;
+        for line_id in &line_ids {
+            repo::insert_line(&mut tx, request_id, *line_id).await?;
+        }
+        let (_, stored) = self
+            .store_customer_message(&mut tx, access, request_id, body, &files, now)
+            .await?;
+        repo::insert_event(
+            &mut tx,
+            request_id,
+            &SlaEvent::new(
+                now,
+                SlaEventKind::Opened {
+                    priority: Priority::Normal,
+                },
+            ),
+        )
+        .await?;
+        audit::record(
+            &mut tx,
+            now,
+            contact_event(
+                access,
+                customer_id,
+                request_id,
+                Action::DisputeRaised,
+                serde_json::json!({
+                    "invoice_id": invoice_id,
+                    "scope": dispute.scope.as_str(),
+                    "line_ids": line_ids,
+                    "disputed_minor": amount,
+                    "currency": invoice.currency.code(),
+                    "reason": reason.code,
+                    "attachments": stored,
+                }),
+                ip,
+            ),
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(request_id)
+    }
+
+    /// Writes a contact's message and its files: the message id and the
+    /// attachment ids.
+    async fn store_customer_message(
+        &self,
+        conn: &mut Conn,
+        access: &ContactAccess,
+        request_id: i64,
+        body: &str,
+        files: &AcceptedFiles<'_>,
+        now: DateTime<Utc>,
+    ) -> ServiceResult<(i64, Vec<i64>)> {
+        let message_id = repo::insert_message(
+            conn,
+            &NewMessage {
+                request_id,
+                author_kind: AuthorKind::Contact,
+                author_id: access.contact_id,
+                visibility: Visibility::Customer,
+                body,
+            },
+            now,
+        )
+        .await?;
+        let mut ids = Vec::with_capacity(files.uploads.len());
+        for (upload, bytes) in &files.uploads {
+            let name = stored_name();
+            let id = repo::insert_attachment(
+                conn,
+                &NewAttachment {
+                    message_id,
+                    stored_name: &name,
+                    display_name: &upload.display_name,
+                    kind: upload.kind,
+                    content: bytes,
+                },
+                now,
+            )
+            .await?;
+            ids.push(id);
+        }
+        Ok((message_id, ids))
+    }
+
+    /// The account's requests, newest first (any member may read them).
+    pub async fn customer_requests(
+        &self,
+        access: &ContactAccess,
+        customer_id: i64,
+    ) -> ServiceResult<Vec<RequestRow>> {
+        require_member(access, customer_id)?;
+        let mut conn = self.db.pool.acquire().await?;
+        Ok(repo::customer_requests(&mut conn, customer_id).await?)
+    }
+
+    /// One request of the account with its customer-visible thread.
+    pub async fn customer_request(
+        &self,
+        access: &ContactAccess,
+        customer_id: i64,
+        request_id: i64,
+    ) -> ServiceResult<CustomerRequest> {
+        require_member(access, customer_id)?;
+        // One snapshot: the thread matches the record it is shown with.
+        let mut tx = self.db.pool.begin().await?;
+        let request = repo::customer_request(&mut tx, customer_id, request_id)
+            .await?
+            .ok_or(ServiceError::NotFound)?;
+        let line_ids = repo::request_line_ids(&mut tx, request_id).await?;
+        let messages = repo::messages(&mut tx, request_id, Some(Visibility::Customer)).await?;
+        tx.commit().await?;
+        Ok(CustomerRequest {
+            request,
+            line_ids,
+            messages,
+        })
+    }
+
+    /// A file of one of the account's requests, for download. Another
+    /// account's file, or one on an internal note, is not found. The web
+    /// layer serves it with `domain::attachment::serving_headers`
+    /// (attachment, `nosniff`, the safe name).
+    pub async fn attachment(
+        &self,
+        access: &ContactAccess,
+        customer_id: i64,
+        attachment_id: i64,
+    ) -> ServiceResult<Download> {
+        require_member(access, customer_id)?;
+        let mut conn = self.db.pool.acquire().await?;
+        let file = repo::customer_attachment(&mut conn, customer_id, attachment_id)
+            .await?
+            .ok_or(ServiceError::NotFound)?;
+        let bytes = file.content.ok_or_else(|| {
+            ServiceError::internal(
+                format!("attachment {} ({})", file.attachment_id, file.stored_name),
+                "its bytes are not in the database and no directory store is configured",
+            )
+        })?;
+        Ok(Download {
+            file_name: file.display_name,
+            content_type: file.kind.content_type(),
+            bytes,
+        })
+    }
+
+    /// The customer takes their dispute back. Works once: a dispute already
+    /// withdrawn or resolved is refused with what happened to it.
+    pub async fn withdraw_dispute(
+        &self,
+        access: &ContactAccess,
+        customer_id: i64,
+        request_id: i64,
+        ip: Option<&str>,
+    ) -> ServiceResult<()> {
+        require_requester(access, customer_id)?;
+        let now = self.clock.now();
+        let mut tx = self.db.begin_write().await?;
+        let request = repo::customer_request(&mut tx, customer_id, request_id)
+            .await?
+            .filter(|r| r.kind == RequestKind::Dispute)
+            .ok_or(ServiceError::NotFound)?;
+        if !repo::close(&mut tx, request_id, RequestStatus::Withdrawn, now).await? {
+            return Err(not_open(&request));
+        }
+        // The SLA has no "withdrawn": for the clock it ends like a
+        // resolution (every target met, nothing left running).
+        repo::insert_event(
+            &mut tx,
+            request_id,
+            &SlaEvent::new(now, SlaEventKind::Resolved),
+        )
+        .await?;
+        audit::record(
+            &mut tx,
+            now,
+            contact_event(
+                access,
+                customer_id,
+                request_id,
+                Action::DisputeWithdrawn,
+                serde_json::json!({"invoice_id": request.invoice_id}),
+                ip,
+            ),
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// The customer writes to an open request, with files. A request that
+    /// was waiting on the customer is open again, and its SLA clock runs
+    /// again from this message. Returns the message id.
+    pub async fn add_customer_message(
+        &self,
+        access: &ContactAccess,
+        customer_id: i64,
+        request_id: i64,
+        message: &str,
+        files: Vec<(String, Vec<u8>)>,
+        ip: Option<&str>,
+    ) -> ServiceResult<i64> {
+        require_requester(access, customer_id)?;
+        let body = checked_message(message)?;
+        let files = checked_files(self.virus_scanner(), &files)?;
+        let now = self.clock.now();
+        let mut tx = self.db.begin_write().await?;
+        let request = repo::customer_request(&mut tx, customer_id, request_id)
+            .await?
+            .ok_or(ServiceError::NotFound)?;
+        if !request.status.is_open() {
+            return Err(not_open(&request));
+        }
+        let (message_id, attachment_ids) = self
+            .store_customer_message(&mut tx, access, request_id, body, &files, now)
+            .await?;
+        let was_waiting = repo::reopen_if_waiting(&mut tx, request_id).await?;
+        repo::insert_event(
+            &mut tx,
+            request_id,
+            &SlaEvent::new(now, SlaEventKind::CustomerMessaged),
+        )
+        .await?;
+        audit::record(
+            &mut tx,
+            now,
+            contact_event(
+                access,
+                customer_id,
+                request_id,
+                Action::RequestCustomerMessaged,
+                serde_json::json!({
+                    "attachments": attachment_ids,
+                    "reopened_from_waiting": was_waiting,
+                }),
+                ip,
+            ),
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(message_id)
+    }
+}
+
+/// Why a closed request takes no more changes from the customer.
+fn not_open(request: &RequestRow) -> ServiceError {
+    let what = match request.kind {
+        RequestKind::Dispute => "dispute",
+        RequestKind::PaymentPlan => "payment plan request",
+        RequestKind::Question => "question",
+    };
+    ServiceError::invalid(match request.status {
+        RequestStatus::Withdrawn => {
+            format!("This {what} was withdrawn; raise a new one if you need to.")
+        }
+        _ => format!("This {what} is resolved; raise a new one if you need to."),
+    })
+}
+
+/// What a contact did to one of their account's requests, for the audit log.
+fn contact_event<'a>(
+    access: &ContactAccess,
+    customer_id: i64,
+    request_id: i64,
+    action: Action,
+    detail: serde_json::Value,
+    ip: Option<&'a str>,
+) -> AuditEvent<'a> {
+    AuditEvent {
+        actor_kind: "contact",
+        actor_id: Some(access.contact_id),
+        customer_id: Some(customer_id),
+        action,
+        detail,
+        ip,
+        subject: Some(format!("request:{request_id}")),
+    }
+}
