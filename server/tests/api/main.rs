@@ -23,4 +23,5 @@ mod rows;
 mod security;
 mod sessions;
 mod sign_in;
+mod staff_requests;
 mod status_rule;

@@ -34,10 +34,22 @@ pub enum Action {
     DisputeWithdrawn,
     /// A customer added a message (and files) to one of their requests.
     RequestCustomerMessaged,
+    /// AR assigned a request to a staff user, or released it.
+    RequestAssigned,
+    /// AR replied to the customer on a request.
+    RequestStaffReplied,
+    /// AR wrote an internal note (never shown to the customer).
+    RequestInternalNote,
+    /// AR asked the customer something; the SLA clock pauses.
+    RequestWaitingOnCustomer,
+    /// AR resolved a request with an outcome.
+    RequestResolved,
+    /// An AR admin changed the business calendar or the SLA policies.
+    SlaSettingsChanged,
 }
 
 impl Action {
-    pub const ALL: [Action; 24] = [
+    pub const ALL: [Action; 30] = [
         Action::SignInRateLimited,
         Action::SignInLinkSent,
         Action::SignInUnknownEmail,
@@ -62,6 +74,12 @@ impl Action {
         Action::DisputeRaised,
         Action::DisputeWithdrawn,
         Action::RequestCustomerMessaged,
+        Action::RequestAssigned,
+        Action::RequestStaffReplied,
+        Action::RequestInternalNote,
+        Action::RequestWaitingOnCustomer,
+        Action::RequestResolved,
+        Action::SlaSettingsChanged,
     ];
 
     /// The text stored in `audit_events.action` (rows already written use
@@ -92,6 +110,12 @@ impl Action {
             Action::DisputeRaised => "dispute.raised",
             Action::DisputeWithdrawn => "dispute.withdrawn",
             Action::RequestCustomerMessaged => "request.customer_messaged",
+            Action::RequestAssigned => "request.assigned",
+            Action::RequestStaffReplied => "request.staff_replied",
+            Action::RequestInternalNote => "request.internal_note",
+            Action::RequestWaitingOnCustomer => "request.waiting_on_customer",
+            Action::RequestResolved => "request.resolved",
+            Action::SlaSettingsChanged => "sla.settings_changed",
         }
     }
 

@@ -14,6 +14,7 @@ pub mod payments;
 pub mod requests;
 pub mod sandbox;
 pub mod sessions;
+pub mod staff_requests;
 pub mod statement;
 pub mod tokens;
 pub mod webhook_events;

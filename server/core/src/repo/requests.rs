@@ -416,15 +416,18 @@ pub struct RequestRow {
     pub outcome_note: Option<String>,
 }
 
-const REQUEST_COLUMNS: &str = "r.request_id, r.customer_id, r.kind, r.status, r.priority,
+/// The columns `request_row` reads, from `REQUEST_FROM` (AR's queue adds
+/// its own joins after it).
+pub(crate) const REQUEST_FIELDS: &str = "r.request_id, r.customer_id, r.kind, r.status, r.priority,
     rr.code AS reason_code, rr.label AS reason_label, r.invoice_id, i.number AS invoice_number,
     r.scope, r.disputed_minor, r.currency, r.assignee_staff_id, r.opened_by_contact_id,
-    r.opened_at, r.resolved_at, r.outcome, r.outcome_note
-    FROM requests r
+    r.opened_at, r.resolved_at, r.outcome, r.outcome_note";
+
+pub(crate) const REQUEST_FROM: &str = "FROM requests r
     LEFT JOIN request_reasons rr ON rr.reason_id = r.reason_id
     LEFT JOIN invoices i ON i.invoice_id = r.invoice_id";
 
-fn request_row(r: &AnyRow) -> Result<RequestRow, sqlx::Error> {
+pub(crate) fn request_row(r: &AnyRow) -> Result<RequestRow, sqlx::Error> {
     const T: &str = "requests";
     Ok(RequestRow {
         request_id: r.try_get("request_id")?,
@@ -454,7 +457,7 @@ pub async fn customer_requests(
     customer_id: i64,
 ) -> Result<Vec<RequestRow>, sqlx::Error> {
     let rows = sqlx::query(&format!(
-        "SELECT {REQUEST_COLUMNS} WHERE r.customer_id = $1
+        "SELECT {REQUEST_FIELDS} {REQUEST_FROM} WHERE r.customer_id = $1
          ORDER BY r.opened_at DESC, r.request_id DESC"
     ))
     .bind(customer_id)
@@ -470,7 +473,7 @@ pub async fn customer_request(
     request_id: i64,
 ) -> Result<Option<RequestRow>, sqlx::Error> {
     let row = sqlx::query(&format!(
-        "SELECT {REQUEST_COLUMNS} WHERE r.request_id = $1 AND r.customer_id = $2"
+        "SELECT {REQUEST_FIELDS} {REQUEST_FROM} WHERE r.request_id = $1 AND r.customer_id = $2"
     ))
     .bind(request_id)
     .bind(customer_id)

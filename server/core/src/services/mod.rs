@@ -10,6 +10,7 @@ pub mod payments;
 pub mod requests;
 pub mod sessions;
 pub mod staff;
+pub mod staff_requests;
 pub mod webhooks;
 
 use std::sync::Arc;
