@@ -8,6 +8,7 @@ mod bench_webhooks;
 mod cli;
 mod demo_data;
 mod dev_mode;
+mod dispute_hold;
 mod errors;
 mod fake_stripe;
 mod findings;

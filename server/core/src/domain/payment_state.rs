@@ -24,10 +24,12 @@ pub enum PaymentStatus {
 }
 
 /// What of an invoice's open balance can be paid now: the balance less
-/// what payments in flight (pending checkouts, ACH debits) already hold.
+/// what payments in flight (pending checkouts, ACH debits) already hold and
+/// less the amount of its open dispute (issue 11: the disputed amount is
+/// held until the dispute is withdrawn or resolved; the rest stays payable).
 /// The one rule behind the pay page, "Pay this invoice" and "Pay".
-pub fn payable_minor(balance_minor: i64, held_minor: i64) -> i64 {
-    (balance_minor - held_minor).max(0)
+pub fn payable_minor(balance_minor: i64, held_by_payments_minor: i64, disputed_minor: i64) -> i64 {
+    (balance_minor - held_by_payments_minor - disputed_minor).max(0)
 }
 
 /// How a payment is named to people: on pages, receipts, statements,
@@ -171,11 +173,25 @@ mod tests {
 
     #[test]
     fn payable_is_the_balance_less_what_is_held_never_below_zero() {
-        assert_eq!(payable_minor(10_000, 0), 10_000);
-        assert_eq!(payable_minor(10_000, 4_000), 6_000);
-        assert_eq!(payable_minor(10_000, 10_000), 0);
+        assert_eq!(payable_minor(10_000, 0, 0), 10_000);
+        assert_eq!(payable_minor(10_000, 4_000, 0), 6_000);
+        assert_eq!(payable_minor(10_000, 10_000, 0), 0);
         // A refund can lower the balance under a hold: nothing is payable.
-        assert_eq!(payable_minor(3_000, 4_000), 0);
+        assert_eq!(payable_minor(3_000, 4_000, 0), 0);
+    }
+
+    #[test]
+    fn the_disputed_amount_is_held_like_a_payment_in_flight() {
+        // Only the undisputed remainder can be paid.
+        assert_eq!(payable_minor(10_000, 0, 2_500), 7_500);
+        // Both holds together.
+        assert_eq!(payable_minor(10_000, 4_000, 2_500), 3_500);
+        // The whole balance disputed: nothing to pay now.
+        assert_eq!(payable_minor(10_000, 0, 10_000), 0);
+        // Holds over the balance (paid or credited since the dispute was
+        // raised) never make the amount negative.
+        assert_eq!(payable_minor(3_000, 2_000, 2_500), 0);
+        assert_eq!(payable_minor(0, 0, 2_500), 0);
     }
 
     use super::PaymentStatus::*;

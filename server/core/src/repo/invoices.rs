@@ -30,6 +30,9 @@ pub struct InvoiceLedgerRow {
     pub credited_minor: i64,
     /// Held back by payments in flight (checkout open, ACH processing).
     pub pending_minor: i64,
+    /// Held back by the invoice's open dispute (issue 11): its disputed
+    /// amount while it is open or waiting on the customer, else 0.
+    pub disputed_minor: i64,
     pub voided: bool,
 }
 
@@ -48,7 +51,8 @@ impl InvoiceLedgerRow {
 
 const LEDGER_COLUMNS: &str =
     "i.invoice_id, i.customer_id, i.number, i.po_number, i.issue_date, i.due_date, i.currency,
-     i.subtotal_minor, i.tax_minor, i.total_minor, i.paid_minor, i.credited_minor, i.pending_minor, i.voided_at";
+     i.subtotal_minor, i.tax_minor, i.total_minor, i.paid_minor, i.credited_minor, i.pending_minor,
+     i.disputed_minor, i.voided_at";
 
 fn ledger_row(r: &AnyRow) -> Result<InvoiceLedgerRow, sqlx::Error> {
     const T: &str = "invoices";
@@ -66,13 +70,26 @@ fn ledger_row(r: &AnyRow) -> Result<InvoiceLedgerRow, sqlx::Error> {
         paid_minor: r.try_get("paid_minor")?,
         credited_minor: r.try_get("credited_minor")?,
         pending_minor: r.try_get("pending_minor")?,
+        disputed_minor: r.try_get("disputed_minor")?,
         voided: r.try_get::<Option<String>, _>("voided_at")?.is_some(),
     })
 }
 
-/// Recomputes the settlement cache of one invoice from its allocations.
-/// Call it in the transaction that changed an allocation or a payment's status.
+/// Recomputes the settlement cache of one invoice from its allocations and
+/// its open dispute. Call it in the transaction that changed an allocation,
+/// a payment's status, or raised, withdrew or resolved a dispute.
 pub async fn refresh_settlement(conn: &mut Conn, invoice_id: i64) -> Result<(), sqlx::Error> {
+    // The row lock first, in a statement of its own: on PostgreSQL (READ
+    // COMMITTED) an UPDATE that waits for a concurrent writer of the row
+    // (a "Pay" holding it FOR UPDATE) still computes its subqueries from
+    // the snapshot taken before the wait, and would write a stale
+    // pending_minor. Callers that did not lock the invoice first (a dispute
+    // withdrawn) wait here, and the recount below then sees what the other
+    // transaction committed. A no-op on SQLite, whose writers are serial.
+    sqlx::query("UPDATE invoices SET disputed_minor = disputed_minor WHERE invoice_id = $1")
+        .bind(invoice_id)
+        .execute(&mut *conn)
+        .await?;
     sqlx::query(
         "UPDATE invoices SET
             paid_minor = CAST(COALESCE((SELECT SUM(pa.amount_minor - pa.refunded_minor) FROM payment_allocations pa
@@ -82,7 +99,10 @@ pub async fn refresh_settlement(conn: &mut Conn, invoice_id: i64) -> Result<(), 
                                            JOIN payments p ON p.payment_id = pa.payment_id
                                            WHERE pa.invoice_id = invoices.invoice_id AND p.status IN ('pending', 'processing')), 0) AS BIGINT),
             credited_minor = CAST(COALESCE((SELECT SUM(ca.amount_minor) FROM credit_allocations ca
-                                            WHERE ca.invoice_id = invoices.invoice_id), 0) AS BIGINT)
+                                            WHERE ca.invoice_id = invoices.invoice_id), 0) AS BIGINT),
+            disputed_minor = CAST(COALESCE((SELECT SUM(r.disputed_minor) FROM requests r
+                                            WHERE r.invoice_id = invoices.invoice_id AND r.kind = 'dispute'
+                                              AND r.status IN ('open', 'waiting_on_customer')), 0) AS BIGINT)
          WHERE invoice_id = $1",
     )
     .bind(invoice_id)
@@ -303,20 +323,26 @@ pub struct OpenTotals {
     pub currency: Currency,
     pub open_minor: i64,
     pub overdue_minor: i64,
+    /// Of `open_minor`, what open disputes hold (issue 11), shown apart.
+    /// Each invoice counts at most its balance: a payment recorded in the
+    /// ERP can leave less owed than was disputed.
+    pub disputed_minor: i64,
     pub open_count: i64,
     pub overdue_count: i64,
 }
 
 /// The per-currency open and overdue totals of the matching invoices, as
 /// a SELECT over `sql`'s filters with the columns `part` ('totals'),
-/// `currency`, `open_minor`, `overdue_minor`, `open_count`,
-/// `overdue_count`. Reads only the partial index of open invoices.
+/// `currency`, `open_minor`, `overdue_minor`, `disputed_minor`,
+/// `open_count`, `overdue_count`. Reads only the partial index of open invoices.
 fn totals_select(sql: &mut Sql, today: NaiveDate) -> String {
     let overdue = status_sql::past_due(today, |d| sql.text(date_text(d)));
     format!(
         "SELECT 'totals' AS part, i.currency,
                 CAST(SUM(i.balance_minor) AS BIGINT) AS open_minor,
                 CAST(SUM(CASE WHEN {overdue} THEN i.balance_minor ELSE 0 END) AS BIGINT) AS overdue_minor,
+                CAST(SUM(CASE WHEN i.disputed_minor < i.balance_minor THEN i.disputed_minor
+                              ELSE i.balance_minor END) AS BIGINT) AS disputed_minor,
                 CAST(COUNT(*) AS BIGINT) AS open_count,
                 CAST(SUM(CASE WHEN {overdue} THEN 1 ELSE 0 END) AS BIGINT) AS overdue_count
          FROM invoices i WHERE {} AND {} GROUP BY i.currency",
@@ -330,6 +356,7 @@ fn totals_row(r: &AnyRow) -> Result<OpenTotals, sqlx::Error> {
         currency: decode(r, "invoices", "currency")?,
         open_minor: r.try_get("open_minor")?,
         overdue_minor: r.try_get("overdue_minor")?,
+        disputed_minor: r.try_get("disputed_minor")?,
         open_count: r.try_get("open_count")?,
         overdue_count: r.try_get("overdue_count")?,
     })
@@ -373,13 +400,14 @@ pub async fn list_summary(
     let c = sql.int(customer_id);
     let text = format!(
         "SELECT 'count' AS part, '' AS currency, CAST(0 AS BIGINT) AS open_minor,
-                CAST(0 AS BIGINT) AS overdue_minor, CAST(COUNT(*) AS BIGINT) AS open_count,
+                CAST(0 AS BIGINT) AS overdue_minor, CAST(0 AS BIGINT) AS disputed_minor,
+                CAST(COUNT(*) AS BIGINT) AS open_count,
                 CAST(0 AS BIGINT) AS overdue_count
          FROM invoices i WHERE {w}
          UNION ALL {totals}
          UNION ALL
          SELECT 'currency' AS part, d.currency, CAST(0 AS BIGINT), CAST(0 AS BIGINT),
-                CAST(0 AS BIGINT), CAST(0 AS BIGINT)
+                CAST(0 AS BIGINT), CAST(0 AS BIGINT), CAST(0 AS BIGINT)
          FROM (SELECT DISTINCT currency FROM invoices WHERE customer_id = {c}) AS d",
         w = sql.where_clause(),
     );

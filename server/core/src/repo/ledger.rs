@@ -22,13 +22,15 @@ pub struct PayableInvoice {
     pub balance_minor: i64,
     /// Held back by payments in flight.
     pub pending_minor: i64,
+    /// Held back by the invoice's open dispute (issue 11).
+    pub disputed_minor: i64,
     pub voided: bool,
 }
 
 impl PayableInvoice {
     /// What can be paid now.
     pub fn payable_minor(&self) -> i64 {
-        crate::domain::payable_minor(self.balance_minor, self.pending_minor)
+        crate::domain::payable_minor(self.balance_minor, self.pending_minor, self.disputed_minor)
     }
 }
 
@@ -52,7 +54,7 @@ pub async fn payable_invoices(
         ""
     };
     let sql = format!(
-        "SELECT invoice_id, number, currency, due_date, balance_minor, pending_minor, voided_at
+        "SELECT invoice_id, number, currency, due_date, balance_minor, pending_minor, disputed_minor, voided_at
          FROM invoices WHERE customer_id = $1 AND invoice_id IN ({})
          ORDER BY due_date, invoice_id {lock}",
         placeholders.join(", ")
@@ -71,6 +73,7 @@ pub async fn payable_invoices(
                 due_date: decode(r, "invoices", "due_date")?,
                 balance_minor: r.try_get("balance_minor")?,
                 pending_minor: r.try_get("pending_minor")?,
+                disputed_minor: r.try_get("disputed_minor")?,
                 voided: r.try_get::<Option<String>, _>("voided_at")?.is_some(),
             })
         })

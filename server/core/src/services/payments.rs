@@ -203,6 +203,8 @@ pub fn plan_payment(
         if payable == 0 {
             return invalid(if invoice.pending_minor > 0 {
                 format!("Invoice {number} already has a payment in progress for its whole balance. Wait for it to finish, or cancel it from the payment history.")
+            } else if invoice.disputed_minor > 0 {
+                format!("Invoice {number} is disputed for its whole open balance; nothing can be paid until the dispute is resolved or withdrawn.")
             } else {
                 format!("Invoice {number} is paid; there is nothing left to pay.")
             });
@@ -216,7 +218,14 @@ pub fn plan_payment(
             ));
         }
         if amount > payable {
-            return invalid(if invoice.pending_minor > 0 {
+            return invalid(if invoice.disputed_minor > 0 {
+                // The held dispute is why: say so rather than "the balance".
+                format!(
+                    "Invoice {number}: at most {} can be paid now; {} is disputed and held until the dispute is resolved.",
+                    money(payable),
+                    money(invoice.disputed_minor)
+                )
+            } else if invoice.pending_minor > 0 {
                 format!(
                     "Invoice {number}: at most {} can be paid now; {} is already in a payment in progress.",
                     money(payable),
@@ -372,6 +381,11 @@ impl Services {
             } else if i.pending_minor > 0 {
                 format!(
                     "Invoice {} already has a payment in progress for its whole balance. Wait for it to finish, or cancel it from the payment history.",
+                    i.number
+                )
+            } else if i.disputed_minor > 0 {
+                format!(
+                    "Invoice {} is disputed for its whole open balance; nothing can be paid until the dispute is resolved or withdrawn.",
                     i.number
                 )
             } else {
@@ -877,6 +891,7 @@ mod tests {
             due_date: NaiveDate::from_ymd_opt(2026, 1, id as u32).unwrap(),
             balance_minor: balance,
             pending_minor: pending,
+            disputed_minor: 0,
             voided: false,
         }
     }

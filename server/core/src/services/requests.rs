@@ -249,6 +249,8 @@ impl Services {
         for line_id in &line_ids {
             repo::insert_line(&mut tx, request_id, *line_id).await?;
         }
+        // The disputed amount is held from now on (invoices.disputed_minor).
+        crate::repo::invoices::refresh_settlement(&mut tx, invoice_id).await?;
         let (_, stored) = self
             .store_customer_message(&mut tx, access, request_id, body, &files, now)
             .await?;
@@ -411,6 +413,10 @@ impl Services {
             .ok_or(ServiceError::NotFound)?;
         if !repo::close(&mut tx, request_id, RequestStatus::Withdrawn, now).await? {
             return Err(not_open(&request));
+        }
+        // The hold ends with the dispute: the whole balance is payable again.
+        if let Some(invoice_id) = request.invoice_id {
+            crate::repo::invoices::refresh_settlement(&mut tx, invoice_id).await?;
         }
         // The SLA has no "withdrawn": for the clock it ends like a
         // resolution (every target met, nothing left running).

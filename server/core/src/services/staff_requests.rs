@@ -827,6 +827,11 @@ impl Services {
                 .issue_credit(&mut tx, &staff, &request, amount_text, note, now)
                 .await?;
         }
+        // Whatever the outcome, the dispute no longer holds its amount; after
+        // the credit (if any) so the cache reads the applied credit too.
+        if let Some(invoice_id) = request.invoice_id {
+            invoices::refresh_settlement(&mut tx, invoice_id).await?;
+        }
         requests_repo::insert_event(
             &mut tx,
             request_id,

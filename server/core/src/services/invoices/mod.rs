@@ -98,9 +98,14 @@ impl InvoiceSummary {
         Money::new(self.row.total_minor, self.row.currency)
     }
 
-    /// What can be paid now (the balance less what payments in flight hold).
+    /// What can be paid now (the balance less what payments in flight and
+    /// an open dispute hold).
     pub fn payable_minor(&self) -> i64 {
-        crate::domain::payable_minor(self.balance.minor, self.row.pending_minor)
+        crate::domain::payable_minor(
+            self.balance.minor,
+            self.row.pending_minor,
+            self.row.disputed_minor,
+        )
     }
 }
 

@@ -1,0 +1,329 @@
+//! The disputed amount is held (issue 11 item 2, the money side): an open
+//! dispute's amount is cached on the invoice (`invoices.disputed_minor`),
+//! left out of what the pay page offers and what "Pay" accepts, counted
+//! apart in the open totals, and released when the dispute is withdrawn or
+//! resolved (a credit note lowering the balance once). The balance itself
+//! never changes because of a dispute. Services are called directly, as the
+//! pages' server functions call them.
+
+use crate::helpers::{spawn_app, Backend, TestApp};
+use crate::on_both_databases;
+use crate::payments::{contact_id, draft, PAYER};
+use portal_core::domain::invoice_query::InvoiceQuery;
+use portal_core::domain::request::DisputeScope;
+use portal_core::domain::{Currency, Money};
+use portal_core::services::payments::PayProblem;
+use portal_core::services::requests::RaiseDispute;
+use portal_core::services::staff_requests::Resolution;
+use portal_core::ServiceError;
+
+on_both_databases!(
+    a_disputed_amount_is_held_from_paying_until_the_dispute_is_withdrawn,
+    a_partial_credit_resolution_lowers_the_balance_once_and_releases_the_hold,
+    a_whole_invoice_dispute_leaves_nothing_to_pay_until_rejected,
+);
+
+const CUSTOMER_ADMIN: &str = "ap@northwind.example";
+const AR_AGENT: &str = "agent@seller.example";
+
+async fn northwind(app: &TestApp) -> i64 {
+    app.customer_id("Northwind Traders").await
+}
+
+/// Northwind's open USD invoices with nothing in flight: (id, balance).
+async fn open_usd_invoices(app: &TestApp) -> Vec<(i64, i64)> {
+    let customer_id = northwind(app).await;
+    let mut conn = app.services.db.pool.acquire().await.unwrap();
+    sqlx::query_as::<_, (i64, i64)>(
+        "SELECT invoice_id, balance_minor FROM invoices
+         WHERE customer_id = $1 AND balance_minor > 5000 AND pending_minor = 0
+           AND voided_at IS NULL AND currency = 'USD'
+         ORDER BY invoice_id",
+    )
+    .bind(customer_id)
+    .fetch_all(&mut *conn)
+    .await
+    .unwrap()
+}
+
+/// The invoice's cached (balance, pending, disputed).
+async fn cached(app: &TestApp, invoice_id: i64) -> (i64, i64, i64) {
+    let mut conn = app.services.db.pool.acquire().await.unwrap();
+    sqlx::query_as::<_, (i64, i64, i64)>(
+        "SELECT balance_minor, pending_minor, disputed_minor FROM invoices WHERE invoice_id = $1",
+    )
+    .bind(invoice_id)
+    .fetch_one(&mut *conn)
+    .await
+    .unwrap()
+}
+
+async fn staff_id(app: &TestApp, email: &str) -> i64 {
+    let mut conn = app.services.db.pool.acquire().await.unwrap();
+    sqlx::query_scalar::<_, i64>("SELECT staff_id FROM staff_users WHERE email = $1")
+        .bind(email)
+        .fetch_one(&mut *conn)
+        .await
+        .unwrap()
+}
+
+/// The customer's admin disputes `invoice_id` (an amount, or the whole
+/// invoice when `amount_text` is None).
+async fn raise(app: &TestApp, invoice_id: i64, amount_text: Option<&str>) -> i64 {
+    let access = app
+        .services
+        .contact_access(contact_id(app, CUSTOMER_ADMIN).await)
+        .await
+        .unwrap()
+        .unwrap();
+    let scope = if amount_text.is_some() {
+        DisputeScope::Amount
+    } else {
+        DisputeScope::Invoice
+    };
+    app.services
+        .raise_dispute(
+            &access,
+            northwind(app).await,
+            invoice_id,
+            RaiseDispute {
+                scope,
+                line_ids: Vec::new(),
+                amount_text: amount_text.unwrap_or_default().into(),
+                reason_code: "pricing".into(),
+                message: "The unit price is not the one in our contract.".into(),
+                files: Vec::new(),
+            },
+            None,
+        )
+        .await
+        .unwrap()
+}
+
+/// What the pay page offers for the invoice (the service its server
+/// function calls): the payable amount, or the refusal's message.
+async fn offered(app: &TestApp, invoice_id: i64) -> Result<i64, String> {
+    let choice = app
+        .services
+        .payment_choice(
+            contact_id(app, PAYER).await,
+            northwind(app).await,
+            &[invoice_id],
+        )
+        .await;
+    match choice {
+        Ok(choice) => Ok(choice.invoices[0].payable_minor()),
+        Err(e) => Err(e.to_string()),
+    }
+}
+
+/// The review page's check of paying `amount` on the invoice.
+async fn review(app: &TestApp, invoice_id: i64, amount: i64) -> Result<i64, String> {
+    app.services
+        .review_payment(
+            contact_id(app, PAYER).await,
+            northwind(app).await,
+            &draft(&[(invoice_id, amount)], "card"),
+        )
+        .await
+        .map(|plan| plan.charge_minor())
+        .map_err(|e| e.to_string())
+}
+
+/// The USD open totals of the invoice list (all of Northwind's invoices):
+/// (open, disputed).
+async fn usd_totals(app: &TestApp) -> (i64, i64) {
+    let access = app
+        .services
+        .contact_access(contact_id(app, PAYER).await)
+        .await
+        .unwrap()
+        .unwrap();
+    let list = app
+        .services
+        .invoice_list(
+            &access,
+            northwind(app).await,
+            InvoiceQuery::from_pairs(std::iter::empty::<(&str, &str)>()).unwrap(),
+        )
+        .await
+        .unwrap();
+    let usd = list
+        .totals
+        .iter()
+        .find(|t| t.currency == Currency::USD)
+        .expect("Northwind owes USD");
+    (usd.open_minor, usd.disputed_minor)
+}
+
+async fn a_disputed_amount_is_held_from_paying_until_the_dispute_is_withdrawn(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let (invoice_id, balance) = open_usd_invoices(&app).await[0];
+    assert_eq!(offered(&app, invoice_id).await, Ok(balance));
+    let (open_before, disputed_before) = usd_totals(&app).await;
+    assert_eq!(disputed_before, 0, "the seed has no disputes");
+
+    let request_id = raise(&app, invoice_id, Some("25.00")).await;
+    // Held, not settled: the balance (and so the status) stays as it was.
+    assert_eq!(cached(&app, invoice_id).await, (balance, 0, 2_500));
+    let remainder = balance - 2_500;
+    assert_eq!(offered(&app, invoice_id).await, Ok(remainder));
+    assert_eq!(review(&app, invoice_id, remainder).await, Ok(remainder));
+    let over = review(&app, invoice_id, remainder + 1).await.unwrap_err();
+    assert!(
+        over.contains(&format!(
+            "at most {}",
+            Money::new(remainder, Currency::USD).display()
+        )) && over.contains("disputed"),
+        "{over}"
+    );
+    // "Pay" re-checks under lock and refuses too, writing nothing.
+    let started = app
+        .services
+        .start_payment(
+            contact_id(&app, PAYER).await,
+            northwind(&app).await,
+            &draft(&[(invoice_id, remainder + 1)], "card"),
+            &format!("test-attempt-{:016x}", rand::random::<u64>()),
+            None,
+        )
+        .await
+        .unwrap();
+    assert!(matches!(started, Err(PayProblem::Changed)), "{started:?}");
+    assert_eq!(cached(&app, invoice_id).await, (balance, 0, 2_500));
+    assert_eq!(
+        app.count(&format!(
+            "SELECT COUNT(*) FROM payment_allocations WHERE invoice_id = {invoice_id}"
+        ))
+        .await,
+        0
+    );
+    // The list's totals: the open balance unchanged, the hold apart.
+    assert_eq!(usd_totals(&app).await, (open_before, 2_500));
+
+    let access = app
+        .services
+        .contact_access(contact_id(&app, CUSTOMER_ADMIN).await)
+        .await
+        .unwrap()
+        .unwrap();
+    app.services
+        .withdraw_dispute(&access, northwind(&app).await, request_id, None)
+        .await
+        .unwrap();
+    assert_eq!(cached(&app, invoice_id).await, (balance, 0, 0));
+    assert_eq!(offered(&app, invoice_id).await, Ok(balance));
+    assert_eq!(review(&app, invoice_id, balance).await, Ok(balance));
+    assert_eq!(usd_totals(&app).await, (open_before, 0));
+}
+
+async fn a_partial_credit_resolution_lowers_the_balance_once_and_releases_the_hold(
+    backend: Backend,
+) {
+    let app = spawn_app(backend).await;
+    let agent = staff_id(&app, AR_AGENT).await;
+    let (invoice_id, balance) = open_usd_invoices(&app).await[0];
+    let (open_before, _) = usd_totals(&app).await;
+    let request_id = raise(&app, invoice_id, Some("25.00")).await;
+    assert_eq!(usd_totals(&app).await, (open_before, 2_500));
+
+    let credit = Resolution::CreditNote {
+        amount_text: "10.00".into(),
+        note: "Part of the price corrected.".into(),
+    };
+    let resolved = app
+        .services
+        .resolve_request(agent, request_id, credit.clone())
+        .await
+        .unwrap();
+    assert_eq!(resolved.applied_minor, 1_000);
+    // The credit lowers the balance; the rest of the dispute is released,
+    // not credited: the whole new balance is payable again.
+    assert_eq!(cached(&app, invoice_id).await, (balance - 1_000, 0, 0));
+    assert_eq!(offered(&app, invoice_id).await, Ok(balance - 1_000));
+    assert_eq!(usd_totals(&app).await, (open_before - 1_000, 0));
+
+    // Pressed again: refused, and the balance drops only once.
+    match app
+        .services
+        .resolve_request(agent, request_id, credit)
+        .await
+    {
+        Err(ServiceError::Conflict(_)) => {}
+        other => panic!("expected Conflict, got {other:?}"),
+    }
+    assert_eq!(cached(&app, invoice_id).await, (balance - 1_000, 0, 0));
+}
+
+async fn a_whole_invoice_dispute_leaves_nothing_to_pay_until_rejected(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let agent = staff_id(&app, AR_AGENT).await;
+    let invoices = open_usd_invoices(&app).await;
+    let (invoice_id, balance) = invoices[0];
+    let (other_id, other_balance) = invoices[1];
+    let (open_before, _) = usd_totals(&app).await;
+
+    let request_id = raise(&app, invoice_id, None).await;
+    raise(&app, other_id, Some("12.34")).await;
+    assert_eq!(cached(&app, invoice_id).await, (balance, 0, balance));
+    let refused = offered(&app, invoice_id).await.unwrap_err();
+    assert!(
+        refused.contains("disputed for its whole open balance"),
+        "{refused}"
+    );
+    // Totals add up the holds of every open dispute of the currency.
+    assert_eq!(usd_totals(&app).await, (open_before, balance + 1_234));
+    // Paying only the other invoice's undisputed part is fine.
+    assert_eq!(
+        review(&app, other_id, other_balance - 1_234).await,
+        Ok(other_balance - 1_234)
+    );
+
+    app.services
+        .resolve_request(
+            agent,
+            request_id,
+            Resolution::Rejected {
+                reason: "The price is the one in the signed order.".into(),
+            },
+        )
+        .await
+        .unwrap();
+    assert_eq!(cached(&app, invoice_id).await, (balance, 0, 0));
+    assert_eq!(offered(&app, invoice_id).await, Ok(balance));
+    assert_eq!(usd_totals(&app).await, (open_before, 1_234));
+
+    // The migration's backfill (for disputes opened before it ran) writes
+    // what refresh_settlement writes: forget the cache, run it again.
+    sqlx::query("UPDATE invoices SET disputed_minor = 0")
+        .execute(&app.services.db.pool)
+        .await
+        .unwrap();
+    sqlx::query(backfill(backend))
+        .execute(&app.services.db.pool)
+        .await
+        .unwrap();
+    assert_eq!(cached(&app, other_id).await, (other_balance, 0, 1_234));
+    // The cache equals its definition for every invoice (the recount that
+    // refresh_settlement runs, written out here independently).
+    assert_eq!(
+        app.count(
+            "SELECT COUNT(*) FROM invoices i WHERE i.disputed_minor <> COALESCE(
+                 (SELECT SUM(r.disputed_minor) FROM requests r WHERE r.invoice_id = i.invoice_id
+                  AND r.kind = 'dispute' AND r.status IN ('open', 'waiting_on_customer')), 0)"
+        )
+        .await,
+        0
+    );
+}
+
+/// The backfill statement of migration 0009 for the engine.
+fn backfill(backend: Backend) -> &'static str {
+    let migration = match backend {
+        Backend::Sqlite => include_str!("../../../migrations/sqlite/0009_disputed_hold.sql"),
+        Backend::Postgres => include_str!("../../../migrations/postgres/0009_disputed_hold.sql"),
+    };
+    let start = migration.find("UPDATE invoices").expect("the backfill");
+    let end = start + migration[start..].find(';').expect("its end");
+    &migration[start..end]
+}
