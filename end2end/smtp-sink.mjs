@@ -3,7 +3,7 @@
 // read the sign-in links from.
 import { SMTPServer } from "smtp-server";
 import { simpleParser } from "mailparser";
-import { mkdirSync, writeFileSync } from "node:fs";
+import { mkdirSync, renameSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 
 const port = Number(process.env.SMTP_PORT ?? 2526);
@@ -25,7 +25,12 @@ const server = new SMTPServer({
           text: mail.text ?? "",
           html: typeof mail.html === "string" ? mail.html : "",
         };
-        writeFileSync(join(dir, `${Date.now()}-${String(counter).padStart(5, "0")}.json`), JSON.stringify(record));
+        // Written under another name, then renamed: a test polling the
+        // folder must never read a half-written .json (it once read an
+        // empty one and failed on "Unexpected end of JSON input").
+        const name = join(dir, `${Date.now()}-${String(counter).padStart(5, "0")}.json`);
+        writeFileSync(`${name}.part`, JSON.stringify(record));
+        renameSync(`${name}.part`, name);
         callback();
       })
       .catch(callback);
