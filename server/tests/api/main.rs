@@ -19,6 +19,7 @@ mod limits;
 mod outbox;
 mod overview;
 mod payments;
+mod request_notifications;
 mod requests;
 mod rows;
 mod security;

@@ -46,10 +46,12 @@ pub enum Action {
     RequestResolved,
     /// An AR admin changed the business calendar or the SLA policies.
     SlaSettingsChanged,
+    /// A customer reopened their resolved dispute (within 14 days).
+    DisputeReopened,
 }
 
 impl Action {
-    pub const ALL: [Action; 30] = [
+    pub const ALL: [Action; 31] = [
         Action::SignInRateLimited,
         Action::SignInLinkSent,
         Action::SignInUnknownEmail,
@@ -80,6 +82,7 @@ impl Action {
         Action::RequestWaitingOnCustomer,
         Action::RequestResolved,
         Action::SlaSettingsChanged,
+        Action::DisputeReopened,
     ];
 
     /// The text stored in `audit_events.action` (rows already written use
@@ -116,6 +119,7 @@ impl Action {
             Action::RequestWaitingOnCustomer => "request.waiting_on_customer",
             Action::RequestResolved => "request.resolved",
             Action::SlaSettingsChanged => "sla.settings_changed",
+            Action::DisputeReopened => "dispute.reopened",
         }
     }
 

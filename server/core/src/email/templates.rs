@@ -232,6 +232,184 @@ pub fn payment_failed_email(e: &PaymentEmail<'_>, reason: &str) -> RenderedEmail
     }
 }
 
+/// What happened on a request, as its customer is told.
+pub enum RequestUpdate<'a> {
+    /// AR wrote to the customer; the reply is quoted (it is already
+    /// customer-visible in the thread).
+    Reply { message: &'a str },
+    /// AR asked something and waits for the customer's answer.
+    WaitingOnYou,
+    /// AR resolved the request; `outcome` is the outcome in words.
+    Resolved { outcome: &'a str },
+}
+
+pub struct RequestUpdateEmail<'a> {
+    pub seller_name: &'a str,
+    pub recipient_name: &'a str,
+    /// "your dispute of invoice INV-1001"
+    pub request_label: &'a str,
+    pub link: &'a str,
+}
+
+/// To the customer's contact when AR replies, waits on them or resolves.
+pub fn request_update_email(
+    e: &RequestUpdateEmail<'_>,
+    update: &RequestUpdate<'_>,
+) -> RenderedEmail {
+    let (subject, lead, quoted) = match update {
+        RequestUpdate::Reply { message } => (
+            format!("{} replied to {}", e.seller_name, e.request_label),
+            format!("{} replied to {}:", e.seller_name, e.request_label),
+            Some(*message),
+        ),
+        RequestUpdate::WaitingOnYou => (
+            format!("{} needs your answer on {}", e.seller_name, e.request_label),
+            format!(
+                "{} is waiting for your answer on {}. Its clock is paused until you reply in the portal.",
+                e.seller_name, e.request_label
+            ),
+            None,
+        ),
+        RequestUpdate::Resolved { outcome } => (
+            format!("{} resolved {}", e.seller_name, e.request_label),
+            format!("{} resolved {}: {outcome}", e.seller_name, e.request_label),
+            None,
+        ),
+    };
+    let subject = upper_first(&subject);
+    let quoted_text: String = quoted
+        .map(|m| m.lines().map(|l| format!("> {l}\n")).collect::<String>() + "\n")
+        .unwrap_or_default();
+    let text_body = format!(
+        "Hello {name},\n\n{lead}\n\n{quoted_text}\
+         Read the whole thread and answer here:\n{link}\n\n\
+         Replies to this email are not read; please write in the portal.\n\n{seller}\n",
+        name = e.recipient_name,
+        link = e.link,
+        seller = e.seller_name,
+    );
+    let quoted_html = quoted
+        .map(|m| {
+            format!(
+                "<blockquote style=\"margin: 0 0 1em; padding-left: 12px; border-left: 3px solid #d1d5db; white-space: pre-wrap;\">{}</blockquote>\n",
+                html_escape(m)
+            )
+        })
+        .unwrap_or_default();
+    let html_body = html_document(
+        &subject,
+        &format!(
+            r#"<p>Hello {name},</p>
+<p>{lead}</p>
+{quoted_html}<p><a href="{link}" style="display: inline-block; padding: 10px 18px; background: #1d4ed8; color: #ffffff; border-radius: 6px; text-decoration: none;">Read the thread</a></p>
+<p>Or copy this address into your browser:<br><span style="word-break: break-all;">{link}</span></p>
+<p>Replies to this email are not read; please write in the portal.</p>
+<p>{seller}</p>"#,
+            name = html_escape(e.recipient_name),
+            lead = html_escape(&lead),
+            link = html_escape(e.link),
+            seller = html_escape(e.seller_name),
+        ),
+    );
+    RenderedEmail {
+        subject,
+        text_body,
+        html_body,
+    }
+}
+
+/// What happened on a request, as AR is told.
+pub enum StaffAlert<'a> {
+    /// A customer raised a dispute of `amount` for `reason`.
+    NewDispute {
+        amount: &'a str,
+        reason: &'a str,
+        message: &'a str,
+    },
+    /// A customer wrote on an open request.
+    CustomerMessage { message: &'a str },
+    /// A customer reopened a resolved request.
+    Reopened { message: &'a str },
+}
+
+pub struct StaffAlertEmail<'a> {
+    pub seller_name: &'a str,
+    pub recipient_name: &'a str,
+    pub customer_name: &'a str,
+    /// "dispute of invoice INV-1001"
+    pub request_label: &'a str,
+    pub link: &'a str,
+}
+
+/// To the assignee (or every active staff user when unassigned) when a
+/// customer raises, writes on or reopens a request.
+pub fn staff_alert_email(e: &StaffAlertEmail<'_>, alert: &StaffAlert<'_>) -> RenderedEmail {
+    let (subject, lead, message) = match alert {
+        StaffAlert::NewDispute {
+            amount,
+            reason,
+            message,
+        } => (
+            format!("New {} from {}", e.request_label, e.customer_name),
+            format!(
+                "{} raised a {} for {amount}. Reason: {reason}.",
+                e.customer_name, e.request_label
+            ),
+            *message,
+        ),
+        StaffAlert::CustomerMessage { message } => (
+            format!("{} wrote on their {}", e.customer_name, e.request_label),
+            format!("{} wrote on their {}:", e.customer_name, e.request_label),
+            *message,
+        ),
+        StaffAlert::Reopened { message } => (
+            format!("{} reopened their {}", e.customer_name, e.request_label),
+            format!(
+                "{} reopened their {}; it is open again and its disputed amount is held again:",
+                e.customer_name, e.request_label
+            ),
+            *message,
+        ),
+    };
+    let quoted_text: String = message.lines().map(|l| format!("> {l}\n")).collect();
+    let text_body = format!(
+        "Hello {name},\n\n{lead}\n\n{quoted_text}\nOpen the request in the AR workspace:\n{link}\n\n{seller} AR workspace\n",
+        name = e.recipient_name,
+        link = e.link,
+        seller = e.seller_name,
+    );
+    let html_body = html_document(
+        &subject,
+        &format!(
+            r#"<p>Hello {name},</p>
+<p>{lead}</p>
+<blockquote style="margin: 0 0 1em; padding-left: 12px; border-left: 3px solid #d1d5db; white-space: pre-wrap;">{message}</blockquote>
+<p><a href="{link}" style="display: inline-block; padding: 10px 18px; background: #1d4ed8; color: #ffffff; border-radius: 6px; text-decoration: none;">Open the request</a></p>
+<p>Or copy this address into your browser:<br><span style="word-break: break-all;">{link}</span></p>
+<p>{seller} AR workspace</p>"#,
+            name = html_escape(e.recipient_name),
+            lead = html_escape(&lead),
+            message = html_escape(message),
+            link = html_escape(e.link),
+            seller = html_escape(e.seller_name),
+        ),
+    );
+    RenderedEmail {
+        subject,
+        text_body,
+        html_body,
+    }
+}
+
+/// A subject starts with a capital even when the seller's name does not.
+fn upper_first(s: &str) -> String {
+    let mut chars = s.chars();
+    match chars.next() {
+        Some(c) => c.to_uppercase().chain(chars).collect(),
+        None => String::new(),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -253,5 +431,40 @@ mod tests {
             m.html_body.contains("Acme &lt;Supply&gt;") && !m.html_body.contains("Acme <Supply>")
         );
         assert!(m.subject.contains("Acme <Supply> billing portal"));
+    }
+    #[test]
+    fn request_emails_escape_the_html_part_and_carry_the_link() {
+        let m = request_update_email(
+            &RequestUpdateEmail {
+                seller_name: "Acme <Supply>",
+                recipient_name: "Ana",
+                request_label: "your dispute of invoice INV-1",
+                link: "http://x/accounts/1/requests/2",
+            },
+            &RequestUpdate::Reply {
+                message: "<b>Credit</b> on its way",
+            },
+        );
+        assert!(m.text_body.contains("http://x/accounts/1/requests/2"));
+        assert!(m.text_body.contains("> <b>Credit</b> on its way"));
+        assert!(m.html_body.contains("&lt;b&gt;Credit"));
+        assert!(!m.html_body.contains("<b>Credit"));
+        assert!(m.html_body.contains("Acme &lt;Supply&gt;"));
+
+        let a = staff_alert_email(
+            &StaffAlertEmail {
+                seller_name: "Acme",
+                recipient_name: "Sam",
+                customer_name: "Bad <Co>",
+                request_label: "dispute of invoice INV-1",
+                link: "http://x/staff/requests/2",
+            },
+            &StaffAlert::CustomerMessage {
+                message: "hi & bye",
+            },
+        );
+        assert!(a.subject.contains("Bad <Co>"));
+        assert!(a.html_body.contains("Bad &lt;Co&gt;") && a.html_body.contains("hi &amp; bye"));
+        assert!(a.text_body.contains("http://x/staff/requests/2"));
     }
 }

@@ -644,3 +644,95 @@ pub async fn events(conn: &mut Conn, request_id: i64) -> Result<Vec<SlaEvent>, s
         })
         .collect()
 }
+
+// ---------------------------------------------------------------------------
+// Notifications and reopening
+// ---------------------------------------------------------------------------
+
+/// What a request's notification emails name: the account, the invoice,
+/// and the contact who opened it (when they can still be written to).
+#[derive(Clone, Debug)]
+pub struct NoticeContext {
+    pub customer_id: i64,
+    pub customer_name: String,
+    pub kind: RequestKind,
+    pub invoice_number: Option<String>,
+    /// (name, email) of the opener, `None` when they were disabled or are
+    /// no longer a contact of the account: mail must not reach someone who
+    /// lost access to the thread it links to.
+    pub opener: Option<(String, String)>,
+}
+
+pub async fn notice_context(
+    conn: &mut Conn,
+    request_id: i64,
+) -> Result<Option<NoticeContext>, sqlx::Error> {
+    let row = sqlx::query(
+        "SELECT r.customer_id, c.name AS customer_name, r.kind, i.number AS invoice_number,
+                ct.name AS opener_name, ct.email AS opener_email
+         FROM requests r
+         JOIN customers c ON c.customer_id = r.customer_id
+         LEFT JOIN invoices i ON i.invoice_id = r.invoice_id
+         LEFT JOIN customer_contacts cc
+                ON cc.customer_id = r.customer_id AND cc.contact_id = r.opened_by_contact_id
+         LEFT JOIN contacts ct
+                ON ct.contact_id = cc.contact_id AND ct.disabled_at IS NULL
+         WHERE r.request_id = $1",
+    )
+    .bind(request_id)
+    .fetch_optional(conn)
+    .await?;
+    row.map(|r| {
+        let name: Option<String> = r.try_get("opener_name")?;
+        let email: Option<String> = r.try_get("opener_email")?;
+        Ok(NoticeContext {
+            customer_id: r.try_get("customer_id")?,
+            customer_name: r.try_get("customer_name")?,
+            kind: decode(&r, "requests", "kind")?,
+            invoice_number: r.try_get("invoice_number")?,
+            opener: name.zip(email),
+        })
+    })
+    .transpose()
+}
+
+/// Who AR's side of a request is mailed to: its assignee when assigned
+/// and active, otherwise every active staff user (agents and admins), so a
+/// new dispute or a customer's answer is never seen by nobody. (name,
+/// email) pairs, by staff id.
+pub async fn staff_recipients(
+    conn: &mut Conn,
+    request_id: i64,
+) -> Result<Vec<(String, String)>, sqlx::Error> {
+    let rows = sqlx::query(
+        "SELECT s.name, s.email FROM staff_users s
+         WHERE s.disabled_at IS NULL AND (
+             s.staff_id = (SELECT r.assignee_staff_id FROM requests r WHERE r.request_id = $1)
+             OR NOT EXISTS (SELECT 1 FROM requests r JOIN staff_users a
+                                ON a.staff_id = r.assignee_staff_id AND a.disabled_at IS NULL
+                            WHERE r.request_id = $1))
+         ORDER BY s.staff_id",
+    )
+    .bind(request_id)
+    .fetch_all(conn)
+    .await?;
+    rows.iter()
+        .map(|r| Ok((r.try_get("name")?, r.try_get("email")?)))
+        .collect()
+}
+
+/// A resolved request back to open, its outcome cleared (the CHECKs of
+/// migration 0007 want no outcome and no `resolved_at` on an open request):
+/// `false` when it was not resolved (a withdrawn one stays withdrawn). A
+/// dispute whose invoice has another open dispute by now is a unique
+/// violation (index `requests_one_open_dispute`).
+pub async fn reopen(conn: &mut Conn, request_id: i64) -> Result<bool, sqlx::Error> {
+    let done = sqlx::query(
+        "UPDATE requests SET status = 'open', resolved_at = NULL, outcome = NULL, outcome_note = NULL
+         WHERE request_id = $1 AND status = 'resolved'",
+    )
+    .bind(request_id)
+    .execute(conn)
+    .await?;
+    Ok(done.rows_affected() == 1)
+}

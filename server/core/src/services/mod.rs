@@ -7,6 +7,7 @@ pub mod auth;
 pub mod invoice_links;
 pub mod invoices;
 pub mod payments;
+pub mod request_reopen;
 pub mod requests;
 pub mod sessions;
 pub mod staff;

@@ -16,13 +16,18 @@ use crate::domain::request::{
     disputed_minor, AuthorKind, DisputeScope, RequestKind, RequestStatus, Visibility,
 };
 use crate::domain::sla::{Priority, SlaEvent, SlaEventKind};
+use crate::domain::Money;
+use crate::email::templates::{
+    request_update_email, staff_alert_email, RequestUpdate, RequestUpdateEmail, StaffAlert,
+    StaffAlertEmail,
+};
 use crate::error::{ResultExt, ServiceError, ServiceResult};
 use crate::repo::accounts::MembershipRow;
 use crate::repo::audit::{self, AuditEvent};
 use crate::repo::requests::{
     self as repo, MessageRow, NewAttachment, NewMessage, NewRequest, ReasonRow, RequestRow,
 };
-use crate::repo::Conn;
+use crate::repo::{outbox, Conn};
 
 /// A message's text is capped: a thread is read on a page, and a longer
 /// statement belongs in an attached document.
@@ -59,7 +64,10 @@ struct AcceptedFiles<'a> {
 
 /// The membership of a contact who may act on the account's requests:
 /// raising, writing and withdrawing are for the roles that may pay.
-fn require_requester(access: &ContactAccess, customer_id: i64) -> ServiceResult<&MembershipRow> {
+pub(super) fn require_requester(
+    access: &ContactAccess,
+    customer_id: i64,
+) -> ServiceResult<&MembershipRow> {
     let membership = access
         .membership(customer_id)
         .ok_or(ServiceError::NotFound)?;
@@ -78,7 +86,7 @@ fn require_member(access: &ContactAccess, customer_id: i64) -> ServiceResult<&Me
     access.membership(customer_id).ok_or(ServiceError::NotFound)
 }
 
-fn checked_message(message: &str) -> ServiceResult<&str> {
+pub(super) fn checked_message(message: &str) -> ServiceResult<&str> {
     let body = message.trim();
     if body.is_empty() {
         return Err(ServiceError::invalid_field(
@@ -286,7 +294,21 @@ impl Services {
             ),
         )
         .await?;
+        // A new dispute is unassigned, so every active staff user hears of it.
+        let amount = Money::new(amount, invoice.currency).display();
+        self.notify_staff(
+            &mut tx,
+            request_id,
+            &StaffAlert::NewDispute {
+                amount: &amount,
+                reason: &reason.label,
+                message: body,
+            },
+            now,
+        )
+        .await?;
         tx.commit().await?;
+        self.outbox_wake.notify_one();
         Ok(request_id)
     }
 
@@ -492,8 +514,122 @@ impl Services {
             ),
         )
         .await?;
+        self.notify_staff(
+            &mut tx,
+            request_id,
+            &StaffAlert::CustomerMessage { message: body },
+            now,
+        )
+        .await?;
         tx.commit().await?;
+        self.outbox_wake.notify_one();
         Ok(message_id)
+    }
+}
+
+/// Notification emails of requests (issue 11 item 5). Each is queued in the
+/// outbox inside the caller's transaction, so the mail exists exactly when
+/// what it announces was committed (never lost, never sent for a rolled
+/// back change); the caller wakes the worker after its commit.
+impl Services {
+    /// Tells the customer what AR did. Only the contact who opened the
+    /// request is mailed for now: the account's other contacts may not
+    /// care about every dispute, and who else should follow a request
+    /// (watchers, the account's admins) is a choice still to make.
+    pub(super) async fn notify_customer(
+        &self,
+        conn: &mut Conn,
+        request_id: i64,
+        update: &RequestUpdate<'_>,
+        now: DateTime<Utc>,
+    ) -> ServiceResult<()> {
+        let Some(context) = repo::notice_context(conn, request_id).await? else {
+            return Ok(());
+        };
+        let Some((name, email)) = &context.opener else {
+            return Ok(());
+        };
+        // The customer's request page comes later (issue 11); the link is
+        // the address it will have, so mails sent now keep working then.
+        let link = self.config.link(&format!(
+            "/accounts/{}/requests/{request_id}",
+            context.customer_id
+        ));
+        let label = format!(
+            "your {}",
+            request_label(context.kind, context.invoice_number.as_deref())
+        );
+        let message = request_update_email(
+            &RequestUpdateEmail {
+                seller_name: &self.config.seller_name,
+                recipient_name: name,
+                request_label: &label,
+                link: &link,
+            },
+            update,
+        );
+        outbox::enqueue(
+            conn,
+            now,
+            outbox::NewEmail {
+                to: email,
+                subject: &message.subject,
+                text_body: &message.text_body,
+                html_body: &message.html_body,
+            },
+        )
+        .await?;
+        Ok(())
+    }
+
+    /// Tells AR what the customer did: the assignee, or every active staff
+    /// user when nobody (active) has the request.
+    pub(super) async fn notify_staff(
+        &self,
+        conn: &mut Conn,
+        request_id: i64,
+        alert: &StaffAlert<'_>,
+        now: DateTime<Utc>,
+    ) -> ServiceResult<()> {
+        let Some(context) = repo::notice_context(conn, request_id).await? else {
+            return Ok(());
+        };
+        let link = self.config.link(&format!("/staff/requests/{request_id}"));
+        let label = request_label(context.kind, context.invoice_number.as_deref());
+        for (name, email) in repo::staff_recipients(conn, request_id).await? {
+            let message = staff_alert_email(
+                &StaffAlertEmail {
+                    seller_name: &self.config.seller_name,
+                    recipient_name: &name,
+                    customer_name: &context.customer_name,
+                    request_label: &label,
+                    link: &link,
+                },
+                alert,
+            );
+            outbox::enqueue(
+                conn,
+                now,
+                outbox::NewEmail {
+                    to: &email,
+                    subject: &message.subject,
+                    text_body: &message.text_body,
+                    html_body: &message.html_body,
+                },
+            )
+            .await?;
+        }
+        Ok(())
+    }
+}
+
+/// "dispute of invoice INV-1001", as a mail names a request.
+fn request_label(kind: RequestKind, invoice_number: Option<&str>) -> String {
+    match (kind, invoice_number) {
+        (RequestKind::Dispute, Some(number)) => format!("dispute of invoice {number}"),
+        (RequestKind::Dispute, None) => "dispute".into(),
+        (RequestKind::PaymentPlan, _) => "payment plan request".into(),
+        (RequestKind::Question, _) => "question".into(),
     }
 }
 
@@ -513,7 +649,7 @@ fn not_open(request: &RequestRow) -> ServiceError {
 }
 
 /// What a contact did to one of their account's requests, for the audit log.
-fn contact_event<'a>(
+pub(super) fn contact_event<'a>(
     access: &ContactAccess,
     customer_id: i64,
     request_id: i64,

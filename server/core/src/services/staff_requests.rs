@@ -17,6 +17,7 @@ use crate::domain::sla::{
     SlaPolicy, SlaTargets, TargetClock, TargetState, WorkingWeek, WorkingWindow,
 };
 use crate::domain::{Currency, Money, StaffRole};
+use crate::email::templates::RequestUpdate;
 use crate::error::{ResultExt, ServiceError, ServiceResult, CONFLICT};
 use crate::repo::accounts::{self, StaffRow};
 use crate::repo::audit::{self, AuditEvent};
@@ -705,7 +706,20 @@ impl Services {
             ),
         )
         .await?;
+        // An internal note is AR's alone: it sends nothing to the customer.
+        if !internal {
+            self.notify_customer(
+                &mut tx,
+                request_id,
+                &RequestUpdate::Reply { message: body },
+                now,
+            )
+            .await?;
+        }
         tx.commit().await?;
+        if !internal {
+            self.outbox_wake.notify_one();
+        }
         Ok(message_id)
     }
 
@@ -747,7 +761,10 @@ impl Services {
             ),
         )
         .await?;
+        self.notify_customer(&mut tx, request_id, &RequestUpdate::WaitingOnYou, now)
+            .await?;
         tx.commit().await?;
+        self.outbox_wake.notify_one();
         Ok(())
     }
 
@@ -854,7 +871,18 @@ impl Services {
             ),
         )
         .await?;
+        let outcome_words = outcome_in_words(&resolved, request.currency, note);
+        self.notify_customer(
+            &mut tx,
+            request_id,
+            &RequestUpdate::Resolved {
+                outcome: &outcome_words,
+            },
+            now,
+        )
+        .await?;
         tx.commit().await?;
+        self.outbox_wake.notify_one();
         Ok(resolved)
     }
 
@@ -948,6 +976,40 @@ impl Services {
             credit_minor: amount_minor,
             applied_minor,
         })
+    }
+}
+
+/// A resolution as the customer's email says it: what was decided, with
+/// the amounts and the reference or reason AR gave.
+fn outcome_in_words(resolved: &Resolved, currency: Option<Currency>, note: Option<&str>) -> String {
+    let money =
+        |minor: i64| currency.map_or_else(|| minor.to_string(), |c| Money::new(minor, c).display());
+    match resolved.outcome {
+        Outcome::CreditNote => {
+            let mut words = format!(
+                "a credit note {} of {} was issued",
+                resolved.credit_note_number.as_deref().unwrap_or_default(),
+                money(resolved.credit_minor)
+            );
+            if resolved.applied_minor == resolved.credit_minor {
+                words.push_str(" and applied to the invoice");
+            } else {
+                words.push_str(&format!(
+                    "; {} of it was applied to the invoice and the rest stays as credit on your account",
+                    money(resolved.applied_minor)
+                ));
+            }
+            if let Some(note) = note {
+                words.push_str(&format!(" ({note})"));
+            }
+            words.push('.');
+            words
+        }
+        Outcome::CorrectedInvoice => format!(
+            "the invoice was corrected (reference: {}).",
+            note.unwrap_or_default()
+        ),
+        Outcome::Rejected => format!("it was rejected. The reason: {}", note.unwrap_or_default()),
     }
 }
 
