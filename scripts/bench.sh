@@ -22,6 +22,14 @@
 # BENCH_URLS="health list filtered detail statement" (the default) picks
 # the URLs. BENCH_DIR (default ~/.cache/receivables-portal/bench) holds the
 # databases: an older binary needs one its migrations know.
+#
+# AR's queue (issue 11): BENCH_STAFF=1 adds BENCH_REQUESTS (default 10,000)
+# open disputes to the database once (`portal seed-scale-requests`, mixed
+# states and SLA events over all scale customers), signs in an AR admin
+# instead of the contact, and measures BENCH_URLS="health queue" (default
+# for it) at BENCH_CONNECTIONS (default 8 with BENCH_STAFF, else 64):
+#
+#   BENCH_STAFF=1 scripts/bench.sh sqlite
 set -euo pipefail
 repo="$(cd "$(dirname "$0")/.." && pwd)"
 cd "$repo"
@@ -43,6 +51,9 @@ command -v sqlite3 >/dev/null || { step "installing sqlite3"; as_root apt-get in
 command -v brotli >/dev/null || { step "installing brotli"; as_root apt-get install -y -q brotli >/dev/null; }
 
 which="${1:-both}"
+staff="${BENCH_STAFF:-}"
+requests="${BENCH_REQUESTS:-10000}"
+connections="${BENCH_CONNECTIONS:-$([ -n "$staff" ] && echo 8 || echo 64)}"
 seconds="${BENCH_SECONDS:-15}"
 invoices="${BENCH_INVOICES:-1000000}"
 customers="${BENCH_CUSTOMERS:-200}"
@@ -99,7 +110,7 @@ measure() {
   local out queries start_ticks end_ticks requests cpu
   queries=$(queries_for "$path" "$signed_in")
   start_ticks=$(cpu_ticks)
-  out=$(wrk -t2 -c64 -d"${seconds}s" --latency ${signed_in:+-H "Cookie: portal_session=$cookie"} -H "Accept-Language: en-US" "$base$path")
+  out=$(wrk -t2 -c"$connections" -d"${seconds}s" --latency ${signed_in:+-H "Cookie: portal_session=$cookie"} -H "Accept-Language: en-US" "$base$path")
   local rps p50 p99 errors
   rps=$(awk '/Requests\/sec/ {print $2}' <<<"$out")
   p50=$(awk '$1 == "50%" {print $2}' <<<"$out")
@@ -136,6 +147,16 @@ run_engine() {
     step "$engine: portal seed-scale --customers $customers --invoices $invoices"
     "$portal" seed-scale --customers "$customers" --invoices "$invoices"
   fi
+  if [ -n "$staff" ]; then
+    # An AR admin to sign in as (and to assign some requests to), then the
+    # queue's open requests, added once.
+    "$portal" create-staff --email bench-ar@seller.example --name "Bench AR" --role admin >/dev/null
+    open=$(sql "SELECT COUNT(*) FROM requests WHERE status IN ('open', 'waiting_on_customer')")
+    if [ "$open" -lt "$requests" ]; then
+      step "$engine: portal seed-scale-requests --requests $((requests - open))"
+      "$portal" seed-scale-requests --requests "$((requests - open))"
+    fi
+  fi
   # The first scale customer and its contact.
   customer=$(sql "SELECT MIN(customer_id) FROM customers WHERE external_id LIKE 'scale-%'")
   email=$(sql "SELECT c.email FROM contacts c JOIN customer_contacts cc ON cc.contact_id = c.contact_id WHERE cc.customer_id = $customer")
@@ -147,17 +168,20 @@ run_engine() {
   server=$!
   trap 'kill $server 2>/dev/null || true' RETURN
   for _ in $(seq 1 100); do curl -sf "$base/health" >/dev/null && break; sleep 0.1; done
-  # Sign in as that contact through the link the dev mailbox holds.
+  # Sign in as that contact (or the AR admin) through the link the dev
+  # mailbox holds.
+  local who="$email" area="" home="/accounts/$customer/invoices"
+  if [ -n "$staff" ]; then who="bench-ar@seller.example" area="/staff" home="/staff/requests"; fi
   jar="$(mktemp)"
-  curl -s -o /dev/null -c "$jar" -H "Origin: $base" --data-urlencode "email=$email" "$base/auth/sign-in"
+  curl -s -o /dev/null -c "$jar" -H "Origin: $base" --data-urlencode "email=$who" "$base$area/auth/sign-in"
   sleep 1
-  token=$(sql "SELECT text_body FROM email_outbox WHERE to_address = '$email' ORDER BY email_id DESC LIMIT 1" |
+  token=$(sql "SELECT text_body FROM email_outbox WHERE to_address = '$who' ORDER BY email_id DESC LIMIT 1" |
     grep -o 'token=[A-Za-z0-9_-]*' | head -1 | cut -d= -f2)
-  curl -s -o /dev/null -b "$jar" -c "$jar" -H "Origin: $base" --data-urlencode "token=$token" "$base/auth/confirm"
+  curl -s -o /dev/null -b "$jar" -c "$jar" -H "Origin: $base" --data-urlencode "token=$token" "$base$area/auth/confirm"
   cookie=$(awk '$6 == "portal_session" {print $7}' "$jar")
-  [ -n "$cookie" ] || { echo "could not sign in as $email" >&2; exit 1; }
-  status=$(curl -s -o /dev/null -w '%{http_code}' -H "Cookie: portal_session=$cookie" "$base/accounts/$customer/invoices")
-  [ "$status" = 200 ] || { echo "invoice list answered $status" >&2; exit 1; }
+  [ -n "$cookie" ] || { echo "could not sign in as $who" >&2; exit 1; }
+  status=$(curl -s -o /dev/null -w '%{http_code}' -H "Cookie: portal_session=$cookie" "$base$home")
+  [ "$status" = 200 ] || { echo "$home answered $status" >&2; exit 1; }
   # The statement counter: the same database and session, sqlx logging
   # every statement it runs.
   counter_base="http://127.0.0.1:$((port + 1))"
@@ -169,10 +193,15 @@ run_engine() {
 
   echo
   echo "$engine: $total invoices in the database; customer $customer has $count"
+  if [ -n "$staff" ]; then
+    echo "$engine: $(sql "SELECT COUNT(*) FROM requests WHERE status IN ('open', 'waiting_on_customer')") open requests in AR's queue; $connections connections"
+  fi
   echo
   echo "| engine | URL | requests/s | p50 | p99 | CPU ms/request | SQL statements/request | non-2xx |"
   echo "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: |"
-  for url in ${BENCH_URLS:-health list filtered detail statement}; do
+  local default_urls="health list filtered detail statement"
+  if [ -n "$staff" ]; then default_urls="health queue"; fi
+  for url in ${BENCH_URLS:-$default_urls}; do
     case "$url" in
       # The bare route without a session (no cookie, no SQL): the ceiling.
       health) measure "bare axum route (/health)" "/health" ;;
@@ -180,6 +209,9 @@ run_engine() {
       filtered) measure "invoice list, filtered + sorted" "/accounts/$customer/invoices?status=unpaid&sort=balance&dir=desc" signed-in ;;
       detail) measure "invoice detail" "/accounts/$customer/invoices/$invoice" signed-in ;;
       statement) measure "statement PDF (year to date)" "/accounts/$customer/statement.pdf" signed-in ;;
+      # AR's queue of every open request, sorted by time to the next breach
+      # (BENCH_STAFF=1: the session is the AR admin's).
+      queue) measure "AR queue, all open requests" "/staff/requests" signed-in ;;
       *) echo "unknown BENCH_URLS entry: $url" >&2; exit 2 ;;
     esac
   done

@@ -6,6 +6,7 @@
 //!   portal create-staff --email E --name N [--role agent|admin]
 //!   portal invoice-link --invoice NUMBER [--valid-until YYYY-MM-DD]
 //!   portal seed-scale --customers N --invoices M
+//!   portal seed-scale-requests --requests N
 
 use std::process::ExitCode;
 use std::sync::Arc;
@@ -86,6 +87,12 @@ enum Command {
         #[arg(long, default_value_t = 1_000_000)]
         invoices: usize,
     },
+    /// Add open requests (disputes in mixed states, with their SLA events)
+    /// on the scale customers' unpaid invoices, for the AR queue benchmark.
+    SeedScaleRequests {
+        #[arg(long, default_value_t = 10_000)]
+        requests: usize,
+    },
 }
 
 /// Dates on the command line follow the rule of dates typed in the portal
@@ -152,6 +159,9 @@ async fn run(command: Command, config: Config) -> Result<(), String> {
                 "portal listening on http://{} (public URL {base})",
                 portal.site_addr
             );
+            // The SLA alert job runs beside the server (under its lease, so
+            // one instance of several runs it each minute).
+            tokio::spawn(server::startup::run_sla_alert_job(portal.services.clone()));
             server::serve(portal, listener)
                 .await
                 .map_err(|e| format!("server stopped: {e}"))
@@ -171,6 +181,13 @@ async fn run(command: Command, config: Config) -> Result<(), String> {
                     "demo data loaded: {} customers, {} contacts, {} invoices, {} payments, {} credit notes",
                     summary.customers, summary.contacts, summary.invoices, summary.payments, summary.credit_notes
                 );
+            }
+            // The disputes of the demo's AR queue, timed from now.
+            let requests = portal_core::seed::seed_demo_requests(&portal.services)
+                .await
+                .map_err(|e| format!("seeding the demo disputes failed: {e}"))?;
+            if !requests.already_present {
+                println!("demo disputes loaded: {}", requests.disputes);
             }
             Ok(())
         }
@@ -243,6 +260,20 @@ async fn run(command: Command, config: Config) -> Result<(), String> {
                 started.elapsed().as_secs_f64(),
                 summary.sample_contact,
                 summary.sample_customer_id
+            );
+            Ok(())
+        }
+        Command::SeedScaleRequests { requests } => {
+            let started = std::time::Instant::now();
+            let summary = portal_core::seed_scale::seed_scale_requests(&portal.services, requests)
+                .await
+                .map_err(|e| format!("seed-scale-requests failed: {e}"))?;
+            println!(
+                "{} open requests ({} waiting on the customer) over {} customers in {:.1} s",
+                summary.requests,
+                summary.waiting,
+                summary.customers,
+                started.elapsed().as_secs_f64()
             );
             Ok(())
         }

@@ -222,6 +222,24 @@ pub async fn run_webhook_worker(services: Services) {
     }
 }
 
+/// The SLA alert job (services::sla_alerts): every 20 seconds it asks for
+/// the job's lease, and the instance that gets it runs the job, at most
+/// once a minute across all instances. Started by `portal serve` only, not
+/// by `serve`: the tests drive the job with their manual clock instead of
+/// leaving a timer to race them.
+pub async fn run_sla_alert_job(services: Services) {
+    loop {
+        match services.run_sla_alerts_when_due().await {
+            Ok(Some(queued)) if !queued.is_empty() => {
+                tracing::info!(alerts = queued.len(), "SLA alerts queued");
+            }
+            Ok(_) => {}
+            Err(e) => tracing::error!(error = %e, "SLA alert job"),
+        }
+        tokio::time::sleep(Duration::from_secs(20)).await;
+    }
+}
+
 /// The sandbox gateway's webhook sender: posts its due events, signed, to
 /// our own `/webhooks/stripe` through the router (the same endpoint, headers
 /// and code Stripe's deliveries go through, without a network hop).

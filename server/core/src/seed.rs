@@ -440,3 +440,644 @@ fn index_is_edge(
     customer.key == "northwind"
         && (*issue == today - Duration::days(31) || *issue == today - Duration::days(150))
 }
+
+// ---------------------------------------------------------------------------
+// Demo requests (issue 11 item 8)
+// ---------------------------------------------------------------------------
+
+/// What `seed_demo_requests` made.
+#[derive(Debug, Default, PartialEq, Eq)]
+pub struct DemoRequestsSummary {
+    pub disputes: usize,
+    pub already_present: bool,
+}
+
+/// The instant `minutes` business minutes before `now` in `calendar`: the
+/// latest instant from which exactly that much business time has passed,
+/// so a dispute "opened 330 business minutes ago" is breached whatever
+/// the hour or weekday the demo is seeded at. Business time from `t` to
+/// `now` only shrinks as `t` moves towards `now`, so a binary search to the
+/// second finds it.
+fn business_ago(
+    calendar: &crate::domain::sla::BusinessCalendar,
+    now: chrono::DateTime<chrono::Utc>,
+    minutes: i64,
+) -> chrono::DateTime<chrono::Utc> {
+    let need = Duration::minutes(minutes);
+    let enough = |seconds_back: i64| {
+        calendar.business_time_between(now - Duration::seconds(seconds_back), now) >= need
+    };
+    // Seconds back: `short` is not enough, `long` is.
+    let (mut short, mut long) = (0i64, 180 * 24 * 3600);
+    while long - short > 1 {
+        let middle = short + (long - short) / 2;
+        if enough(middle) {
+            long = middle;
+        } else {
+            short = middle;
+        }
+    }
+    now - Duration::seconds(long)
+}
+
+/// The portal's services as they were at `at`: each service stamps what it
+/// writes with its clock, so the demo's history is written by the real
+/// services (their rules, events, mails and audit) at past instants.
+fn services_at(services: &Services, at: chrono::DateTime<chrono::Utc>) -> Services {
+    let clock = crate::clock::ManualClock::default();
+    clock.advance(at - clock.now_for_tests());
+    let mut past = services.clone();
+    past.clock = std::sync::Arc::new(clock);
+    past
+}
+
+/// A small, valid one-page PDF with `lines` of Helvetica text: the
+/// objects, then a cross-reference table with each object's offset.
+pub fn demo_pdf(lines: &[&str]) -> Vec<u8> {
+    let escape = |s: &str| {
+        s.replace('\\', "\\\\")
+            .replace('(', "\\(")
+            .replace(')', "\\)")
+    };
+    let mut content = String::from("BT /F1 12 Tf 72 720 Td 16 TL\n");
+    for line in lines {
+        content.push_str(&format!("({}) '\n", escape(line)));
+    }
+    content.push_str("ET\n");
+    let objects = [
+        "<< /Type /Catalog /Pages 2 0 R >>".to_owned(),
+        "<< /Type /Pages /Kids [3 0 R] /Count 1 >>".to_owned(),
+        "<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] \
+         /Resources << /Font << /F1 4 0 R >> >> /Contents 5 0 R >>"
+            .to_owned(),
+        "<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>".to_owned(),
+        format!(
+            "<< /Length {} >>\nstream\n{content}endstream",
+            content.len()
+        ),
+    ];
+    let mut pdf = b"%PDF-1.4\n".to_vec();
+    let mut offsets = Vec::new();
+    for (i, object) in objects.iter().enumerate() {
+        offsets.push(pdf.len());
+        pdf.extend_from_slice(format!("{} 0 obj\n{object}\nendobj\n", i + 1).as_bytes());
+    }
+    let xref = pdf.len();
+    let mut table = format!("xref\n0 {}\n0000000000 65535 f \n", objects.len() + 1);
+    for offset in offsets {
+        table.push_str(&format!("{offset:010} 00000 n \n"));
+    }
+    pdf.extend_from_slice(table.as_bytes());
+    pdf.extend_from_slice(
+        format!(
+            "trailer\n<< /Size {} /Root 1 0 R >>\nstartxref\n{xref}\n%%EOF\n",
+            objects.len() + 1
+        )
+        .as_bytes(),
+    );
+    pdf
+}
+
+/// A small, valid RGB PNG of `width` x `height` pixels coloured by
+/// `pixel(x, y)`: signature, IHDR, one IDAT of stored (uncompressed)
+/// deflate blocks, IEND, each chunk with its CRC.
+pub fn demo_png(width: u32, height: u32, pixel: impl Fn(u32, u32) -> [u8; 3]) -> Vec<u8> {
+    fn crc32(bytes: &[u8]) -> u32 {
+        let mut crc = 0xFFFF_FFFFu32;
+        for &b in bytes {
+            crc ^= u32::from(b);
+            for _ in 0..8 {
+                crc = if crc & 1 == 1 {
+                    (crc >> 1) ^ 0xEDB8_8320
+                } else {
+                    crc >> 1
+                };
+            }
+        }
+        !crc
+    }
+    fn chunk(out: &mut Vec<u8>, kind: &[u8; 4], data: &[u8]) {
+        out.extend_from_slice(&(data.len() as u32).to_be_bytes());
+        let mut body = kind.to_vec();
+        body.extend_from_slice(data);
+        out.extend_from_slice(&body);
+        out.extend_from_slice(&crc32(&body).to_be_bytes());
+    }
+    let mut raw = Vec::new();
+    for y in 0..height {
+        raw.push(0); // filter: none
+        for x in 0..width {
+            raw.extend_from_slice(&pixel(x, y));
+        }
+    }
+    let mut zlib = vec![0x78, 0x01];
+    let blocks: Vec<&[u8]> = raw.chunks(65_535).collect();
+    for (i, block) in blocks.iter().enumerate() {
+        zlib.push(u8::from(i + 1 == blocks.len()));
+        let len = block.len() as u16;
+        zlib.extend_from_slice(&len.to_le_bytes());
+        zlib.extend_from_slice(&(!len).to_le_bytes());
+        zlib.extend_from_slice(block);
+    }
+    let (mut a, mut b) = (1u32, 0u32);
+    for &byte in &raw {
+        a = (a + u32::from(byte)) % 65_521;
+        b = (b + a) % 65_521;
+    }
+    zlib.extend_from_slice(&((b << 16) | a).to_be_bytes());
+
+    let mut png = b"\x89PNG\r\n\x1a\n".to_vec();
+    let mut header = Vec::new();
+    header.extend_from_slice(&width.to_be_bytes());
+    header.extend_from_slice(&height.to_be_bytes());
+    header.extend_from_slice(&[8, 2, 0, 0, 0]); // 8-bit RGB
+    chunk(&mut png, b"IHDR", &header);
+    chunk(&mut png, b"IDAT", &zlib);
+    chunk(&mut png, b"IEND", &[]);
+    png
+}
+
+/// A photo-like picture of a torn carton: brown with a dark diagonal tear.
+fn damaged_carton_png() -> Vec<u8> {
+    demo_png(48, 32, |x, y| {
+        let tear = (x as i32 - 2 * y as i32 + 8).abs() < 2 && (10..40).contains(&x);
+        if tear {
+            [40, 28, 18]
+        } else if y < 3 || x < 3 || y > 28 || x > 44 {
+            [235, 235, 230]
+        } else {
+            [176 - (y as u8 % 7) * 3, 132, 84]
+        }
+    })
+}
+
+/// An open invoice of `customer` (by external key) with something to
+/// dispute and no open dispute, skipping `taken`: the newest first.
+async fn disputable_invoice(
+    services: &Services,
+    customer_key: &str,
+    currency: Currency,
+    taken: &[i64],
+) -> crate::ServiceResult<(i64, i64, i64)> {
+    let mut conn = services.db.pool.acquire().await?;
+    let rows = sqlx::query(
+        "SELECT i.invoice_id, i.customer_id, i.balance_minor FROM invoices i
+         JOIN customers c ON c.customer_id = i.customer_id
+         WHERE c.external_id = $1 AND i.currency = $2 AND i.balance_minor > 20000
+           AND i.voided_at IS NULL AND i.disputed_minor = 0
+         ORDER BY i.issue_date DESC, i.invoice_id DESC",
+    )
+    .bind(format!("demo-{customer_key}"))
+    .bind(currency.code())
+    .fetch_all(&mut *conn)
+    .await?;
+    rows.iter()
+        .map(|r| {
+            (
+                r.get::<i64, _>("invoice_id"),
+                r.get::<i64, _>("customer_id"),
+                r.get::<i64, _>("balance_minor"),
+            )
+        })
+        .find(|(id, _, _)| !taken.contains(id))
+        .ok_or_else(|| {
+            crate::ServiceError::invalid(format!(
+                "the demo customer {customer_key} has no open {} invoice left to dispute",
+                currency.code()
+            ))
+        })
+}
+
+async fn id_by_email(services: &Services, table: &str, email: &str) -> crate::ServiceResult<i64> {
+    let column = if table == "staff_users" {
+        "staff_id"
+    } else {
+        "contact_id"
+    };
+    let mut conn = services.db.pool.acquire().await?;
+    let row = sqlx::query(&format!(
+        "SELECT {column} AS id FROM {table} WHERE email = $1"
+    ))
+    .bind(email)
+    .fetch_one(&mut *conn)
+    .await?;
+    Ok(row.get("id"))
+}
+
+/// "123.45" for a minor amount, as a form would be typed.
+fn amount_text(minor: i64) -> String {
+    format!("{}.{:02}", minor / 100, minor % 100)
+}
+
+/// One step of a demo dispute's story, in business minutes before now.
+struct Story {
+    customer: &'static str,
+    currency: Currency,
+    contact: &'static str,
+    reason: &'static str,
+    scope: crate::domain::request::DisputeScope,
+    message: &'static str,
+    files: Vec<(String, Vec<u8>)>,
+    opened: i64,
+}
+
+/// `portal seed-demo`'s disputes, one in each state the queue shows, on
+/// invoices of the demo customers and timed from now in business minutes,
+/// so "breached" and "at risk" hold when the server starts: open and
+/// unanswered, answered by AR, waiting on the customer, breached, near its
+/// resolution deadline (at the warning share), resolved with a credit
+/// note, withdrawn. Written by the real services (raising, replying,
+/// internal notes, waiting, resolving, withdrawing), with their events,
+/// mails and audit, at past instants. Does nothing when the demo
+/// customers already have requests.
+///
+/// Not part of [`seed_demo`], which every integration test loads: a test
+/// that counts requests, mails or held amounts starts from none.
+pub async fn seed_demo_requests(services: &Services) -> crate::ServiceResult<DemoRequestsSummary> {
+    use crate::domain::request::DisputeScope;
+    use crate::services::requests::RaiseDispute;
+    use crate::services::staff_requests::Resolution;
+
+    {
+        let mut conn = services.db.pool.acquire().await?;
+        let row = sqlx::query(
+            "SELECT COUNT(*) AS n FROM requests r JOIN customers c ON c.customer_id = r.customer_id
+             WHERE c.external_id LIKE 'demo-%'",
+        )
+        .fetch_one(&mut *conn)
+        .await?;
+        if row.get::<i64, _>("n") > 0 {
+            return Ok(DemoRequestsSummary {
+                already_present: true,
+                ..Default::default()
+            });
+        }
+    }
+    let now = services.clock.now();
+    let calendar = services.sla_settings().await?.calendar;
+    let ago = |minutes: i64| business_ago(&calendar, now, minutes);
+    let admin = id_by_email(services, "staff_users", "ar@seller.example").await?;
+    let agent = id_by_email(services, "staff_users", "agent@seller.example").await?;
+    let mut taken = Vec::new();
+    let mut summary = DemoRequestsSummary::default();
+
+    // Raises a dispute as the story says, `opened` business minutes ago.
+    let raise = |story: Story, taken: Vec<i64>| async move {
+        let (invoice_id, customer_id, balance) =
+            disputable_invoice(services, story.customer, story.currency, &taken).await?;
+        let contact = id_by_email(services, "contacts", story.contact).await?;
+        let at = services_at(services, ago(story.opened));
+        let access = at
+            .contact_access(contact)
+            .await?
+            .ok_or_else(|| crate::ServiceError::invalid("a demo contact is disabled"))?;
+        let line_ids = if story.scope == DisputeScope::Lines {
+            crate::repo::requests::line_totals(&mut *services.db.pool.acquire().await?, invoice_id)
+                .await?
+                .into_iter()
+                .take(1)
+                .map(|l| l.invoice_line_id)
+                .collect()
+        } else {
+            Vec::new()
+        };
+        let request_id = at
+            .raise_dispute(
+                &access,
+                customer_id,
+                invoice_id,
+                RaiseDispute {
+                    scope: story.scope,
+                    line_ids,
+                    amount_text: amount_text(balance * 3 / 10),
+                    reason_code: story.reason.into(),
+                    message: story.message.into(),
+                    files: story.files,
+                },
+                None,
+            )
+            .await?;
+        crate::ServiceResult::Ok((request_id, invoice_id, customer_id, access))
+    };
+
+    // 1. Breached: damaged goods, 330 business minutes without an answer
+    //    (the first response is due after 240).
+    let (_, invoice, _, _) = raise(
+        Story {
+            customer: "contoso",
+            currency: Currency::USD,
+            contact: "ap@contoso.example",
+            reason: "damaged",
+            scope: DisputeScope::Lines,
+            message: "Two of the conveyor belt sections on this invoice arrived with torn edges. \
+                      Our receiving clerk noted it on the carrier's delivery receipt (attached) \
+                      and took the photo below. We can't install them; please credit this line \
+                      or send replacements.",
+            files: vec![
+                ("torn-belt-section.png".into(), damaged_carton_png()),
+                (
+                    "delivery-receipt-4471.pdf".into(),
+                    demo_pdf(&[
+                        "Delivery receipt 4471",
+                        "Consignee: Contoso Manufacturing, Dock 3",
+                        "2 x Conveyor belt section 2 m",
+                        "Remarks: 2 cartons damaged on arrival, edges torn.",
+                        "Signed: R. Alvarez (receiving)",
+                    ]),
+                ),
+            ],
+            opened: 330,
+        },
+        taken.clone(),
+    )
+    .await?;
+    taken.push(invoice);
+    summary.disputes += 1;
+
+    // 2. Near breach: answered long ago, its resolution (40 business hours)
+    //    85% used, assigned to the agent, with an internal note.
+    let (request, invoice, _, _) = raise(
+        Story {
+            customer: "northwind",
+            currency: Currency::USD,
+            contact: "ap@northwind.example",
+            reason: "quantity",
+            scope: DisputeScope::Amount,
+            message: "We were billed for 40 boxes of fasteners but our goods-received note \
+                      shows 28. Please adjust the invoice for the 12 boxes we did not receive.",
+            files: vec![(
+                "goods-received-note.pdf".into(),
+                demo_pdf(&[
+                    "Northwind Traders - Goods received note GRN-20931",
+                    "Industrial fasteners, box of 500: ordered 40, received 28",
+                    "Checked by: D. Osei",
+                ]),
+            )],
+            opened: 2_060,
+        },
+        taken.clone(),
+    )
+    .await?;
+    taken.push(invoice);
+    services_at(services, ago(2_050))
+        .assign_request(admin, request, Some(agent))
+        .await?;
+    services_at(services, ago(2_000))
+        .staff_reply(
+            agent,
+            request,
+            "Thank you, Nadia. I've asked our warehouse for the pick list and the carrier \
+             for the proof of delivery, and will come back to you as soon as I have both.",
+            false,
+        )
+        .await?;
+    services_at(services, ago(1_990))
+        .staff_reply(
+            agent,
+            request,
+            "Warehouse says 40 boxes left the dock on one pallet. Carrier POD still missing; \
+             if it shows 28 we credit 12 boxes.",
+            true,
+        )
+        .await?;
+    summary.disputes += 1;
+
+    // 3. Open and unanswered, just in: well inside its first response.
+    let (_, invoice, _, _) = raise(
+        Story {
+            customer: "holding-us",
+            currency: Currency::USD,
+            contact: "us.ap@holding.example",
+            reason: "duplicate_billing",
+            scope: DisputeScope::Invoice,
+            message: "This invoice repeats the freight and handling we already paid on the \
+                      previous invoice for the same shipment. Could you cancel it?",
+            files: vec![(
+                "remittance-advice.pdf".into(),
+                demo_pdf(&[
+                    "Holding Americas Inc. - Remittance advice",
+                    "Freight and handling, shipment 88213: paid by ACH",
+                ]),
+            )],
+            opened: 45,
+        },
+        taken.clone(),
+    )
+    .await?;
+    taken.push(invoice);
+    summary.disputes += 1;
+
+    // 4. Answered by AR: the admin took it, replied, and noted internally.
+    let (request, invoice, _, _) = raise(
+        Story {
+            customer: "holding-eu",
+            currency: Currency::EUR,
+            contact: "eu.ap@holding.example",
+            reason: "tax",
+            scope: DisputeScope::Invoice,
+            message: "You charged 19% VAT, but this was an intra-community supply to our \
+                      German entity with a valid VAT ID (DE 811 234 567). It should be reverse \
+                      charged.",
+            files: Vec::new(),
+            opened: 600,
+        },
+        taken.clone(),
+    )
+    .await?;
+    taken.push(invoice);
+    services_at(services, ago(590))
+        .assign_request(admin, request, Some(admin))
+        .await?;
+    services_at(services, ago(520))
+        .staff_reply(
+            admin,
+            request,
+            "Hello Jonas, you're right that the supply qualifies for the reverse charge. \
+             I've asked our tax team to confirm the VAT ID and will issue a corrected invoice \
+             without VAT this week.",
+            false,
+        )
+        .await?;
+    services_at(services, ago(515))
+        .staff_reply(
+            admin,
+            request,
+            "VIES check of DE 811 234 567: valid. Corrected invoice to be raised in the ERP.",
+            true,
+        )
+        .await?;
+    summary.disputes += 1;
+
+    // 5. Waiting on the customer: AR asked for the receiving log.
+    let (request, invoice, _, _) = raise(
+        Story {
+            customer: "northwind",
+            currency: Currency::USD,
+            contact: "payables@northwind.example",
+            reason: "not_received",
+            scope: DisputeScope::Lines,
+            message: "We have no record of receiving the hydraulic hose assemblies on this \
+                      invoice. Can you send proof of delivery?",
+            files: Vec::new(),
+            opened: 900,
+        },
+        taken.clone(),
+    )
+    .await?;
+    taken.push(invoice);
+    services_at(services, ago(840))
+        .staff_reply(
+            admin,
+            request,
+            "Hello Tom, our carrier shows the shipment delivered and signed for by \
+             \"M. Ortiz\" at your main dock. Could you check your receiving log for that \
+             day and tell us whether it was booked under another PO?",
+            false,
+        )
+        .await?;
+    services_at(services, ago(839))
+        .set_waiting_on_customer(admin, request)
+        .await?;
+    summary.disputes += 1;
+
+    // 6. Resolved with a credit note: a pricing error, answered with the
+    //    contract's price sheet, credited and applied to the invoice.
+    let (request, invoice, customer_id, access) = raise(
+        Story {
+            customer: "contoso",
+            currency: Currency::USD,
+            contact: "ap@contoso.example",
+            reason: "pricing",
+            scope: DisputeScope::Amount,
+            message: "The safety gloves are billed at the list price, not the contract price \
+                      of our 2026 framework agreement.",
+            files: Vec::new(),
+            opened: 1_500,
+        },
+        taken.clone(),
+    )
+    .await?;
+    taken.push(invoice);
+    services_at(services, ago(1_440))
+        .staff_reply(
+            agent,
+            request,
+            "Hello Chris, could you send us the page of the framework agreement with the \
+             contract prices? Then I can credit the difference.",
+            false,
+        )
+        .await?;
+    services_at(services, ago(1_400))
+        .add_customer_message(
+            &access,
+            customer_id,
+            request,
+            "Here is the price sheet of the agreement (page 4).",
+            vec![(
+                "framework-agreement-prices.pdf".into(),
+                demo_pdf(&[
+                    "Framework agreement 2026 - Annex B, contract prices",
+                    "Safety gloves, case of 24 pairs: 52.00 USD (list 74.25 USD)",
+                ]),
+            )],
+            None,
+        )
+        .await?;
+    services_at(services, ago(1_300))
+        .resolve_request(
+            agent,
+            request,
+            Resolution::CreditNote {
+                amount_text: {
+                    let mut conn = services.db.pool.acquire().await?;
+                    let row =
+                        sqlx::query("SELECT disputed_minor FROM requests WHERE request_id = $1")
+                            .bind(request)
+                            .fetch_one(&mut *conn)
+                            .await?;
+                    amount_text(row.get::<i64, _>("disputed_minor"))
+                },
+                note: "Contract price applied; thank you for the price sheet.".into(),
+            },
+        )
+        .await?;
+    summary.disputes += 1;
+
+    // 7. Withdrawn: the customer found their own mistake.
+    let (request, invoice, customer_id, access) = raise(
+        Story {
+            customer: "holding-eu",
+            currency: Currency::EUR,
+            contact: "shared@holding.example",
+            reason: "other",
+            scope: DisputeScope::Invoice,
+            message: "We cannot match this invoice to any purchase order on our side.",
+            files: Vec::new(),
+            opened: 700,
+        },
+        taken.clone(),
+    )
+    .await?;
+    taken.push(invoice);
+    let at = services_at(services, ago(690));
+    at.add_customer_message(
+        &access,
+        customer_id,
+        request,
+        "Found it: our receiving team booked it to the wrong cost centre. Sorry for the \
+         noise, we'll pay it with the next run.",
+        Vec::new(),
+        None,
+    )
+    .await?;
+    at.withdraw_dispute(&access, customer_id, request, None)
+        .await?;
+    summary.disputes += 1;
+
+    Ok(summary)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::attachment::{check_upload, AttachmentKind};
+
+    #[test]
+    fn the_demo_files_pass_the_upload_rules() {
+        let pdf = demo_pdf(&["Delivery receipt (4471)", "Signed: R. Alvarez"]);
+        assert_eq!(
+            check_upload("receipt.pdf", &pdf).unwrap().kind,
+            AttachmentKind::Pdf
+        );
+        let text = String::from_utf8(pdf).unwrap();
+        // The cross-reference table points at each object.
+        let xref = text.find("xref\n").unwrap();
+        assert!(text.ends_with(&format!("startxref\n{xref}\n%%EOF\n")));
+        assert_eq!(&text[9..16], "1 0 obj");
+        assert!(text.contains("(Delivery receipt \\(4471\\)) '"));
+
+        let png = damaged_carton_png();
+        assert_eq!(
+            check_upload("photo.png", &png).unwrap().kind,
+            AttachmentKind::Png
+        );
+    }
+
+    #[test]
+    fn business_ago_finds_the_instant_that_many_business_minutes_back() {
+        use chrono::TimeZone;
+        let calendar = crate::services::staff_requests::default_business_calendar();
+        // Tuesday 12 January 2027, 10:00 in New York (UTC-5).
+        let now = chrono::Utc.with_ymd_and_hms(2027, 1, 12, 15, 0, 0).unwrap();
+        let at = business_ago(&calendar, now, 330);
+        assert_eq!(calendar.business_minutes_between(at, now), 330);
+        // 60 minutes on Tuesday morning, 240 on Monday afternoon and the
+        // last 30 of Monday morning: Monday 11:30 local.
+        assert_eq!(
+            at,
+            chrono::Utc
+                .with_ymd_and_hms(2027, 1, 11, 16, 30, 0)
+                .unwrap()
+        );
+    }
+}

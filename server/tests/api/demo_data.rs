@@ -7,7 +7,10 @@ use portal_core::repo::invoices::list_page;
 
 use crate::helpers::{spawn_app, Backend};
 
-crate::on_both_databases!(demo_data_is_believable);
+crate::on_both_databases!(
+    demo_data_is_believable,
+    demo_disputes_fill_the_queue_in_every_state
+);
 
 async fn demo_data_is_believable(backend: Backend) {
     let app = spawn_app(backend).await;
@@ -97,4 +100,96 @@ async fn demo_data_is_believable(backend: Backend) {
             > 100,
         "plenty paid"
     );
+}
+
+/// `portal seed-demo`'s disputes (issue 11 item 8): one in each state, a
+/// breached and an at-risk one at the top of AR's queue as seeded, with
+/// valid attachments and internal notes; loading them twice adds nothing.
+async fn demo_disputes_fill_the_queue_in_every_state(backend: Backend) {
+    use portal_core::domain::attachment::check_upload;
+    use portal_core::domain::sla::TargetState;
+    use portal_core::services::staff_requests::{QueueFilter, Urgency};
+
+    let app = spawn_app(backend).await;
+    let summary = portal_core::seed::seed_demo_requests(&app.services)
+        .await
+        .unwrap();
+    assert_eq!(summary.disputes, 7);
+    assert!(
+        portal_core::seed::seed_demo_requests(&app.services)
+            .await
+            .unwrap()
+            .already_present
+    );
+    assert_eq!(app.count("SELECT COUNT(*) FROM requests").await, 7);
+
+    let statuses = app
+        .count("SELECT COUNT(DISTINCT status) FROM requests")
+        .await;
+    assert_eq!(statuses, 4, "open, waiting, resolved and withdrawn");
+    let status = |s: &str| format!("SELECT COUNT(*) FROM requests WHERE status = '{s}'");
+    assert_eq!(app.count(&status("open")).await, 4);
+    assert_eq!(app.count(&status("waiting_on_customer")).await, 1);
+    assert_eq!(app.count(&status("withdrawn")).await, 1);
+    assert_eq!(
+        app.count(
+            "SELECT COUNT(*) FROM requests r JOIN credit_notes n ON n.customer_id = r.customer_id
+             JOIN credit_allocations a ON a.credit_note_id = n.credit_note_id AND a.invoice_id = r.invoice_id
+             WHERE r.status = 'resolved' AND r.outcome = 'credit_note'"
+        )
+        .await,
+        1,
+        "resolved with a credit note applied to its invoice"
+    );
+    assert!(
+        app.count("SELECT COUNT(*) FROM request_messages WHERE visibility = 'internal'")
+            .await
+            >= 2
+    );
+    assert_eq!(
+        app.count("SELECT COUNT(*) FROM invoices WHERE disputed_minor > 0")
+            .await,
+        5,
+        "each open dispute holds its amount"
+    );
+
+    // Every file is one the upload rules accept, and both kinds are there.
+    let mut conn = app.services.db.pool.acquire().await.unwrap();
+    let files = sqlx::query_as::<_, (String, String, Vec<u8>)>(
+        "SELECT display_name, kind, content FROM request_attachments",
+    )
+    .fetch_all(&mut *conn)
+    .await
+    .unwrap();
+    drop(conn);
+    for (name, kind, bytes) in &files {
+        let checked = check_upload(name, bytes).unwrap_or_else(|e| panic!("{name}: {e}"));
+        assert_eq!(checked.kind.extension(), kind.as_str(), "{name}");
+    }
+    let kinds: Vec<&str> = files.iter().map(|(_, k, _)| k.as_str()).collect();
+    assert!(
+        kinds.contains(&"pdf") && kinds.contains(&"png"),
+        "{kinds:?}"
+    );
+
+    // AR's queue as seeded: the breach first, an at-risk one, the waiting
+    // one last.
+    let admin = app
+        .count("SELECT staff_id FROM staff_users WHERE email = 'ar@seller.example'")
+        .await;
+    let queue = app
+        .services
+        .request_queue(admin, QueueFilter::default())
+        .await
+        .unwrap();
+    assert_eq!(queue.len(), 5);
+    assert_eq!(queue[0].urgency, Urgency::Breached);
+    assert_eq!(queue[0].clock.first_response.state, TargetState::Breached);
+    assert!(
+        queue
+            .iter()
+            .any(|r| r.urgency == Urgency::Running && r.at_risk_or_breached()),
+        "a request near its breach"
+    );
+    assert_eq!(queue.last().unwrap().urgency, Urgency::Paused);
 }

@@ -28,23 +28,23 @@ on_both_databases!(
     internal_notes_never_reach_the_customer_nor_the_clock,
 );
 
-const CUSTOMER_ADMIN: &str = "ap@northwind.example";
-const AR_ADMIN: &str = "ar@seller.example";
-const AR_AGENT: &str = "agent@seller.example";
+pub(crate) const CUSTOMER_ADMIN: &str = "ap@northwind.example";
+pub(crate) const AR_ADMIN: &str = "ar@seller.example";
+pub(crate) const AR_AGENT: &str = "agent@seller.example";
 
 /// A local time in New York in the week of Monday 11 January 2027 (no
 /// holidays that week; Monday 18th is one). January is standard time,
 /// UTC-5 (this crate does not depend on chrono-tz).
-fn ny(day: u32, hour: u32, minute: u32) -> DateTime<Utc> {
+pub(crate) fn ny(day: u32, hour: u32, minute: u32) -> DateTime<Utc> {
     Utc.with_ymd_and_hms(2027, 1, day, hour + 5, minute, 0)
         .unwrap()
 }
 
-fn set_clock(app: &TestApp, to: DateTime<Utc>) {
+pub(crate) fn set_clock(app: &TestApp, to: DateTime<Utc>) {
     app.clock.advance(to - app.clock.now_for_tests());
 }
 
-async fn staff_id(app: &TestApp, email: &str) -> i64 {
+pub(crate) async fn staff_id(app: &TestApp, email: &str) -> i64 {
     let mut conn = app.services.db.pool.acquire().await.unwrap();
     sqlx::query_scalar::<_, i64>("SELECT staff_id FROM staff_users WHERE email = $1")
         .bind(email)
@@ -53,12 +53,12 @@ async fn staff_id(app: &TestApp, email: &str) -> i64 {
         .unwrap()
 }
 
-async fn northwind(app: &TestApp) -> i64 {
+pub(crate) async fn northwind(app: &TestApp) -> i64 {
     app.customer_id("Northwind Traders").await
 }
 
 /// Northwind's open USD invoices: (invoice id, balance), oldest first.
-async fn open_usd_invoices(app: &TestApp) -> Vec<(i64, i64)> {
+pub(crate) async fn open_usd_invoices(app: &TestApp) -> Vec<(i64, i64)> {
     let customer_id = northwind(app).await;
     let mut conn = app.services.db.pool.acquire().await.unwrap();
     sqlx::query_as::<_, (i64, i64)>(
@@ -72,7 +72,7 @@ async fn open_usd_invoices(app: &TestApp) -> Vec<(i64, i64)> {
     .unwrap()
 }
 
-async fn balance(app: &TestApp, invoice_id: i64) -> i64 {
+pub(crate) async fn balance(app: &TestApp, invoice_id: i64) -> i64 {
     app.count(&format!(
         "SELECT balance_minor FROM invoices WHERE invoice_id = {invoice_id}"
     ))
@@ -91,7 +91,7 @@ fn dispute(scope: DisputeScope, amount_text: &str) -> RaiseDispute {
 }
 
 /// The customer's admin disputes the whole invoice now.
-async fn raise(app: &TestApp, invoice_id: i64) -> i64 {
+pub(crate) async fn raise(app: &TestApp, invoice_id: i64) -> i64 {
     let customer_id = northwind(app).await;
     let access = app
         .services

@@ -48,10 +48,20 @@ pub enum Action {
     SlaSettingsChanged,
     /// A customer reopened their resolved dispute (within 14 days).
     DisputeReopened,
+    /// AR changed a request's priority (the SLA keeps the minutes used).
+    RequestPriorityChanged,
+    /// An AR admin added a dispute reason code.
+    RequestReasonAdded,
+    /// An AR admin renamed or reordered a reason code.
+    RequestReasonChanged,
+    /// An AR admin retired a reason code (kept on old requests).
+    RequestReasonRetired,
+    /// An AR admin offered a retired reason code again.
+    RequestReasonReactivated,
 }
 
 impl Action {
-    pub const ALL: [Action; 31] = [
+    pub const ALL: [Action; 36] = [
         Action::SignInRateLimited,
         Action::SignInLinkSent,
         Action::SignInUnknownEmail,
@@ -83,6 +93,11 @@ impl Action {
         Action::RequestResolved,
         Action::SlaSettingsChanged,
         Action::DisputeReopened,
+        Action::RequestPriorityChanged,
+        Action::RequestReasonAdded,
+        Action::RequestReasonChanged,
+        Action::RequestReasonRetired,
+        Action::RequestReasonReactivated,
     ];
 
     /// The text stored in `audit_events.action` (rows already written use
@@ -120,6 +135,11 @@ impl Action {
             Action::RequestResolved => "request.resolved",
             Action::SlaSettingsChanged => "sla.settings_changed",
             Action::DisputeReopened => "dispute.reopened",
+            Action::RequestPriorityChanged => "request.priority_changed",
+            Action::RequestReasonAdded => "request_reason.added",
+            Action::RequestReasonChanged => "request_reason.changed",
+            Action::RequestReasonRetired => "request_reason.retired",
+            Action::RequestReasonReactivated => "request_reason.reactivated",
         }
     }
 

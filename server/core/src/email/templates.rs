@@ -468,3 +468,89 @@ mod tests {
         assert!(a.text_body.contains("http://x/staff/requests/2"));
     }
 }
+
+/// An SLA alert (issue 11 item 5): a target of a request reached its
+/// warning share, or its due instant passed unanswered.
+pub struct SlaAlertNotice<'a> {
+    pub breached: bool,
+    /// "first response", "response to the customer's message 2", "resolution"
+    pub target: &'a str,
+    /// The due instant in the business calendar's zone, as words.
+    pub due: &'a str,
+    pub used_minutes: i64,
+    pub target_minutes: i64,
+}
+
+/// "3 h 12 min", "45 min", "8 h": business time as a person reads it.
+fn business_time(minutes: i64) -> String {
+    let (hours, minutes) = (minutes / 60, minutes % 60);
+    match (hours, minutes) {
+        (0, m) => format!("{m} min"),
+        (h, 0) => format!("{h} h"),
+        (h, m) => format!("{h} h {m} min"),
+    }
+}
+
+/// To the assignee (or every active staff user when unassigned), sent by
+/// the SLA alert job inside business hours only.
+pub fn sla_alert_email(e: &StaffAlertEmail<'_>, n: &SlaAlertNotice<'_>) -> RenderedEmail {
+    let (subject, lead) = if n.breached {
+        (
+            format!(
+                "SLA breached: {} of {}'s {} was due {}",
+                n.target, e.customer_name, e.request_label, n.due
+            ),
+            format!(
+                "The {} of {}'s {} was due {} and is late: its target of {} business time has passed. \
+                 The breach stays in the record; answering now still shortens the customer's wait.",
+                n.target,
+                e.customer_name,
+                e.request_label,
+                n.due,
+                business_time(n.target_minutes)
+            ),
+        )
+    } else {
+        let left = (n.target_minutes - n.used_minutes).max(0);
+        (
+            format!(
+                "SLA at risk: {} of {}'s {} is due {}",
+                n.target, e.customer_name, e.request_label, n.due
+            ),
+            format!(
+                "The {} of {}'s {} is due {}: {} of its {} business time is left.",
+                n.target,
+                e.customer_name,
+                e.request_label,
+                n.due,
+                business_time(left),
+                business_time(n.target_minutes)
+            ),
+        )
+    };
+    let text_body = format!(
+        "Hello {name},\n\n{lead}\n\nOpen the request in the AR workspace:\n{link}\n\n{seller} AR workspace\n",
+        name = e.recipient_name,
+        link = e.link,
+        seller = e.seller_name,
+    );
+    let html_body = html_document(
+        &subject,
+        &format!(
+            r#"<p>Hello {name},</p>
+<p>{lead}</p>
+<p><a href="{link}" style="display: inline-block; padding: 10px 18px; background: #1d4ed8; color: #ffffff; border-radius: 6px; text-decoration: none;">Open the request</a></p>
+<p>Or copy this address into your browser:<br><span style="word-break: break-all;">{link}</span></p>
+<p>{seller} AR workspace</p>"#,
+            name = html_escape(e.recipient_name),
+            lead = html_escape(&lead),
+            link = html_escape(e.link),
+            seller = html_escape(e.seller_name),
+        ),
+    );
+    RenderedEmail {
+        subject,
+        text_body,
+        html_body,
+    }
+}

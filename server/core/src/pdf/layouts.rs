@@ -82,6 +82,15 @@ pub fn invoice_document(
         summary.push(("Credited".into(), money(-row.credited_minor)));
     }
     summary.push(("Balance due".into(), invoice.balance.display()));
+    // An open dispute holds part of it (issue 11): say what is payable now.
+    let disputed = invoice.disputed_minor();
+    if disputed > 0 {
+        summary.push(("Disputed (held)".into(), money(disputed)));
+        summary.push((
+            "Payable now".into(),
+            money(invoice.balance.minor - disputed),
+        ));
+    }
     sections.push(Section::Summary(summary));
     if !applications.is_empty() {
         sections.push(Section::Heading("Payments and credits".into()));
@@ -188,13 +197,22 @@ pub fn statement_document(config: &crate::Config, soa: &StatementOfAccount) -> D
             .zip(c.aging_minor)
             .map(|(b, minor)| (b.label().to_owned(), money(minor)))
             .collect();
+        // The buckets count what is payable; what disputes hold is a line
+        // of its own, and the lines add up to the balance.
+        let disputed = soa.disputed_in(c.currency);
+        if disputed != 0 {
+            aging.push(("Disputed (held until resolved)".into(), money(disputed)));
+        }
         if c.unapplied_minor != 0 {
             aging.push((
                 "Unapplied payments and credits".into(),
                 money(c.unapplied_minor),
             ));
         }
-        aging.push(("Balance".into(), money(c.closing_minor)));
+        aging.push((
+            "Balance (the lines above add up to it)".into(),
+            money(c.closing_minor),
+        ));
         sections.push(Section::Summary(aging));
     }
     if s.currencies.is_empty() {

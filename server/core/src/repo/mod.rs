@@ -11,11 +11,16 @@ pub mod leases;
 pub mod ledger;
 pub mod outbox;
 pub mod payments;
+pub mod request_figures;
+pub mod request_settings;
 pub mod requests;
 pub mod sandbox;
 pub mod sessions;
+pub mod sla_alerts;
+pub mod staff_customers;
 pub mod staff_requests;
 pub mod statement;
+pub mod timeline;
 pub mod tokens;
 pub mod webhook_events;
 

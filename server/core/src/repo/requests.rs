@@ -736,3 +736,130 @@ pub async fn reopen(conn: &mut Conn, request_id: i64) -> Result<bool, sqlx::Erro
     .await?;
     Ok(done.rows_affected() == 1)
 }
+
+// ---------------------------------------------------------------------------
+// The customer's pages
+// ---------------------------------------------------------------------------
+
+/// An invoice line as the dispute form and the request page name it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct DisputeLine {
+    pub invoice_line_id: i64,
+    pub description: String,
+    /// With tax, as `line_totals` (the amount a dispute of it holds).
+    pub total_minor: i64,
+}
+
+/// Every line of the invoice with its description, in invoice order.
+pub async fn dispute_lines(
+    conn: &mut Conn,
+    invoice_id: i64,
+) -> Result<Vec<DisputeLine>, sqlx::Error> {
+    let rows = sqlx::query(
+        "SELECT invoice_line_id, description, amount_minor + tax_minor AS total_minor
+         FROM invoice_lines WHERE invoice_id = $1 ORDER BY position",
+    )
+    .bind(invoice_id)
+    .fetch_all(conn)
+    .await?;
+    rows.iter()
+        .map(|r| {
+            Ok(DisputeLine {
+                invoice_line_id: r.try_get("invoice_line_id")?,
+                description: r.try_get("description")?,
+                total_minor: r.try_get("total_minor")?,
+            })
+        })
+        .collect()
+}
+
+/// What an invoice owes now and how much of it a dispute holds.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct InvoiceMoney {
+    pub currency: Currency,
+    pub balance_minor: i64,
+    pub disputed_minor: i64,
+}
+
+/// The settlement cache of one of the customer's invoices.
+pub async fn invoice_money(
+    conn: &mut Conn,
+    customer_id: i64,
+    invoice_id: i64,
+) -> Result<Option<InvoiceMoney>, sqlx::Error> {
+    let row = sqlx::query(
+        "SELECT currency, balance_minor, disputed_minor FROM invoices
+         WHERE invoice_id = $1 AND customer_id = $2",
+    )
+    .bind(invoice_id)
+    .bind(customer_id)
+    .fetch_optional(conn)
+    .await?;
+    row.map(|r| {
+        Ok(InvoiceMoney {
+            currency: decode(&r, "invoices", "currency")?,
+            balance_minor: r.try_get("balance_minor")?,
+            disputed_minor: r.try_get("disputed_minor")?,
+        })
+    })
+    .transpose()
+}
+
+/// A credit note a resolution issued.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RequestCreditNote {
+    pub number: String,
+    pub currency: Currency,
+    pub amount_minor: i64,
+}
+
+/// The latest credit note issued by resolving the request: resolutions
+/// number theirs `CN-R{request_id}-{n}` (services::staff_requests), so the
+/// prefix with its closing dash finds exactly this request's notes.
+pub async fn request_credit_note(
+    conn: &mut Conn,
+    customer_id: i64,
+    request_id: i64,
+) -> Result<Option<RequestCreditNote>, sqlx::Error> {
+    let row = sqlx::query(
+        "SELECT number, currency, amount_minor FROM credit_notes
+         WHERE customer_id = $1 AND number LIKE $2
+         ORDER BY created_at DESC, credit_note_id DESC",
+    )
+    .bind(customer_id)
+    .bind(format!("CN-R{request_id}-%"))
+    .fetch_optional(conn)
+    .await?;
+    row.map(|r| {
+        Ok(RequestCreditNote {
+            number: r.try_get("number")?,
+            currency: decode(&r, "credit_notes", "currency")?,
+            amount_minor: r.try_get("amount_minor")?,
+        })
+    })
+    .transpose()
+}
+
+/// The latest activity of each of the customer's requests: its last
+/// customer-visible message, else its opening.
+pub async fn last_activity(
+    conn: &mut Conn,
+    customer_id: i64,
+) -> Result<Vec<(i64, DateTime<Utc>)>, sqlx::Error> {
+    let rows = sqlx::query(
+        "SELECT r.request_id, MAX(m.created_at) AS at FROM requests r
+         JOIN request_messages m ON m.request_id = r.request_id AND m.visibility = 'customer'
+         WHERE r.customer_id = $1 GROUP BY r.request_id",
+    )
+    .bind(customer_id)
+    .fetch_all(conn)
+    .await?;
+    rows.iter()
+        .map(|r| {
+            Ok((
+                r.try_get("request_id")?,
+                decode(r, "request_messages", "at")?,
+            ))
+        })
+        .collect()
+}

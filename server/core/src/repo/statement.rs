@@ -148,3 +148,60 @@ pub async fn entries_between(
     }
     Ok(entries)
 }
+
+/// An invoice's amount held by a dispute at the end of a statement period.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct DisputedItem {
+    pub currency: Currency,
+    pub due_date: NaiveDate,
+    /// What its dispute held then, at most what the invoice still owed.
+    pub held_minor: i64,
+}
+
+/// The invoices whose dispute was open at the end of `to` (raised by then
+/// and not yet resolved or withdrawn), with the amount it held: the
+/// disputed amount, capped at the invoice's balance at `to` (computed as
+/// `payments::open_at` does), so the aging can count it apart.
+pub async fn disputed_at(
+    conn: &mut Conn,
+    customer_id: i64,
+    to: NaiveDate,
+) -> Result<Vec<DisputedItem>, sqlx::Error> {
+    let end = date_text(to);
+    let end_exclusive = crate::db::day_end(to);
+    let rows = sqlx::query(
+        "SELECT i.currency, i.due_date, r.disputed_minor,
+                i.total_minor
+                - CAST(COALESCE((SELECT SUM(pa.amount_minor - pa.refunded_minor) FROM payment_allocations pa
+                                 JOIN payments p ON p.payment_id = pa.payment_id
+                                 WHERE pa.invoice_id = i.invoice_id AND p.status IN ('succeeded', 'refunded')
+                                   AND p.received_at < $3), 0) AS BIGINT)
+                - CAST(COALESCE((SELECT SUM(ca.amount_minor) FROM credit_allocations ca
+                                 JOIN credit_notes cn ON cn.credit_note_id = ca.credit_note_id
+                                 WHERE ca.invoice_id = i.invoice_id AND cn.issue_date <= $2), 0) AS BIGINT)
+                AS balance_minor
+         FROM requests r JOIN invoices i ON i.invoice_id = r.invoice_id
+         WHERE r.customer_id = $1 AND r.kind = 'dispute' AND i.customer_id = $1
+           AND i.voided_at IS NULL AND i.issue_date <= $2
+           AND r.opened_at < $3 AND (r.resolved_at IS NULL OR r.resolved_at >= $3)",
+    )
+    .bind(customer_id)
+    .bind(&end)
+    .bind(&end_exclusive)
+    .fetch_all(conn)
+    .await?;
+    let mut items = Vec::new();
+    for r in &rows {
+        let balance: i64 = r.try_get("balance_minor")?;
+        let disputed: Option<i64> = r.try_get("disputed_minor")?;
+        let held = disputed.unwrap_or(0).min(balance);
+        if held > 0 {
+            items.push(DisputedItem {
+                currency: currency(r, "invoices")?,
+                due_date: decode(r, "invoices", "due_date")?,
+                held_minor: held,
+            });
+        }
+    }
+    Ok(items)
+}

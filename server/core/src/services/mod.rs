@@ -7,11 +7,17 @@ pub mod auth;
 pub mod invoice_links;
 pub mod invoices;
 pub mod payments;
+pub mod request_figures;
 pub mod request_reopen;
+pub mod request_settings;
 pub mod requests;
 pub mod sessions;
+pub mod sla_alerts;
 pub mod staff;
+pub mod staff_customers;
+pub mod staff_request_page;
 pub mod staff_requests;
+pub mod timeline;
 pub mod webhooks;
 
 use std::sync::Arc;

@@ -15,6 +15,7 @@ use crate::domain::audit::Action;
 use crate::domain::request::{
     disputed_minor, AuthorKind, DisputeScope, RequestKind, RequestStatus, Visibility,
 };
+use crate::domain::sla::{sla_clock, SlaClock};
 use crate::domain::sla::{Priority, SlaEvent, SlaEventKind};
 use crate::domain::Money;
 use crate::email::templates::{
@@ -25,7 +26,8 @@ use crate::error::{ResultExt, ServiceError, ServiceResult};
 use crate::repo::accounts::MembershipRow;
 use crate::repo::audit::{self, AuditEvent};
 use crate::repo::requests::{
-    self as repo, MessageRow, NewAttachment, NewMessage, NewRequest, ReasonRow, RequestRow,
+    self as repo, DisputeLine, InvoiceMoney, MessageRow, NewAttachment, NewMessage, NewRequest,
+    ReasonRow, RequestCreditNote, RequestRow,
 };
 use crate::repo::{outbox, Conn};
 
@@ -55,6 +57,50 @@ pub struct CustomerRequest {
     pub request: RequestRow,
     pub line_ids: Vec<i64>,
     pub messages: Vec<MessageRow>,
+}
+
+/// The dispute form of one invoice, as the customer's page shows it.
+#[derive(Clone, Debug)]
+pub struct DisputeForm {
+    pub customer_name: String,
+    pub invoice_id: i64,
+    pub number: String,
+    pub currency: crate::domain::Currency,
+    /// What can be disputed at most (the open balance).
+    pub balance_minor: i64,
+    pub voided: bool,
+    pub lines: Vec<DisputeLine>,
+    pub reasons: Vec<ReasonRow>,
+    /// The invoice's dispute still open: the form is not offered then.
+    pub open_dispute: Option<i64>,
+    /// Why this contact may not dispute (a viewer's role), in words.
+    pub refusal: Option<String>,
+}
+
+/// One of the account's requests with its latest customer-visible activity.
+#[derive(Clone, Debug)]
+pub struct ListedRequest {
+    pub request: RequestRow,
+    pub last_activity: DateTime<Utc>,
+}
+
+/// Everything the customer's request page shows.
+#[derive(Clone, Debug)]
+pub struct CustomerRequestPage {
+    pub customer_name: String,
+    /// Payers and admins write, withdraw and reopen; viewers only read.
+    pub may_write: bool,
+    pub request: CustomerRequest,
+    /// The disputed lines, described.
+    pub lines: Vec<DisputeLine>,
+    /// The SLA clock as AR's queue computes it (same settings, same fold).
+    pub clock: SlaClock,
+    /// The invoice's balance and hold now.
+    pub invoice: Option<InvoiceMoney>,
+    /// The credit note of a credit-note resolution.
+    pub credit_note: Option<RequestCreditNote>,
+    /// Until when a resolved dispute can be reopened, while it still can.
+    pub reopen_until: Option<DateTime<Utc>>,
 }
 
 /// Files checked and scanned, ready to store with their bytes.
@@ -353,6 +399,137 @@ impl Services {
             ids.push(id);
         }
         Ok((message_id, ids))
+    }
+
+    /// The dispute form of an invoice of the account. Any member may open
+    /// it; a viewer is told in `refusal` why they cannot send it.
+    pub async fn dispute_form(
+        &self,
+        access: &ContactAccess,
+        customer_id: i64,
+        invoice_id: i64,
+    ) -> ServiceResult<DisputeForm> {
+        let membership = require_member(access, customer_id)?;
+        let refusal = match require_requester(access, customer_id) {
+            Err(ServiceError::Forbidden(message)) => Some(message),
+            _ => None,
+        };
+        let mut tx = self.db.pool.begin().await?;
+        let invoice = repo::invoice_of_customer(&mut tx, customer_id, invoice_id)
+            .await?
+            .ok_or(ServiceError::NotFound)?;
+        let lines = repo::dispute_lines(&mut tx, invoice_id).await?;
+        let reasons = repo::active_reasons(&mut tx).await?;
+        let open_dispute = repo::open_dispute_of_invoice(&mut tx, invoice_id).await?;
+        tx.commit().await?;
+        Ok(DisputeForm {
+            customer_name: membership.customer_name.clone(),
+            invoice_id,
+            number: invoice.number,
+            currency: invoice.currency,
+            balance_minor: invoice.balance_minor,
+            voided: invoice.voided,
+            lines,
+            reasons,
+            open_dispute,
+            refusal,
+        })
+    }
+
+    /// The account's requests, newest first, each with its latest
+    /// customer-visible activity (a message, the opening or the
+    /// resolution; never an internal note).
+    pub async fn customer_request_list(
+        &self,
+        access: &ContactAccess,
+        customer_id: i64,
+    ) -> ServiceResult<Vec<ListedRequest>> {
+        require_member(access, customer_id)?;
+        let mut tx = self.db.pool.begin().await?;
+        let requests = repo::customer_requests(&mut tx, customer_id).await?;
+        let activity = repo::last_activity(&mut tx, customer_id).await?;
+        tx.commit().await?;
+        Ok(requests
+            .into_iter()
+            .map(|request| {
+                let message = activity
+                    .iter()
+                    .find(|(id, _)| *id == request.request_id)
+                    .map(|(_, at)| *at);
+                let last_activity = [Some(request.opened_at), message, request.resolved_at]
+                    .into_iter()
+                    .flatten()
+                    .max()
+                    .unwrap_or(request.opened_at);
+                ListedRequest {
+                    request,
+                    last_activity,
+                }
+            })
+            .collect())
+    }
+
+    /// One request of the account as its page shows it: the record and
+    /// thread (`customer_request`), the disputed lines, the SLA clock
+    /// folded exactly as AR's queue folds it, the invoice's balance now and
+    /// the outcome's credit note.
+    pub async fn customer_request_page(
+        &self,
+        access: &ContactAccess,
+        customer_id: i64,
+        request_id: i64,
+    ) -> ServiceResult<CustomerRequestPage> {
+        let membership = require_member(access, customer_id)?;
+        let customer_name = membership.customer_name.clone();
+        let may_write = membership.role.can_pay();
+        let request = self
+            .customer_request(access, customer_id, request_id)
+            .await?;
+        let settings = self.sla_settings().await?;
+        let now = self.clock.now();
+        let mut tx = self.db.pool.begin().await?;
+        let events = repo::events(&mut tx, request_id).await?;
+        let lines = match request.request.invoice_id {
+            Some(invoice_id) if !request.line_ids.is_empty() => {
+                repo::dispute_lines(&mut tx, invoice_id)
+                    .await?
+                    .into_iter()
+                    .filter(|l| request.line_ids.contains(&l.invoice_line_id))
+                    .collect()
+            }
+            _ => Vec::new(),
+        };
+        let invoice = match request.request.invoice_id {
+            Some(invoice_id) => repo::invoice_money(&mut tx, customer_id, invoice_id).await?,
+            None => None,
+        };
+        let credit_note = repo::request_credit_note(&mut tx, customer_id, request_id).await?;
+        tx.commit().await?;
+        let clock = sla_clock(
+            &settings.calendar,
+            &settings.policies,
+            &request.request.kind.sla_kind(),
+            &events,
+            now,
+        )
+        .map_err(|e| ServiceError::internal(format!("the SLA clock of request {request_id}"), e))?;
+        let reopen_until = match (request.request.status, request.request.resolved_at) {
+            (RequestStatus::Resolved, Some(at)) if request.request.kind == RequestKind::Dispute => {
+                Some(at + chrono::Duration::days(super::request_reopen::REOPEN_DAYS))
+                    .filter(|until| now <= *until)
+            }
+            _ => None,
+        };
+        Ok(CustomerRequestPage {
+            customer_name,
+            may_write,
+            request,
+            lines,
+            clock,
+            invoice,
+            credit_note,
+            reopen_until,
+        })
     }
 
     /// The account's requests, newest first (any member may read them).
@@ -665,5 +842,66 @@ pub(super) fn contact_event<'a>(
         detail,
         ip,
         subject: Some(format!("request:{request_id}")),
+    }
+}
+
+/// What a refused form had typed, kept in the visitor's web session so the
+/// form shows it again after the redirect.
+///
+/// Why the session and not the URL: without JavaScript the form's answer is
+/// a 303 to the form page, and a message of up to 10,000 characters does
+/// not fit a URL (nor belongs in access logs). The session is stored in
+/// the database (`DbSessionStore`), so the draft survives whichever
+/// instance serves the next request. One slot per form (`draft_key`): a new
+/// refusal replaces it and a successful post clears it; the page reads it
+/// only when its URL names a problem, so a later fresh visit starts empty.
+/// Files are never kept (the page asks to choose them again).
+///
+/// Here in the core because both the axum routes and the server functions
+/// read it and only the core depends on tower-sessions.
+pub mod drafts {
+    use serde::{Deserialize, Serialize};
+    pub use tower_sessions::Session;
+
+    #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+    pub struct FormDraft {
+        /// The refusal in words.
+        pub problem: String,
+        /// The field it is about (`ServiceError::Invalid`'s field).
+        pub field: Option<String>,
+        pub scope: String,
+        pub line_ids: Vec<i64>,
+        pub amount: String,
+        pub reason: String,
+        pub message: String,
+        /// Files were chosen and must be chosen again.
+        pub had_files: bool,
+    }
+
+    /// The slot of one form: `dispute`, `message` or `reopen`, of one
+    /// invoice or request.
+    pub fn draft_key(form: &str, id: i64) -> String {
+        format!("draft:{form}:{id}")
+    }
+
+    /// Keeps the draft; a session that cannot be written only loses it
+    /// (the problem code in the URL still says what went wrong).
+    pub async fn keep(session: &Session, key: &str, draft: &FormDraft) {
+        if let Err(e) = session.insert(key, draft).await {
+            tracing::warn!(error = %e, "a form draft was not kept");
+        }
+    }
+
+    pub async fn read(session: &Session, key: &str) -> Option<FormDraft> {
+        session.get::<FormDraft>(key).await.unwrap_or_else(|e| {
+            tracing::warn!(error = %e, "a form draft could not be read");
+            None
+        })
+    }
+
+    pub async fn clear(session: &Session, key: &str) {
+        if let Err(e) = session.remove::<FormDraft>(key).await {
+            tracing::warn!(error = %e, "a form draft was not cleared");
+        }
     }
 }

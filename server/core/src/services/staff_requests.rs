@@ -23,8 +23,9 @@ use crate::repo::accounts::{self, StaffRow};
 use crate::repo::audit::{self, AuditEvent};
 use crate::repo::requests::{self as requests_repo, NewMessage};
 use crate::repo::staff_requests::{
-    self as repo, AssigneeIs, NewCreditNote, QueueRequest, QueueWhere, StaffRequest,
+    self as repo, AssigneeIs, NewCreditNote, QueueRequest, QueueWhere, SlaPosition, StaffRequest,
 };
+pub use crate::repo::staff_requests::{QueueCounts, SlaWhere};
 use crate::repo::{invoices, ledger, Conn};
 
 /// The key of the business calendar in `sla_settings`.
@@ -162,7 +163,13 @@ fn check_policy_coverage(policies: &SlaPolicies) -> Result<(), String> {
 
 /// Reads both settings from one read of the table.
 async fn read_settings(conn: &mut Conn) -> ServiceResult<SlaSettings> {
+    Ok(read_settings_hashed(conn).await?.0)
+}
+
+/// The settings and their fingerprint (`settings_hash`), from one read.
+async fn read_settings_hashed(conn: &mut Conn) -> ServiceResult<(SlaSettings, i64)> {
     let rows = repo::settings(conn).await?;
+    let hash = settings_hash(&rows);
     let value = |key: &str| -> ServiceResult<&str> {
         rows.iter()
             .find(|(k, _)| k == key)
@@ -181,7 +188,7 @@ async fn read_settings(conn: &mut Conn) -> ServiceResult<SlaSettings> {
         serde_json::from_str(value(CALENDAR_KEY)?).map_err(|e| parse_error(CALENDAR_KEY, e))?;
     let policies =
         serde_json::from_str(value(POLICIES_KEY)?).map_err(|e| parse_error(POLICIES_KEY, e))?;
-    Ok(SlaSettings { calendar, policies })
+    Ok((SlaSettings { calendar, policies }, hash))
 }
 
 /// The active staff user acting, or `Forbidden` (as `require_active_staff`).
@@ -285,6 +292,45 @@ pub struct QueueFilter {
     /// breach stays in the record, so a request that breached its first
     /// response stays in this list until it is resolved).
     pub only_at_risk_or_breached: bool,
+    /// A narrower SLA standing (breached now, at risk now); wins over
+    /// `only_at_risk_or_breached`.
+    pub sla: Option<SlaWhere>,
+}
+
+impl QueueFilter {
+    fn sla_where(&self) -> Option<SlaWhere> {
+        self.sla.or(self
+            .only_at_risk_or_breached
+            .then_some(SlaWhere::AtRiskOrBreached))
+    }
+
+    fn repo_where(&self, staff_id: i64) -> QueueWhere {
+        QueueWhere {
+            kind: self.kind,
+            status: self.status,
+            assignee: self.assignee.map(|a| match a {
+                AssigneeFilter::Me => AssigneeIs::Staff(staff_id),
+                AssigneeFilter::Staff(id) => AssigneeIs::Staff(id),
+                AssigneeFilter::Unassigned => AssigneeIs::Nobody,
+            }),
+            customer_id: self.customer_id,
+            reason_code: self.reason_code.clone(),
+        }
+    }
+}
+
+/// The queue's rows on a page.
+pub const QUEUE_PAGE_SIZE: i64 = 50;
+
+/// One page of AR's queue.
+#[derive(Clone, Debug)]
+pub struct QueuePage {
+    pub rows: Vec<QueueRow>,
+    /// How many open requests match the filters (all pages).
+    pub total: i64,
+    /// 1-based.
+    pub page: i64,
+    pub per_page: i64,
 }
 
 /// Where a row stands in the queue's order.
@@ -330,18 +376,17 @@ impl QueueRow {
             .any(|t| matches!(t.state, TargetState::Warning | TargetState::Breached))
     }
 
-    /// The order of the queue: breached first, then running by the nearest
-    /// due instant, then paused by the fewest business minutes left; ties
-    /// by age.
-    fn sort_key(&self) -> (Urgency, Option<DateTime<Utc>>, i64, DateTime<Utc>, i64) {
-        let left = open_targets(&self.clock)
-            .map(|t| t.target_minutes - t.used_minutes)
+    /// An open target is at its warning share now (not yet breached).
+    pub fn at_risk(&self) -> bool {
+        open_targets(&self.clock).any(|t| t.state == TargetState::Warning)
+    }
+
+    /// Business minutes left before the next due instant (running only).
+    pub fn business_minutes_left(&self) -> Option<i64> {
+        open_targets(&self.clock)
+            .filter(|t| t.due.is_some())
+            .map(|t| (t.target_minutes - t.used_minutes).max(0))
             .min()
-            .unwrap_or(i64::MAX);
-        // `None` sorts before `Some`; a row without a due instant goes last
-        // among its urgency, so it is mapped to the far future.
-        let due = self.next_due.or(Some(DateTime::<Utc>::MAX_UTC));
-        (self.urgency, due, left, self.opened_at, self.request_id)
     }
 }
 
@@ -356,6 +401,9 @@ fn open_targets(clock: &SlaClock) -> impl Iterator<Item = &TargetClock> {
     targets(clock).filter(|t| t.met_at.is_none())
 }
 
+/// A row of the queue: the request's clock folded as at now for showing,
+/// its place (urgency, next due) from the cached position the database
+/// sorted by, so the row and its place always agree.
 fn queue_row(
     listed: QueueRequest,
     events: &[SlaEvent],
@@ -363,23 +411,11 @@ fn queue_row(
     now: DateTime<Utc>,
 ) -> ServiceResult<QueueRow> {
     let request = listed.request;
-    let clock = sla_clock(
-        &settings.calendar,
-        &settings.policies,
-        &request.kind.sla_kind(),
-        events,
-        now,
-    )
-    .map_err(|e| {
-        ServiceError::internal(
-            format!("the SLA clock of request {}", request.request_id),
-            e,
-        )
-    })?;
-    let next_due = open_targets(&clock).filter_map(|t| t.due).min();
-    let urgency = if clock.paused {
+    let clock = fold_clock(settings, request.request_id, request.kind, events, now)?;
+    let position = listed.position;
+    let urgency = if position.paused {
         Urgency::Paused
-    } else if open_targets(&clock).any(|t| t.state == TargetState::Breached) {
+    } else if position.next_due.is_some_and(|due| due <= now) {
         Urgency::Breached
     } else {
         Urgency::Running
@@ -405,8 +441,117 @@ fn queue_row(
         opened_at: request.opened_at,
         clock,
         urgency,
-        next_due,
+        next_due: position.next_due,
     })
+}
+
+/// A request's SLA clock as at `now`.
+pub(crate) fn fold_clock(
+    settings: &SlaSettings,
+    request_id: i64,
+    kind: RequestKind,
+    events: &[SlaEvent],
+    now: DateTime<Utc>,
+) -> ServiceResult<SlaClock> {
+    sla_clock(
+        &settings.calendar,
+        &settings.policies,
+        &kind.sla_kind(),
+        events,
+        now,
+    )
+    .map_err(|e| ServiceError::internal(format!("the SLA clock of request {request_id}"), e))
+}
+
+/// Where a request stands in the queue, from its events, in instants that
+/// do not depend on when it is read: folded as at its last event, when
+/// every open target's due and warning instants are fixed until the next
+/// event (time then runs on the calendar alone). The queue compares them
+/// with now, so a breach shows at its instant without any write.
+fn sla_position(
+    settings: &SlaSettings,
+    request_id: i64,
+    kind: RequestKind,
+    events: &[SlaEvent],
+) -> ServiceResult<SlaPosition> {
+    let at = events.iter().map(|e| e.at).max().ok_or_else(|| {
+        ServiceError::internal(
+            format!("the SLA clock of request {request_id}"),
+            "it has no events",
+        )
+    })?;
+    let clock = fold_clock(settings, request_id, kind, events, at)?;
+    let warning_percent = settings
+        .policies
+        .find(&kind.sla_kind(), clock.priority)
+        .map_or(100, |p| i32::from(p.warning_percent));
+    let calendar = &settings.calendar;
+    let mut next_due: Option<DateTime<Utc>> = None;
+    let mut warn_at: Option<DateTime<Utc>> = None;
+    let mut paused_left = i64::MAX;
+    for target in open_targets(&clock) {
+        paused_left = paused_left.min(target.target_minutes - target.used_minutes);
+        let Some(due) = target.due else { continue };
+        next_due = Some(next_due.map_or(due, |d| d.min(due)));
+        // The warning share is reached when what is left is down to the
+        // rest of the target: exact in nanoseconds, as the fold compares.
+        let left = if due > at {
+            calendar.business_time_between(at, due)
+        } else {
+            chrono::Duration::zero()
+        };
+        let rest = chrono::Duration::minutes(target.target_minutes) * (100 - warning_percent) / 100;
+        let warn = if target.breached_at.is_some() || left <= rest {
+            at
+        } else {
+            calendar.add_business_time(at, left - rest)
+        };
+        warn_at = Some(warn_at.map_or(warn, |w| w.min(warn)));
+    }
+    let breached = targets(&clock).any(|t| t.breached_at.is_some());
+    Ok(SlaPosition {
+        paused: clock.paused,
+        next_due: if clock.paused { None } else { next_due },
+        warn_at: if clock.paused { None } else { warn_at },
+        breached,
+        paused_left: if clock.paused && paused_left != i64::MAX {
+            paused_left
+        } else {
+            0
+        },
+    })
+}
+
+/// A short, stable fingerprint of the settings a position was folded with
+/// (FNV-1a over the stored JSON): the same in every process, so a server
+/// never takes another's folding for its own settings' or the reverse.
+fn settings_hash(rows: &[(String, String)]) -> i64 {
+    let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
+    for (key, value) in rows {
+        for byte in key.bytes().chain([0]).chain(value.bytes()).chain([0]) {
+            hash ^= u64::from(byte);
+            hash = hash.wrapping_mul(0x0100_0000_01b3);
+        }
+    }
+    hash as i64
+}
+
+/// The choices of the queue's forms, as (id or code, name).
+#[derive(Clone, Debug)]
+pub struct QueueChoices {
+    pub staff: Vec<(i64, String)>,
+    pub customers: Vec<(i64, String)>,
+    pub reasons: Vec<(String, String)>,
+    pub reader_is_admin: bool,
+}
+
+/// What a bulk assignment did.
+#[derive(Debug, Default)]
+pub struct BulkAssigned {
+    pub assigned: usize,
+    /// Requests left as they were, with why (not allowed, closed, changed
+    /// by someone else meanwhile, not found).
+    pub refused: Vec<(i64, ServiceError)>,
 }
 
 /// How AR resolves a request.
@@ -521,64 +666,179 @@ impl Services {
         )
         .await?;
         tx.commit().await?;
+        // The admin who changed the settings waits for the queue's folding
+        // rather than the next reader; a failure here changes nothing
+        // stored, and the next read folds again.
+        if let Err(e) = self.refresh_sla_positions().await {
+            tracing::warn!(error = %e, "folding the queue after a settings change");
+        }
         Ok(())
     }
 
     /// AR's queue: every open request (open or waiting on the customer)
     /// matching `filter`, with its SLA clock as at now, breached first, then
-    /// by the nearest due instant, waiting-on-customer ones last.
-    ///
-    /// The order needs each request's clock, which is folded in Rust from
-    /// its events (domain::sla), so SQL cannot sort it. The queue is read
-    /// in two queries, whatever its length: the open requests with their
-    /// customer, reason, invoice and assignee names, then the events of
-    /// all of them (plus the settings row read and the staff check), in
-    /// one snapshot; it is then folded, filtered and sorted in memory.
+    /// by the nearest due instant, waiting-on-customer ones last. All of
+    /// it: the page uses [`Services::request_queue_page`].
     pub async fn request_queue(
         &self,
         staff_id: i64,
         filter: QueueFilter,
     ) -> ServiceResult<Vec<QueueRow>> {
+        Ok(self.queue_rows(staff_id, &filter, None).await?.rows)
+    }
+
+    /// One page (1-based, `QUEUE_PAGE_SIZE` rows) of AR's queue.
+    ///
+    /// The order needs each request's SLA clock, which only the domain's
+    /// fold computes. Folding every open request on every view costs too
+    /// much with thousands open, so each request's position (the instants
+    /// its earliest target falls due and reaches its warning share, paused,
+    /// breach in the record) is folded once and kept in its row (migration
+    /// 0010); a row is folded again when its events or the settings change
+    /// (see `refresh_sla_positions`). The database then filters, counts,
+    /// sorts and pages by those instants compared with now, and only the
+    /// page's clocks are folded for showing.
+    pub async fn request_queue_page(
+        &self,
+        staff_id: i64,
+        filter: QueueFilter,
+        page: i64,
+    ) -> ServiceResult<QueuePage> {
+        let page = page.max(1);
+        self.queue_rows(staff_id, &filter, Some(page)).await
+    }
+
+    async fn queue_rows(
+        &self,
+        staff_id: i64,
+        filter: &QueueFilter,
+        page: Option<i64>,
+    ) -> ServiceResult<QueuePage> {
         let now = self.clock.now();
-        let mut tx = self.db.pool.begin().await?;
-        acting_staff(&mut tx, staff_id).await?;
-        let settings = read_settings(&mut tx).await?;
-        if filter.status.is_some_and(|s| !s.is_open()) {
-            return Ok(Vec::new());
-        }
-        let query = QueueWhere {
-            kind: filter.kind,
-            status: filter.status,
-            assignee: filter.assignee.map(|a| match a {
-                AssigneeFilter::Me => AssigneeIs::Staff(staff_id),
-                AssigneeFilter::Staff(id) => AssigneeIs::Staff(id),
-                AssigneeFilter::Unassigned => AssigneeIs::Nobody,
-            }),
-            customer_id: filter.customer_id,
-            reason_code: filter.reason_code.clone(),
+        let per_page = QUEUE_PAGE_SIZE;
+        let empty = QueuePage {
+            rows: Vec::new(),
+            total: 0,
+            page: page.unwrap_or(1),
+            per_page,
         };
-        let requests = repo::queue_requests(&mut tx, &query).await?;
-        let events = repo::queue_events(&mut tx, &query).await?;
+        {
+            let mut conn = self.db.pool.acquire().await?;
+            acting_staff(&mut conn, staff_id).await?;
+        }
+        if filter.status.is_some_and(|s| !s.is_open()) {
+            return Ok(empty);
+        }
+        let settings = self.refresh_sla_positions().await?;
+        let query = filter.repo_where(staff_id);
+        let sla = filter.sla_where();
+        // One snapshot for the count, the page and its events.
+        let mut tx = self.db.pool.begin().await?;
+        let total = repo::queue_count(&mut tx, &query, sla, now).await?;
+        let (limit, offset) = match page {
+            Some(p) => (Some(per_page), (p - 1) * per_page),
+            None => (None, 0),
+        };
+        let listed = repo::queue_page(&mut tx, &query, sla, now, limit, offset).await?;
+        let ids: Vec<i64> = listed.iter().map(|l| l.request.request_id).collect();
+        let events = repo::events_of(&mut tx, &ids).await?;
         tx.commit().await?;
 
-        // Events arrive grouped by request id; index the groups.
         let mut by_request: std::collections::HashMap<i64, Vec<SlaEvent>> =
-            std::collections::HashMap::with_capacity(requests.len());
+            std::collections::HashMap::with_capacity(listed.len());
         for (request_id, event) in events {
             by_request.entry(request_id).or_default().push(event);
         }
-        let mut rows = Vec::with_capacity(requests.len());
-        for request in requests {
-            let events = by_request
-                .remove(&request.request.request_id)
-                .unwrap_or_default();
-            let row = queue_row(request, &events, &settings, now)?;
-            if !filter.only_at_risk_or_breached || row.at_risk_or_breached() {
-                rows.push(row);
-            }
+        let rows = listed
+            .into_iter()
+            .map(|l| {
+                let events = by_request.remove(&l.request.request_id).unwrap_or_default();
+                queue_row(l, &events, &settings, now)
+            })
+            .collect::<ServiceResult<Vec<_>>>()?;
+        Ok(QueuePage {
+            rows,
+            total,
+            ..empty
+        })
+    }
+
+    /// What the queue's filter and assignment forms offer: active staff
+    /// users, the customers with open requests, the reasons (retired ones
+    /// too: old requests carry them), and whether the reader is an admin.
+    pub async fn queue_choices(&self, staff_id: i64) -> ServiceResult<QueueChoices> {
+        let mut tx = self.db.pool.begin().await?;
+        let staff = acting_staff(&mut tx, staff_id).await?;
+        let staff_users = repo::active_staff_users(&mut tx).await?;
+        let customers = repo::open_request_customers(&mut tx).await?;
+        let reasons = repo::reasons(&mut tx).await?;
+        tx.commit().await?;
+        Ok(QueueChoices {
+            staff: staff_users,
+            customers,
+            reasons,
+            reader_is_admin: staff.role == StaffRole::Admin,
+        })
+    }
+
+    /// The queue's headline counts for the staff home: open, breached now,
+    /// at risk now, and assigned to the reader.
+    pub async fn request_queue_counts(&self, staff_id: i64) -> ServiceResult<QueueCounts> {
+        let now = self.clock.now();
+        {
+            let mut conn = self.db.pool.acquire().await?;
+            acting_staff(&mut conn, staff_id).await?;
         }
-        rows.sort_by_key(QueueRow::sort_key);
-        Ok(rows)
+        self.refresh_sla_positions().await?;
+        let mut conn = self.db.pool.acquire().await?;
+        Ok(repo::queue_counts(&mut conn, staff_id, now).await?)
+    }
+
+    /// Folds again the cached SLA position of every open request whose
+    /// events or settings changed since it was folded, and returns the
+    /// settings in force. Cheap when nothing changed (one indexed read).
+    ///
+    /// Stale rows are found by the event count a trigger raises with each
+    /// event (whoever writes it) and by the settings' fingerprint, so no
+    /// writer has to call this. The fold and the write run in one write
+    /// transaction, and each row is written only if it still has the
+    /// events it was folded from; a row an event overtook (possible on
+    /// PostgreSQL, whose writers run side by side) is folded on the next
+    /// round.
+    pub async fn refresh_sla_positions(&self) -> ServiceResult<SlaSettings> {
+        for _ in 0..3 {
+            let (settings, hash) = {
+                let mut conn = self.db.pool.acquire().await?;
+                let (settings, hash) = read_settings_hashed(&mut conn).await?;
+                if repo::stale_positions(&mut conn, hash).await?.is_empty() {
+                    return Ok(settings);
+                }
+                (settings, hash)
+            };
+            let mut tx = self.db.begin_write().await?;
+            let stale = repo::stale_positions(&mut tx, hash).await?;
+            let ids: Vec<i64> = stale.iter().map(|s| s.request_id).collect();
+            let mut by_request: std::collections::HashMap<i64, Vec<SlaEvent>> =
+                std::collections::HashMap::with_capacity(ids.len());
+            for (request_id, event) in repo::events_of(&mut tx, &ids).await? {
+                by_request.entry(request_id).or_default().push(event);
+            }
+            for request in &stale {
+                let events = by_request.remove(&request.request_id).unwrap_or_default();
+                let position = sla_position(&settings, request.request_id, request.kind, &events)?;
+                repo::store_position(
+                    &mut tx,
+                    request.request_id,
+                    request.event_count,
+                    hash,
+                    &position,
+                )
+                .await?;
+            }
+            tx.commit().await?;
+        }
+        let mut conn = self.db.pool.acquire().await?;
+        Ok(read_settings(&mut conn).await?)
     }
 
     /// Assigns an open request to a staff user, or releases it (`None`).
@@ -637,6 +897,85 @@ impl Services {
                 &request,
                 Action::RequestAssigned,
                 serde_json::json!({"from": request.assignee_staff_id, "to": assignee}),
+            ),
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// Assigns several open requests at once (the queue's "assign
+    /// selected"), each by the rules of [`Services::assign_request`] and in
+    /// its own transaction: one refused or changed meanwhile does not undo
+    /// the others. Returns how many were assigned and the refusals by id.
+    pub async fn assign_requests(
+        &self,
+        staff_id: i64,
+        request_ids: &[i64],
+        assignee: Option<i64>,
+    ) -> ServiceResult<BulkAssigned> {
+        if request_ids.is_empty() {
+            return Err(ServiceError::invalid_field(
+                "request",
+                "Tick the requests to assign first.",
+            ));
+        }
+        let mut ids = request_ids.to_vec();
+        ids.sort_unstable();
+        ids.dedup();
+        let mut done = BulkAssigned::default();
+        for id in ids {
+            match self.assign_request(staff_id, id, assignee).await {
+                Ok(()) => done.assigned += 1,
+                Err(e @ (ServiceError::Internal { .. } | ServiceError::Unavailable(_))) => {
+                    return Err(e)
+                }
+                // A field problem is about the assignee: the same for all.
+                Err(e @ ServiceError::Invalid { field: Some(_), .. }) => return Err(e),
+                Err(e) => done.refused.push((id, e)),
+            }
+        }
+        Ok(done)
+    }
+
+    /// AR changes an open request's priority. Its SLA targets become the
+    /// new priority's and keep the business minutes already used (the
+    /// domain's `PriorityChanged`); a target already past its new length
+    /// is breached at the change. The same priority again writes nothing.
+    pub async fn change_request_priority(
+        &self,
+        staff_id: i64,
+        request_id: i64,
+        priority: Priority,
+    ) -> ServiceResult<()> {
+        let now = self.clock.now();
+        let mut tx = self.db.begin_write().await?;
+        let staff = acting_staff(&mut tx, staff_id).await?;
+        let request = repo::request(&mut tx, request_id)
+            .await?
+            .ok_or(ServiceError::NotFound)?;
+        if !request.status.is_open() {
+            return Err(closed(&request));
+        }
+        if !repo::set_priority(&mut tx, request_id, priority).await? {
+            // Open (checked above, in this write transaction) and unchanged:
+            // it already has this priority.
+            return Ok(());
+        }
+        requests_repo::insert_event(
+            &mut tx,
+            request_id,
+            &SlaEvent::new(now, SlaEventKind::PriorityChanged { priority }),
+        )
+        .await?;
+        audit::record(
+            &mut tx,
+            now,
+            request_event(
+                &staff,
+                &request,
+                Action::RequestPriorityChanged,
+                serde_json::json!({"priority": priority.to_string()}),
             ),
         )
         .await?;

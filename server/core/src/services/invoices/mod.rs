@@ -8,7 +8,7 @@ mod documents;
 mod exports;
 mod history;
 mod list;
-mod statements;
+pub(crate) mod statements;
 
 use std::sync::Arc;
 
@@ -21,6 +21,7 @@ use crate::domain::{invoice_standing, Currency, InvoiceStatus, Money, Principal}
 use crate::repo::invoices::{Application, InvoiceLedgerRow, LineRow, OpenTotals};
 use crate::repo::payments::{AllocationRow, PaymentRow};
 use crate::services::access::ContactAccess;
+use crate::services::timeline::TimelineEntry;
 use crate::session_store::SignedIn;
 
 pub use crate::pdf::layouts::{quantity, tax_rate};
@@ -107,6 +108,18 @@ impl InvoiceSummary {
             self.row.disputed_minor,
         )
     }
+
+    /// What the invoice's open dispute holds, at most the balance (a
+    /// payment recorded in the ERP can leave less owed than was disputed).
+    pub fn disputed_minor(&self) -> i64 {
+        self.row.disputed_minor.clamp(0, self.balance.minor.max(0))
+    }
+
+    /// Whether a dispute could be raised on it now: something is owed and
+    /// no dispute is open.
+    pub fn disputable(&self) -> bool {
+        !self.row.voided && self.balance.minor > 0 && self.row.disputed_minor == 0
+    }
 }
 
 #[derive(Clone, Debug)]
@@ -138,12 +151,6 @@ pub struct PaymentReceipt {
 }
 
 #[derive(Clone, Debug)]
-pub struct Activity {
-    pub at: chrono::DateTime<chrono::Utc>,
-    pub what: String,
-}
-
-#[derive(Clone, Debug)]
 pub struct InvoiceDetail {
     pub customer_id: i64,
     pub customer_name: String,
@@ -153,7 +160,11 @@ pub struct InvoiceDetail {
     pub payment_terms_days: i64,
     pub lines: Vec<LineRow>,
     pub applications: Vec<Application>,
-    pub activity: Vec<Activity>,
+    /// The shared timeline (issue 11 item 6), for a signed-in contact; a
+    /// link holder sees the invoice only.
+    pub timeline: Option<Vec<TimelineEntry>>,
+    /// The invoice's open dispute (open or waiting on the customer).
+    pub open_dispute_id: Option<i64>,
     pub has_original_pdf: bool,
     /// The viewer came through an invoice link (sees this invoice only).
     pub via_link: bool,
@@ -163,7 +174,12 @@ pub struct InvoiceDetail {
 pub struct StatementOfAccount {
     pub customer_id: i64,
     pub customer_name: String,
+    /// Its aging buckets count what is payable: disputed amounts are out
+    /// of them, in `disputed_minor` (see `statements::hold_disputed_apart`).
     pub statement: Statement,
+    /// What disputes held at the end of the period, per currency in the
+    /// order of `statement.currencies`.
+    pub disputed_minor: Vec<i64>,
 }
 
 #[derive(Clone, Debug)]

@@ -7,13 +7,13 @@ use super::documents::render_pdf;
 use super::exports::csv_safe;
 use super::{safe_file_name, Download, StatementOfAccount};
 use crate::domain::statement::{
-    build_statement, statement_period_problem, Bucket, Entry, EntryKind,
+    build_statement, statement_period_problem, Bucket, Entry, EntryKind, Statement,
 };
 use crate::domain::Money;
 use crate::error::{ServiceError, ServiceResult};
 use crate::pdf::layouts;
 use crate::repo::payments as payments_repo;
-use crate::repo::statement as statement_repo;
+use crate::repo::statement::{self as statement_repo, DisputedItem};
 use crate::services::Services;
 
 /// An entry's amount in the charges column (an invoice) or the credits
@@ -22,6 +22,51 @@ pub(crate) fn charge_and_credit(entry: &Entry, show: impl Fn(i64) -> String) -> 
     match entry.kind {
         EntryKind::Invoice => (show(entry.amount_minor), String::new()),
         _ => (String::new(), show(entry.amount_minor)),
+    }
+}
+
+/// Takes what disputes held at the end of the period out of the aging
+/// buckets (issue 11 item 2): the buckets then count what is payable, and
+/// the disputed sum is a figure of its own, per currency in the order of
+/// `statement.currencies`. The closing balance is unchanged and still adds
+/// up: buckets + disputed + unapplied = closing.
+pub(crate) fn hold_disputed_apart(
+    statement: &mut Statement,
+    disputed: &[DisputedItem],
+) -> Vec<i64> {
+    let to = statement.to;
+    statement
+        .currencies
+        .iter_mut()
+        .map(|c| {
+            let mut held = 0;
+            for d in disputed.iter().filter(|d| d.currency == c.currency) {
+                let bucket = Bucket::of(d.due_date, to);
+                let index = Bucket::ALL
+                    .iter()
+                    .position(|b| *b == bucket)
+                    .expect("listed");
+                // Never more than the bucket holds (the invoice's balance
+                // is in it, and the held amount is capped at that).
+                let take = d.held_minor.min(c.aging_minor[index]).max(0);
+                c.aging_minor[index] -= take;
+                held += take;
+            }
+            c.unapplied_minor = c.closing_minor - c.aging_minor.iter().sum::<i64>() - held;
+            held
+        })
+        .collect()
+}
+
+impl StatementOfAccount {
+    /// What disputes held in `currency` at the end of the period.
+    pub fn disputed_in(&self, currency: crate::domain::Currency) -> i64 {
+        self.statement
+            .currencies
+            .iter()
+            .zip(&self.disputed_minor)
+            .find(|(c, _)| c.currency == currency)
+            .map_or(0, |(_, d)| *d)
     }
 }
 
@@ -54,10 +99,14 @@ impl Services {
         let opening = statement_repo::opening_balances(&mut conn, customer_id, from).await?;
         let entries = statement_repo::entries_between(&mut conn, customer_id, from, to).await?;
         let open = payments_repo::open_at(&mut conn, customer_id, to).await?;
+        let disputed = statement_repo::disputed_at(&mut conn, customer_id, to).await?;
+        let mut statement = build_statement(from, to, &opening, &entries, &open);
+        let disputed_minor = hold_disputed_apart(&mut statement, &disputed);
         Ok(StatementOfAccount {
             customer_id,
             customer_name: customer.name,
-            statement: build_statement(from, to, &opening, &entries, &open),
+            statement,
+            disputed_minor,
         })
     }
 
@@ -149,13 +198,19 @@ impl Services {
             .map_err(fail)?;
         let mut header = vec!["Aging".to_owned(), "Currency".to_owned()];
         header.extend(Bucket::ALL.iter().map(|b| b.label().to_owned()));
+        // The buckets count what is payable; what disputes hold is its own
+        // column, and the row adds up to the closing balance.
+        header.push("Disputed".into());
         header.push("Unapplied".into());
+        header.push("Balance".into());
         out.write_record(&header).map_err(fail)?;
         for c in &soa.statement.currencies {
             let m = |minor| Money::new(minor, c.currency).decimal_string();
             let mut record = vec![format!("As of {to}"), c.currency.code().to_owned()];
             record.extend(c.aging_minor.iter().map(|a| m(*a)));
+            record.push(m(soa.disputed_in(c.currency)));
             record.push(m(c.unapplied_minor));
+            record.push(m(c.closing_minor));
             out.write_record(&record).map_err(fail)?;
         }
         let bytes = out
@@ -168,5 +223,60 @@ impl Services {
             ),
             bytes,
         ))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::statement::OpenItem;
+    use crate::domain::Currency;
+
+    fn day(d: u32) -> NaiveDate {
+        NaiveDate::from_ymd_opt(2026, 3, d).unwrap()
+    }
+
+    #[test]
+    fn disputed_amounts_leave_their_bucket_and_the_totals_still_add_up() {
+        let usd = Currency::USD;
+        let invoice = |reference: &str, amount_minor| Entry {
+            date: day(1),
+            kind: EntryKind::Invoice,
+            reference: reference.into(),
+            currency: usd,
+            amount_minor,
+        };
+        let entries = [invoice("A", 10_000), invoice("B", 5_000)];
+        // A is 20 days late, B not yet due; 30.00 of A is disputed.
+        let open = [
+            OpenItem {
+                currency: usd,
+                due_date: day(5),
+                balance_minor: 10_000,
+            },
+            OpenItem {
+                currency: usd,
+                due_date: day(30),
+                balance_minor: 5_000,
+            },
+        ];
+        let mut statement = build_statement(day(1), day(25), &[], &entries, &open);
+        let held = hold_disputed_apart(
+            &mut statement,
+            &[DisputedItem {
+                currency: usd,
+                due_date: day(5),
+                held_minor: 3_000,
+            }],
+        );
+        assert_eq!(held, vec![3_000]);
+        let c = &statement.currencies[0];
+        assert_eq!(c.aging_minor, [5_000, 7_000, 0, 0, 0]);
+        assert_eq!(c.closing_minor, 15_000);
+        assert_eq!(c.unapplied_minor, 0);
+        assert_eq!(
+            c.aging_minor.iter().sum::<i64>() + held[0] + c.unapplied_minor,
+            c.closing_minor
+        );
     }
 }
