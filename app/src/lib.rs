@@ -1,6 +1,10 @@
 //! The portal's UI: routes, pages, components and thin server functions.
 //! Compiled twice: with `ssr` into the server, with `hydrate` into WASM.
 
+// The request page's view is one deeply nested type; computing its layout
+// for the WASM build needs more than the default 128 levels.
+#![recursion_limit = "256"]
+
 pub mod api;
 pub mod components;
 pub mod error;
@@ -39,11 +43,16 @@ use crate::pages::{
     not_found::NotFound,
     pay::{PayPage, PayReviewPage},
     payments::{PaymentsPage, ReceiptPage},
+    requests::{DisputeFormPage, RequestListPage, RequestPage},
     sessions::SessionsPage,
     sign_in::{CheckEmailPage, ConfirmPage, LinkProblemPage, SignInPage},
     staff::StaffHomePage,
+    staff_customer::StaffCustomerPage,
     staff_links::StaffInvoiceLinksPage,
     staff_payments::StaffPaymentsPage,
+    staff_queue::StaffQueuePage,
+    staff_request::StaffRequestPage,
+    staff_settings::StaffSettingsPage,
     statement::StatementPage,
 };
 
@@ -118,6 +127,9 @@ pub fn App() -> impl IntoView {
                 <Route path=path!("/accounts/:customer_id") view=AccountPage ssr=SsrMode::Async/>
                 <Route path=path!("/accounts/:customer_id/invoices") view=InvoiceListPage ssr=SsrMode::Async/>
                 <Route path=path!("/accounts/:customer_id/invoices/:invoice_id") view=InvoiceDetailPage ssr=SsrMode::Async/>
+                <Route path=path!("/accounts/:customer_id/invoices/:invoice_id/dispute") view=DisputeFormPage ssr=SsrMode::Async/>
+                <Route path=path!("/accounts/:customer_id/requests") view=RequestListPage ssr=SsrMode::Async/>
+                <Route path=path!("/accounts/:customer_id/requests/:request_id") view=RequestPage ssr=SsrMode::Async/>
                 <Route path=path!("/accounts/:customer_id/statement") view=StatementPage ssr=SsrMode::Async/>
                 <Route path=path!("/accounts/:customer_id/payments") view=PaymentsPage ssr=SsrMode::Async/>
                 <Route path=path!("/accounts/:customer_id/pay") view=PayPage ssr=SsrMode::Async/>
@@ -125,6 +137,10 @@ pub fn App() -> impl IntoView {
                 <Route path=path!("/accounts/:customer_id/payments/:payment_id") view=ReceiptPage ssr=SsrMode::Async/>
                 <Route path=path!("/invoice-link") view=InvoiceLinkPage ssr=SsrMode::Async/>
                 <Route path=path!("/staff/invoice-links") view=StaffInvoiceLinksPage ssr=SsrMode::Async/>
+                <Route path=path!("/staff/requests") view=StaffQueuePage ssr=SsrMode::Async/>
+                <Route path=path!("/staff/requests/:request_id") view=StaffRequestPage ssr=SsrMode::Async/>
+                <Route path=path!("/staff/customers/:customer_id") view=StaffCustomerPage ssr=SsrMode::Async/>
+                <Route path=path!("/staff/settings") view=StaffSettingsPage ssr=SsrMode::Async/>
                 <Route path=path!("/staff/payments") view=StaffPaymentsPage ssr=SsrMode::Async/>
                 <Route path=path!("/sessions") view=SessionsPage ssr=SsrMode::Async/>
                 <Route path=path!("/sign-in") view=|| view! { <SignInPage staff=false/> } ssr=SsrMode::Async/>

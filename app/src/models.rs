@@ -1,6 +1,10 @@
 //! What the UI sees: plain serialisable views, built on the server from the
 //! core's records (amounts already formatted with the currency's minor unit).
 
+pub mod requests;
+pub mod staff_admin;
+pub mod staff_requests;
+
 use serde::{Deserialize, Serialize};
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -37,6 +41,10 @@ pub struct BalanceView {
     pub currency: String,
     pub open: String,
     pub overdue: String,
+    /// Of `open`, what open disputes hold (issue 11), when any.
+    pub disputed: Option<String>,
+    /// `open` less `disputed`: what can be paid now.
+    pub payable: String,
     pub open_count: usize,
     pub overdue_count: usize,
 }
@@ -54,6 +62,10 @@ pub struct InvoiceRowView {
     pub status_key: String,
     /// Held back by a payment in flight.
     pub pending: Option<String>,
+    /// What the invoice's open dispute holds (issue 11), if it has one.
+    pub disputed: Option<String>,
+    /// Something is owed and no dispute is open: a payer may dispute it.
+    pub disputable: bool,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -181,10 +193,20 @@ pub struct ApplicationView {
     pub href: Option<String>,
 }
 
+/// One entry of an invoice's shared timeline (issue 11 item 6).
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub struct ActivityView {
+pub struct TimelineEntryView {
     pub at: Stamp,
+    /// Only the date is known: `day` is shown instead of `at`.
+    pub day: Option<String>,
+    /// issued, sent, viewed, payment, dispute, message or credit.
+    pub kind: String,
+    /// Who, in words: "You", a colleague's name, "AR", "The portal".
+    pub actor: String,
     pub what: String,
+    pub body: Option<String>,
+    /// The dispute's thread, for entries about one.
+    pub href: Option<String>,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -208,7 +230,15 @@ pub struct InvoiceDetailView {
     pub balance: String,
     pub lines: Vec<LineView>,
     pub applications: Vec<ApplicationView>,
-    pub activity: Vec<ActivityView>,
+    /// `None` for someone holding an invoice link (asked to sign in).
+    pub timeline: Option<Vec<TimelineEntryView>>,
+    /// What the open dispute holds, and what is left to pay now.
+    pub disputed: Option<String>,
+    pub payable_now: String,
+    /// The open dispute's thread.
+    pub open_request_href: Option<String>,
+    /// "Dispute this invoice", for a payer or admin when none is open.
+    pub dispute_href: Option<String>,
     pub pdf_href: String,
     pub original_pdf: bool,
     pub via_link: bool,
@@ -237,7 +267,10 @@ pub struct StatementCurrencyView {
     pub closing: String,
     pub lines: Vec<StatementLineView>,
     /// (bucket, amount) in order: current, 1-30, 31-60, 61-90, over 90.
+    /// Payable amounts only: what disputes hold is in `disputed`.
     pub aging: Vec<(String, String)>,
+    /// What disputes held at the end date, counted apart from the buckets.
+    pub disputed: Option<String>,
     pub unapplied: Option<String>,
 }
 
@@ -326,6 +359,8 @@ pub struct PayInvoiceView {
     pub due_date: String,
     pub balance: String,
     pub pending: Option<String>,
+    /// What an open dispute holds back from paying (issue 11).
+    pub disputed: Option<String>,
     pub payable: String,
     /// The amount field's starting value (plain decimal, e.g. "1234.50").
     pub amount_value: String,

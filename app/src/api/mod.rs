@@ -6,9 +6,12 @@ pub mod auth;
 pub mod dev;
 pub mod invoices;
 pub mod payments;
+pub mod requests;
 pub mod sessions;
 pub mod site;
 pub mod staff;
+pub mod staff_admin;
+pub mod staff_requests;
 
 #[cfg(feature = "ssr")]
 pub(crate) mod ssr {
@@ -169,6 +172,9 @@ pub(crate) mod ssr {
         i: portal_core::services::invoices::InvoiceSummary,
     ) -> crate::models::InvoiceRowView {
         use portal_core::domain::Money;
+        let disputed = (i.disputed_minor() > 0)
+            .then(|| Money::new(i.disputed_minor(), i.row.currency).display());
+        let disputable = i.disputable();
         crate::models::InvoiceRowView {
             invoice_id: i.row.invoice_id,
             total: i.total().display(),
@@ -181,16 +187,22 @@ pub(crate) mod ssr {
             status_key: i.status.key().to_owned(),
             pending: (i.row.pending_minor > 0)
                 .then(|| Money::new(i.row.pending_minor, i.row.currency).display()),
+            disputed,
+            disputable,
         }
     }
 
-    /// Open and overdue balance in one currency.
+    /// Open and overdue balance in one currency, and what disputes hold
+    /// of it (counted apart: the rest is payable now).
     pub fn balance(t: portal_core::repo::invoices::OpenTotals) -> crate::models::BalanceView {
         use portal_core::domain::Money;
+        let m = |minor: i64| Money::new(minor, t.currency).display();
         crate::models::BalanceView {
             currency: t.currency.code().to_owned(),
-            open: Money::new(t.open_minor, t.currency).display(),
-            overdue: Money::new(t.overdue_minor, t.currency).display(),
+            open: m(t.open_minor),
+            overdue: m(t.overdue_minor),
+            disputed: (t.disputed_minor > 0).then(|| m(t.disputed_minor)),
+            payable: m(t.open_minor - t.disputed_minor),
             open_count: t.open_count as usize,
             overdue_count: t.overdue_count as usize,
         }

@@ -1,4 +1,5 @@
-//! The account's own navigation: overview, invoices, statement, payments.
+//! The account's own navigation: overview, invoices, statement, payments,
+//! requests.
 
 use leptos::prelude::*;
 
@@ -8,6 +9,7 @@ pub enum AccountSection {
     Invoices,
     Statement,
     Payments,
+    Requests,
 }
 
 #[component]
@@ -34,6 +36,7 @@ pub fn AccountNav(
                     {link(AccountSection::Invoices, "/invoices", "Invoices")}
                     {link(AccountSection::Statement, "/statement", "Statement")}
                     {link(AccountSection::Payments, "/payments", "Payments")}
+                    {link(AccountSection::Requests, "/requests", "Requests")}
                 </ul>
             </nav>
         </div>

@@ -1,15 +1,21 @@
 pub mod account_nav;
+pub mod file_picker;
 pub mod invoice_status;
+pub mod invoice_timeline;
 pub mod layout;
 pub mod loaded;
 pub mod local_time;
 pub mod problem;
 pub mod table;
+pub mod textarea;
 
 pub use account_nav::{AccountNav, AccountSection};
-pub use invoice_status::{InvoiceStatus, PaymentPending};
+pub use file_picker::FilePicker;
+pub use invoice_status::{Disputed, InvoiceStatus, PaymentPending};
+pub use invoice_timeline::InvoiceTimeline;
 pub use layout::{Layout, SiteResource};
 pub use loaded::{Loaded, LoadedPage};
 pub use local_time::LocalTime;
 pub use problem::ProblemView;
 pub use table::{Pager, ScrollTable};
+pub use textarea::textarea_text;

@@ -7,14 +7,18 @@ pub mod auth_routes;
 pub mod client_ip;
 pub mod dev_only;
 pub mod error;
+pub mod forms;
 pub mod invoice_routes;
 pub mod limits;
 pub mod log_path;
 pub mod payment_routes;
 pub mod plain_page;
+pub mod request_routes;
 pub mod sandbox_routes;
 pub mod security;
 pub mod session_guard;
+pub mod staff_admin_routes;
+pub mod staff_request_routes;
 
 use axum::extract::FromRef;
 use axum::routing::{get, post};
@@ -149,6 +153,9 @@ pub fn router(state: AppState, leptos_router: Router<AppState>) -> Router {
                 .precompressed_br()
                 .precompressed_gzip(),
         )
+        .merge(request_routes::routes())
+        .merge(staff_request_routes::routes())
+        .merge(staff_admin_routes::routes())
         .merge(leptos_router)
         .layer(middleware::from_fn_with_state(
             state.clone(),

@@ -29,10 +29,10 @@ on_both_databases!(
     a_customer_message_ends_the_wait_and_is_recorded_for_the_clock,
 );
 
-const ADMIN: &str = "ap@northwind.example";
-const PAYER: &str = "payables@northwind.example";
-const VIEWER: &str = "controller@northwind.example";
-const OTHER_ACCOUNT_ADMIN: &str = "ap@contoso.example";
+pub(crate) const ADMIN: &str = "ap@northwind.example";
+pub(crate) const PAYER: &str = "payables@northwind.example";
+pub(crate) const VIEWER: &str = "controller@northwind.example";
+pub(crate) const OTHER_ACCOUNT_ADMIN: &str = "ap@contoso.example";
 
 /// Tables a refused dispute must leave untouched.
 const REQUEST_TABLES: [&str; 5] = [
@@ -43,7 +43,7 @@ const REQUEST_TABLES: [&str; 5] = [
     "request_events",
 ];
 
-fn pdf() -> Vec<u8> {
+pub(crate) fn pdf() -> Vec<u8> {
     b"%PDF-1.4\n\
       1 0 obj << /Type /Catalog /Pages 2 0 R >> endobj\n\
       2 0 obj << /Type /Pages /Kids [3 0 R] /Count 1 >> endobj\n\
@@ -53,7 +53,7 @@ fn pdf() -> Vec<u8> {
 }
 
 /// The 1x1 transparent PNG.
-fn png() -> Vec<u8> {
+pub(crate) fn png() -> Vec<u8> {
     let hex = "89504e470d0a1a0a0000000d4948445200000001000000010806000000\
                1f15c4890000000b49444154789c6360000200000500017a5eab3f00000000\
                49454e44ae426082";
@@ -63,7 +63,8 @@ fn png() -> Vec<u8> {
         .collect()
 }
 
-const HTML: &[u8] = b"<!DOCTYPE html>\n<html><body><script>alert(document.cookie)</script>\
+pub(crate) const HTML: &[u8] =
+    b"<!DOCTYPE html>\n<html><body><script>alert(document.cookie)</script>\
     <!-- %PDF-1.4 --></body></html>\n";
 
 async fn access_of(app: &TestApp, email: &str) -> Arc<ContactAccess> {
@@ -93,7 +94,7 @@ async fn open_invoices_with_lines(app: &TestApp) -> Vec<(i64, i64, String)> {
 }
 
 /// (line id, total with tax) of an invoice, in order.
-async fn lines_of(app: &TestApp, invoice_id: i64) -> Vec<(i64, i64)> {
+pub(crate) async fn lines_of(app: &TestApp, invoice_id: i64) -> Vec<(i64, i64)> {
     let mut conn = app.services.db.pool.acquire().await.unwrap();
     sqlx::query_as::<_, (i64, i64)>(
         "SELECT invoice_line_id, amount_minor + tax_minor FROM invoice_lines
@@ -116,7 +117,7 @@ async fn stored_rows(app: &TestApp) -> Vec<(&'static str, i64)> {
     counts
 }
 
-async fn assert_nothing_stored(app: &TestApp) {
+pub(crate) async fn assert_nothing_stored(app: &TestApp) {
     for (table, n) in stored_rows(app).await {
         assert_eq!(n, 0, "{table} has rows");
     }
