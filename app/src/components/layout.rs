@@ -1,5 +1,6 @@
 //! The frame of every page: skip link, header with the seller's name, the
-//! account switcher and sign-out for signed-in people, and the main region.
+//! AR workspace's sections for signed-in staff, the account switcher and
+//! sign-out for signed-in people, and the main region.
 
 use leptos::prelude::*;
 
@@ -37,6 +38,14 @@ pub fn Layout(children: Children) -> impl IntoView {
                                 }}
                             </span>
                         </a>
+                        {(home == "/staff").then(|| view! {
+                            <nav class="staff-nav" aria-label="AR workspace">
+                                <a href="/staff/requests">"Requests"</a>
+                                <a href="/staff/payments">"Payments"</a>
+                                <a href="/staff/invoice-links">"Invoice links"</a>
+                                <a href="/staff/settings">"Settings"</a>
+                            </nav>
+                        })}
                         {person.map(|v| {
                             let switcher = (v.accounts.len() > 1).then(|| {
                                 view! {

@@ -1,0 +1,215 @@
+//! A customer account as AR sees it (issue 11).
+
+use leptos::prelude::*;
+use leptos_meta::Title;
+use leptos_router::hooks::use_params_map;
+
+use crate::api::staff_admin::staff_customer;
+use crate::components::{LoadedPage, LocalTime, ScrollTable};
+use crate::models::staff_admin::StaffCustomerView;
+
+/// `/staff/customers/:customer_id`
+#[component]
+pub fn StaffCustomerPage() -> impl IntoView {
+    let params = use_params_map();
+    let customer = Resource::new(
+        move || params.read().get("customer_id").unwrap_or_default(),
+        staff_customer,
+    );
+    view! {
+        <LoadedPage resource=customer render={|c: StaffCustomerView| view! { <CustomerBody c/> }}/>
+    }
+}
+
+#[component]
+fn CustomerBody(c: StaffCustomerView) -> impl IntoView {
+    let title = format!("{} · AR workspace", c.name);
+    let queue = format!("/staff/requests?customer={}", c.customer_id);
+    view! {
+        <Title text=title/>
+        <p class="muted small"><a href="/staff">"AR workspace"</a>" › Customers"</p>
+        <h1>{c.name.clone()}</h1>
+        <p class="muted">{c.terms.clone()}</p>
+
+        <section aria-labelledby="balance-heading">
+            <h2 id="balance-heading">"Balance"</h2>
+            {if c.balances.is_empty() {
+                view! { <p>"Nothing is open on this account."</p> }.into_any()
+            } else {
+                view! {
+                    <ul class="balances">
+                        {c.balances.iter().map(|b| view! {
+                            <li class="card balance">
+                                <span class="balance-currency">{b.currency.clone()}</span>
+                                <span class="balance-open">{b.open.clone()}</span>
+                                <span>{format!("open on {} invoice{}", b.open_count, if b.open_count == 1 { "" } else { "s" })}</span>
+                                <span class="balance-overdue">{format!("{} overdue ({} invoice{})", b.overdue, b.overdue_count, if b.overdue_count == 1 { "" } else { "s" })}</span>
+                                <span class="balance-disputed">{format!("{} disputed (held)", b.disputed)}</span>
+                            </li>
+                        }).collect_view()}
+                    </ul>
+                }.into_any()
+            }}
+        </section>
+
+        <section aria-labelledby="aging-heading">
+            <h2 id="aging-heading">"Aging"</h2>
+            <p class="muted small">"As on the customer's statement of account today: open invoice balances by days past due."</p>
+            {if c.aging.is_empty() {
+                view! { <p>"No statement activity yet."</p> }.into_any()
+            } else {
+                let labels = c.bucket_labels.clone();
+                view! {
+                    <ScrollTable labelledby="aging-heading">
+                        <thead>
+                            <tr>
+                                <th scope="col">"Currency"</th>
+                                {labels.iter().map(|l| view! { <th scope="col" class="num">{l.clone()}</th> }).collect_view()}
+                                <th scope="col" class="num">"Unapplied"</th>
+                                <th scope="col" class="num">"Balance"</th>
+                            </tr>
+                        </thead>
+                        <tbody>
+                            {c.aging.iter().map(|a| view! {
+                                <tr>
+                                    <th scope="row">{a.currency.clone()}</th>
+                                    {a.buckets.iter().map(|v| view! { <td class="num">{v.clone()}</td> }).collect_view()}
+                                    <td class="num">{a.unapplied.clone().unwrap_or_else(|| "—".to_owned())}</td>
+                                    <td class="num">{a.closing.clone()}</td>
+                                </tr>
+                            }).collect_view()}
+                        </tbody>
+                    </ScrollTable>
+                }.into_any()
+            }}
+        </section>
+
+        <section aria-labelledby="contacts-heading">
+            <h2 id="contacts-heading">"Contacts"</h2>
+            {if c.contacts.is_empty() {
+                view! { <p>"No contacts on this account."</p> }.into_any()
+            } else {
+                view! {
+                    <ScrollTable labelledby="contacts-heading">
+                        <thead>
+                            <tr>
+                                <th scope="col">"Name"</th>
+                                <th scope="col">"Email"</th>
+                                <th scope="col">"Role"</th>
+                            </tr>
+                        </thead>
+                        <tbody>
+                            {c.contacts.iter().map(|p| view! {
+                                <tr>
+                                    <th scope="row">
+                                        {p.name.clone()}
+                                        {p.disabled.then(|| view! { <span class="muted small">" (disabled)"</span> })}
+                                    </th>
+                                    <td><a href=format!("mailto:{}", p.email)>{p.email.clone()}</a></td>
+                                    <td>{p.role.clone()}</td>
+                                </tr>
+                            }).collect_view()}
+                        </tbody>
+                    </ScrollTable>
+                }.into_any()
+            }}
+        </section>
+
+        <section aria-labelledby="requests-heading">
+            <h2 id="requests-heading">"Requests"</h2>
+            <p class="small"><a href=queue>"This customer's open requests in the queue"</a></p>
+            {if c.requests.is_empty() {
+                view! { <p>"No requests from this customer."</p> }.into_any()
+            } else {
+                view! {
+                    <ScrollTable labelledby="requests-heading">
+                        <thead>
+                            <tr>
+                                <th scope="col">"Request"</th>
+                                <th scope="col">"Status"</th>
+                                <th scope="col">"Kind"</th>
+                                <th scope="col">"Reason"</th>
+                                <th scope="col">"Invoice"</th>
+                                <th scope="col">"Opened"</th>
+                                <th scope="col" class="num">"Disputed"</th>
+                            </tr>
+                        </thead>
+                        <tbody>
+                            {c.requests.iter().map(|r| view! {
+                                <tr>
+                                    <th scope="row"><a href=r.href.clone()>{r.reference.clone()}</a></th>
+                                    <td><span class=format!("status status-request-{}", r.status_key)>{r.status.clone()}</span></td>
+                                    <td>{r.kind.clone()}</td>
+                                    <td>{r.reason.clone().unwrap_or_default()}</td>
+                                    <td>{r.invoice.clone().unwrap_or_default()}</td>
+                                    <td><LocalTime stamp=r.opened.clone()/></td>
+                                    <td class="num">{r.disputed.clone().unwrap_or_default()}</td>
+                                </tr>
+                            }).collect_view()}
+                        </tbody>
+                    </ScrollTable>
+                }.into_any()
+            }}
+        </section>
+
+        <section aria-labelledby="payments-heading">
+            <h2 id="payments-heading">"Recent payments"</h2>
+            <p class="small"><a href="/staff/payments">"All payments"</a></p>
+            {if c.payments.is_empty() {
+                view! { <p>"No payments through the portal yet."</p> }.into_any()
+            } else {
+                view! {
+                    <ScrollTable labelledby="payments-heading">
+                        <thead>
+                            <tr>
+                                <th scope="col">"Payment"</th>
+                                <th scope="col">"Started"</th>
+                                <th scope="col">"Method"</th>
+                                <th scope="col">"Invoices"</th>
+                                <th scope="col">"Status"</th>
+                                <th scope="col" class="num">"Amount"</th>
+                            </tr>
+                        </thead>
+                        <tbody>
+                            {c.payments.iter().map(|p| view! {
+                                <tr>
+                                    <th scope="row">{p.reference.clone()}</th>
+                                    <td><LocalTime stamp=p.created.clone()/></td>
+                                    <td>{p.method.clone()}</td>
+                                    <td>{p.invoices.clone()}</td>
+                                    <td><span class=format!("status status-pay-{}", p.status_key)>{p.status.clone()}</span></td>
+                                    <td class="num">{p.amount.clone()}</td>
+                                </tr>
+                            }).collect_view()}
+                        </tbody>
+                    </ScrollTable>
+                }.into_any()
+            }}
+        </section>
+
+        <section aria-labelledby="timeline-heading">
+            <h2 id="timeline-heading">"Timeline"</h2>
+            <p class="muted small">"What happened on this account, newest first."</p>
+            {if c.timeline.is_empty() {
+                view! { <p>"Nothing recorded yet."</p> }.into_any()
+            } else {
+                view! {
+                    <ol class="timeline">
+                        {c.timeline.iter().map(|t| view! {
+                            <li class="timeline-entry">
+                                <p class="timeline-head">
+                                    <LocalTime stamp=t.at.clone()/>" · "{t.who.clone()}" "{t.what.clone()}
+                                    {t.about.clone().map(|(text, href)| if href.is_empty() {
+                                        view! { <span>{format!(" · {text}")}</span> }.into_any()
+                                    } else {
+                                        view! { <span>" · "<a href=href>{text}</a></span> }.into_any()
+                                    })}
+                                </p>
+                            </li>
+                        }).collect_view()}
+                    </ol>
+                }.into_any()
+            }}
+        </section>
+    }
+}
