@@ -128,8 +128,8 @@ pub async fn invoice_detail(
     customer_id: String,
     invoice_id: String,
 ) -> Result<InvoiceDetailView, AppError> {
-    use super::ssr::{date, fail, id, mapped, services, signed_in, stamp};
-    use crate::models::{ActivityView, ApplicationView, LineView};
+    use super::ssr::{date, fail, id, mapped, services, signed_in};
+    use crate::models::{ApplicationView, LineView};
     use portal_core::domain::payment_state::{method_label, payment_reference};
     use portal_core::domain::Money;
     use portal_core::services::invoices::{quantity, tax_rate, Viewer};
@@ -200,14 +200,18 @@ pub async fn invoice_detail(
                     .then(|| format!("/accounts/{customer_id}/payments/{}", a.id)),
             })
             .collect(),
-        activity: d
-            .activity
-            .iter()
-            .map(|a| ActivityView {
-                at: stamp(a.at),
-                what: a.what.clone(),
-            })
-            .collect(),
+        timeline: d
+            .timeline
+            .as_ref()
+            .map(|entries| timeline_views(customer_id, entries)),
+        disputed: (d.invoice.disputed_minor() > 0).then(|| money(d.invoice.disputed_minor())),
+        payable_now: money(d.invoice.balance.minor - d.invoice.disputed_minor()),
+        open_request_href: d
+            .open_dispute_id
+            .filter(|_| !via_link)
+            .map(|r| format!("/accounts/{customer_id}/requests/{r}")),
+        dispute_href: (d.can_pay && d.open_dispute_id.is_none() && d.invoice.disputable())
+            .then(|| format!("/accounts/{customer_id}/invoices/{invoice_id}/dispute")),
         pdf_href: format!("/accounts/{customer_id}/invoices/{invoice_id}/pdf"),
         original_pdf: d.has_original_pdf,
         via_link,
@@ -215,6 +219,30 @@ pub async fn invoice_detail(
         pay_href: (d.can_pay && d.invoice.payable_minor() > 0)
             .then(|| format!("/accounts/{customer_id}/pay?invoice={invoice_id}")),
     })
+}
+
+/// An invoice's timeline as the customer's invoice page shows it; entries
+/// about a dispute link to its thread.
+#[cfg(feature = "ssr")]
+pub(crate) fn timeline_views(
+    customer_id: i64,
+    entries: &[portal_core::services::timeline::TimelineEntry],
+) -> Vec<crate::models::TimelineEntryView> {
+    use super::ssr::{date, stamp};
+    entries
+        .iter()
+        .map(|e| crate::models::TimelineEntryView {
+            at: stamp(e.at),
+            day: e.date_only.then(|| date(e.at.date_naive())),
+            kind: e.kind.key().to_owned(),
+            actor: e.actor.words(),
+            what: e.what.clone(),
+            body: e.body.clone(),
+            href: e
+                .request_id
+                .map(|r| format!("/accounts/{customer_id}/requests/{r}")),
+        })
+        .collect()
 }
 
 /// Statement of account for `from..=to` (empty: the year to date).
@@ -259,7 +287,7 @@ pub async fn statement(
     let period_query = format!("from={from_date}&to={to_date}");
     Ok(StatementView {
         customer_id,
-        customer_name: soa.customer_name,
+        customer_name: soa.customer_name.clone(),
         from: date(from_date),
         to: date(to_date),
         from_value: from_date.to_string(),
@@ -306,6 +334,7 @@ pub async fn statement(
                         .zip(c.aging_minor)
                         .map(|(b, minor)| (b.label().to_owned(), m(minor)))
                         .collect(),
+                    disputed: Some(soa.disputed_in(c.currency)).filter(|d| *d != 0).map(m),
                     unapplied: (c.unapplied_minor != 0).then(|| m(c.unapplied_minor)),
                 }
             })

@@ -216,6 +216,8 @@ pub async fn pay_form(customer_id: String, query: String) -> Result<PayFormView,
                 due_date: date(i.due_date),
                 balance: money(i.balance_minor),
                 pending: (i.pending_minor > 0).then(|| money(i.pending_minor)),
+                disputed: (i.disputed_minor > 0)
+                    .then(|| money(i.disputed_minor.min(i.balance_minor))),
                 payable: money(i.payable_minor()),
                 amount_value: typed(format!("amount_{}", i.invoice_id)).unwrap_or_else(|| {
                     Money::new(i.payable_minor(), choice.currency).decimal_string()

@@ -52,6 +52,12 @@ fn AccountView(account: AccountOverviewView) -> impl IntoView {
                                         {b.overdue} " overdue on " {b.overdue_count} " " {plural(b.overdue_count, "invoice", "invoices")}
                                     </span>
                                 })}
+                                // What disputes hold is counted apart from
+                                // what can be paid now (issue 11).
+                                {b.disputed.map(|disputed| view! {
+                                    <span class="balance-disputed">{format!("{disputed} disputed, held until resolved")}</span>
+                                    <span class="muted">{format!("{} payable now", b.payable)}</span>
+                                })}
                             </li>
                         }).collect_view()}
                     </ul>
@@ -85,7 +91,7 @@ fn AccountView(account: AccountOverviewView) -> impl IntoView {
                                     <td>{i.po_number.unwrap_or_default()}</td>
                                     <td>{i.issue_date}</td>
                                     <td>{i.due_date}</td>
-                                    <td><InvoiceStatus key=i.status_key label=i.status_label pending=i.pending/></td>
+                                    <td><InvoiceStatus key=i.status_key label=i.status_label pending=i.pending disputed=i.disputed/></td>
                                     <td class="num">{i.total}</td>
                                     <td class="num">{i.balance}</td>
                                 </tr>

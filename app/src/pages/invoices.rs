@@ -4,9 +4,9 @@ use leptos_router::hooks::{use_location, use_params_map};
 
 use crate::api::invoices::{invoice_detail, invoice_list};
 use crate::components::{
-    AccountNav, AccountSection, InvoiceStatus, LoadedPage, LocalTime, Pager, ScrollTable,
+    AccountNav, AccountSection, InvoiceStatus, InvoiceTimeline, LoadedPage, Pager, ScrollTable,
 };
-use crate::models::{InvoiceDetailView, InvoiceListView};
+use crate::models::{InvoiceDetailView, InvoiceListView, InvoiceRowView};
 
 /// `/accounts/:customer_id/invoices`: filters in the URL, keyset pages.
 #[component]
@@ -115,6 +115,10 @@ fn InvoiceListView(list: InvoiceListView) -> impl IntoView {
                         {(b.overdue_count > 0).then(|| view! {
                             <span class="balance-overdue">{format!("{} overdue", b.overdue)}</span>
                         })}
+                        {b.disputed.clone().map(|disputed| view! {
+                            <span class="balance-disputed">{format!("{disputed} disputed, held until resolved")}</span>
+                            <span class="muted small">{format!("{} payable now", b.payable)}</span>
+                        })}
                     </li>
                 }).collect_view()}
             </ul>
@@ -145,11 +149,13 @@ fn InvoiceListView(list: InvoiceListView) -> impl IntoView {
                                         </a>
                                     </th>
                                 }).collect_view()}
+                                {list.can_pay.then(|| view! { <th scope="col">"Dispute"</th> })}
                             </tr>
                         </thead>
                         <tbody>
                             {list.rows.iter().map(|i| {
                                 let href = format!("/accounts/{}/invoices/{}", list.customer_id, i.invoice_id);
+                                let dispute = dispute_cell(list.can_pay, &href, i);
                                 let box_id = format!("pick-{}", i.invoice_id);
                                 view! {
                                     <tr>
@@ -162,10 +168,11 @@ fn InvoiceListView(list: InvoiceListView) -> impl IntoView {
                                         <td>{i.issue_date.clone()}</td>
                                         <td>{i.due_date.clone()}</td>
                                         <td>
-                                            <InvoiceStatus key=i.status_key.clone() label=i.status_label.clone() pending=i.pending.clone()/>
+                                            <InvoiceStatus key=i.status_key.clone() label=i.status_label.clone() pending=i.pending.clone() disputed=i.disputed.clone()/>
                                         </td>
                                         <td class="num">{i.total.clone()}</td>
                                         <td class="num">{i.balance.clone()}</td>
+                                        {dispute}
                                     </tr>
                                 }
                             }).collect_view()}
@@ -184,6 +191,28 @@ fn InvoiceListView(list: InvoiceListView) -> impl IntoView {
             .into_any()
         }}
     }
+}
+
+/// The list's "Dispute" cell for a payer or admin (nothing for a viewer):
+/// a link to raise one, or to the invoice whose open dispute it names.
+fn dispute_cell(can_pay: bool, invoice_href: &str, i: &InvoiceRowView) -> Option<AnyView> {
+    if !can_pay {
+        return None;
+    }
+    let cell = if i.disputed.is_some() {
+        view! {
+            <td><a href=invoice_href.to_owned()>"Dispute open"<span class="visually-hidden">{format!(" on invoice {}", i.number)}</span></a></td>
+        }
+        .into_any()
+    } else if i.disputable {
+        view! {
+            <td><a href=format!("{invoice_href}/dispute")>"Dispute"<span class="visually-hidden">{format!(" invoice {}", i.number)}</span></a></td>
+        }
+        .into_any()
+    } else {
+        view! { <td></td> }.into_any()
+    };
+    Some(cell)
 }
 
 /// `/accounts/:customer_id/invoices/:invoice_id`
@@ -235,12 +264,30 @@ fn InvoiceView(invoice: InvoiceDetailView) -> impl IntoView {
             <div>
                 <h1>{format!("Invoice {}", i.number)}</h1>
                 <p>
-                    <InvoiceStatus key=i.status_key.clone() label=i.status_label.clone() pending=i.pending.clone()/>
+                    <InvoiceStatus key=i.status_key.clone() label=i.status_label.clone() pending=i.pending.clone() disputed=i.disputed.clone()/>
                 </p>
+                {i.open_request_href.clone().map(|href| view! {
+                    <p><a href=href>"Dispute open — see the request"</a></p>
+                })}
+                {i.dispute_href.clone().map(|href| view! {
+                    <p><a href=href>"Dispute this invoice"</a></p>
+                })}
             </div>
             <div class="invoice-due card">
                 <span class="muted">"Balance due"</span>
                 <span class="balance-open">{i.balance.clone()}</span>
+                {i.disputed.clone().map(|disputed| view! {
+                    <dl class="dispute-hold">
+                        <div>
+                            <dt>"Disputed"</dt>
+                            <dd>{disputed} " "
+                                {i.open_request_href.clone().map(|href| view! { <a href=href>"(see the request)"</a> })}
+                            </dd>
+                        </div>
+                        <div><dt>"Payable now"</dt><dd>{i.payable_now.clone()}</dd></div>
+                    </dl>
+                    <p class="muted small">"The disputed amount is held until the dispute is resolved."</p>
+                })}
                 {i.pay_href.clone().map(|href| view! { <a class="button" href=href>"Pay this invoice"</a> })}
                 <a class="button secondary" href=i.pdf_href.clone() download="">{pdf_label}</a>
             </div>
@@ -282,6 +329,10 @@ fn InvoiceView(invoice: InvoiceDetailView) -> impl IntoView {
                     <tr><th scope="row" colspan="4" class="num">"Paid"</th><td class="num">{i.paid.clone()}</td></tr>
                     <tr><th scope="row" colspan="4" class="num">"Credited"</th><td class="num">{i.credited.clone()}</td></tr>
                     <tr class="grand"><th scope="row" colspan="4" class="num">"Balance"</th><td class="num">{i.balance.clone()}</td></tr>
+                    {i.disputed.clone().map(|disputed| view! {
+                        <tr><th scope="row" colspan="4" class="num">"Disputed (held)"</th><td class="num">{disputed}</td></tr>
+                        <tr><th scope="row" colspan="4" class="num">"Payable now"</th><td class="num">{i.payable_now.clone()}</td></tr>
+                    })}
                 </tfoot>
             </ScrollTable>
         </section>
@@ -320,13 +371,15 @@ fn InvoiceView(invoice: InvoiceDetailView) -> impl IntoView {
                 .into_any()
             }}
         </section>
-        <section aria-labelledby="activity-heading">
-            <h2 id="activity-heading">"Activity"</h2>
-            <ol class="activity">
-                {i.activity.iter().map(|a| view! {
-                    <li><LocalTime stamp=a.at.clone()/> <span>{a.what.clone()}</span></li>
-                }).collect_view()}
-            </ol>
-        </section>
+        {match i.timeline.clone() {
+            Some(entries) => view! { <InvoiceTimeline heading_id="timeline-heading" entries/> }.into_any(),
+            None => view! {
+                <section aria-labelledby="timeline-heading">
+                    <h2 id="timeline-heading">"Timeline"</h2>
+                    <p>"Sign in to see this invoice's history, its payments and any dispute."</p>
+                </section>
+            }
+            .into_any(),
+        }}
     }
 }

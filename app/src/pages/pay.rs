@@ -73,6 +73,10 @@ fn PayFormBody(f: PayFormView) -> impl IntoView {
                                             <td class="num">
                                                 {i.balance.clone()}
                                                 {i.pending.clone().map(|amount| view! { <PaymentPending amount/> })}
+                                                // Held by an open dispute: not offered (issue 11).
+                                                {i.disputed.clone().map(|amount| view! {
+                                                    <span class="status status-disputed">{format!("{amount} disputed, held until the dispute is resolved")}</span>
+                                                })}
                                             </td>
                                             <td class="num">
                                                 <label class="visually-hidden" for=field.clone()>{format!("Amount to pay on invoice {}", i.number)}</label>

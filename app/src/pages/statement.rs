@@ -65,6 +65,7 @@ fn StatementBody(soa: StatementView) -> impl IntoView {
             let aging_id = format!("aging-{}", c.currency);
             // Both tables end on the closing balance.
             let closing = c.closing.clone();
+            let has_disputed = c.disputed.is_some();
             view! {
                 <section aria-labelledby=heading_id.clone()>
                     <h2 id=heading_id.clone()>{format!("Activity in {}", c.currency)}</h2>
@@ -105,6 +106,7 @@ fn StatementBody(soa: StatementView) -> impl IntoView {
                         <thead>
                             <tr>
                                 {c.aging.iter().map(|(label, _)| view! { <th scope="col" class="num">{label.clone()}</th> }).collect_view()}
+                                {has_disputed.then(|| view! { <th scope="col" class="num">"Disputed"</th> })}
                                 {c.unapplied.is_some().then(|| view! { <th scope="col" class="num">"Unapplied"</th> })}
                                 <th scope="col" class="num">"Balance"</th>
                             </tr>
@@ -112,11 +114,15 @@ fn StatementBody(soa: StatementView) -> impl IntoView {
                         <tbody>
                             <tr>
                                 {c.aging.iter().map(|(_, amount)| view! { <td class="num">{amount.clone()}</td> }).collect_view()}
+                                {c.disputed.clone().map(|d| view! { <td class="num">{d}</td> })}
                                 {c.unapplied.clone().map(|u| view! { <td class="num">{u}</td> })}
                                 <td class="num">{closing}</td>
                             </tr>
                         </tbody>
                     </ScrollTable>
+                    {has_disputed.then(|| view! {
+                        <p class="muted small">"The aging columns count what is payable. Disputed amounts are held until their dispute is resolved and counted in their own column; together with any unapplied credit they add up to the balance."</p>
+                    })}
                 </section>
             }
         }).collect_view()}
