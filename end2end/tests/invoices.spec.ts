@@ -88,9 +88,10 @@ test("list -> filter -> sort -> back -> detail -> PDF, CSV and zip downloads", a
   await expectHydrated(page, testInfo);
   const balance = (await page.locator(".invoice-due .balance-open").textContent())!.trim();
   await expect(page.getByRole("heading", { name: "Lines" })).toBeVisible();
-  await expect(page.getByRole("heading", { name: "Activity" })).toBeVisible();
+  await expect(page.getByRole("heading", { name: "Timeline" })).toBeVisible();
   // Moments: UTC from the server; the viewer's own zone once hydrated.
-  const moment = page.locator(".activity time").first();
+  // The newest entry (this visit) is a moment; "issued" is a calendar date.
+  const moment = page.locator(".invoice-timeline time").last();
   if (testInfo.project.name === "hydrated") await expect(moment).not.toContainText("UTC");
   else await expect(moment).toContainText("UTC");
   await expectAccessible(page);

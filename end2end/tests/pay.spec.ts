@@ -32,7 +32,8 @@ async function openInvoices(page: Page): Promise<string> {
 async function pickInvoices(page: Page, n: number): Promise<Open[]> {
   const picked: Open[] = [];
   for (const row of await page.locator("table.invoices tbody tr").all()) {
-    if ((await row.locator(".status-pending").count()) > 0) continue;
+    // A payment in flight or an open dispute holds part of the balance back.
+    if ((await row.locator(".status-pending, .status-disputed").count()) > 0) continue;
     const balance = cents(await row.locator("td.num").last().innerText());
     if (balance <= 2000) continue;
     picked.push({ number: (await row.locator("th[scope=row]").innerText()).trim(), balance });
