@@ -7,7 +7,7 @@ use crate::error::AppError;
 use crate::models::requests::{DisputeFormView, RequestListView, RequestView};
 
 #[cfg(feature = "ssr")]
-mod ssr {
+pub(crate) mod ssr {
     use leptos::prelude::use_context;
     use portal_core::domain::attachment::AttachmentKind;
     use portal_core::domain::request::{DisputeScope, Outcome, RequestKind};

@@ -57,14 +57,6 @@ mod ssr_words {
         }
     }
 
-    pub fn one_kind(kind: RequestKind) -> &'static str {
-        match kind {
-            RequestKind::Dispute => "Dispute",
-            RequestKind::PaymentPlan => "Payment plan",
-            RequestKind::Question => "Question",
-        }
-    }
-
     /// As AR reads it (the customer's wording says "your answer").
     pub fn status(status: RequestStatus) -> &'static str {
         match status {
@@ -99,7 +91,7 @@ pub async fn staff_customer(customer_id: String) -> Result<StaffCustomerView, Ap
             CustomerRequestView {
                 href: format!("/staff/requests/{}", r.request_id),
                 reference: format!("Request {}", r.request_id),
-                kind: ssr_words::one_kind(r.kind).to_owned(),
+                kind: crate::api::requests::ssr::kind_label(r.kind).to_owned(),
                 status: ssr_words::status(r.status).to_owned(),
                 status_key: r.status.as_str().to_owned(),
                 open: r.status.is_open(),

@@ -11,9 +11,7 @@ use crate::models::staff_requests::{QueueCountsView, StaffQueueView, StaffReques
 #[cfg(feature = "ssr")]
 mod ssr {
     use chrono::{DateTime, Utc};
-    use portal_core::domain::request::{
-        priority_as_str, DisputeScope, Outcome, RequestKind, RequestStatus,
-    };
+    use portal_core::domain::request::{priority_as_str, Outcome, RequestKind, RequestStatus};
     use portal_core::domain::sla::{Priority, SlaEvent, SlaEventKind, TargetClock, TargetState};
     use portal_core::services::staff_requests::{
         AssigneeFilter, QueueFilter, QueueRow, SlaWhere, Urgency,
@@ -47,13 +45,8 @@ mod ssr {
         Priority::Low,
     ];
 
-    pub fn kind_label(kind: RequestKind) -> &'static str {
-        match kind {
-            RequestKind::Dispute => "Dispute",
-            RequestKind::PaymentPlan => "Payment plan",
-            RequestKind::Question => "Question",
-        }
-    }
+    // The words both sides use for requests and their files.
+    pub use crate::api::requests::ssr::{file_size, kind_label, scope_label};
 
     pub fn priority_label(priority: Priority) -> &'static str {
         match priority {
@@ -234,26 +227,6 @@ mod ssr {
             Outcome::CreditNote => "Credit note",
             Outcome::CorrectedInvoice => "Corrected invoice",
             Outcome::Rejected => "Rejected",
-        }
-    }
-
-    pub fn scope_label(scope: DisputeScope) -> &'static str {
-        match scope {
-            DisputeScope::Invoice => "The whole invoice",
-            DisputeScope::Lines => "Some lines",
-            DisputeScope::Amount => "An amount",
-        }
-    }
-
-    /// "12 KB", "1.5 MB".
-    pub fn file_size(bytes: i64) -> String {
-        const KB: i64 = 1024;
-        if bytes < KB {
-            format!("{bytes} bytes")
-        } else if bytes < KB * KB {
-            format!("{} KB", (bytes + KB - 1) / KB)
-        } else {
-            format!("{:.1} MB", bytes as f64 / (KB * KB) as f64)
         }
     }
 }

@@ -17,5 +17,5 @@ pub use layout::{Layout, SiteResource};
 pub use loaded::{Loaded, LoadedPage};
 pub use local_time::LocalTime;
 pub use problem::ProblemView;
-pub use table::{Pager, ScrollTable};
+pub use table::{ColumnHeads, Pager, ScrollTable, TableSection};
 pub use textarea::textarea_text;

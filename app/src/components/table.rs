@@ -43,3 +43,55 @@ pub fn Pager(
         </nav>
     }
 }
+
+/// A table's head: one `scope="col"` header per name; the names also in
+/// `numeric` are right-aligned (`num`), as their cells are.
+#[component]
+pub fn ColumnHeads(
+    names: &'static [&'static str],
+    #[prop(optional)] numeric: &'static [&'static str],
+) -> impl IntoView {
+    view! {
+        <thead>
+            <tr>
+                {names.iter().map(|name| if numeric.contains(name) {
+                    view! { <th scope="col" class="num">{*name}</th> }.into_any()
+                } else {
+                    view! { <th scope="col">{*name}</th> }.into_any()
+                }).collect_view()}
+            </tr>
+        </thead>
+    }
+}
+
+/// A section of a page holding one table: its heading (`id` labels the
+/// section and the table's region), what stands above the table (`intro`,
+/// also when it is empty), then the `rows` under `columns`, or `empty` in
+/// words when there are none.
+#[component]
+pub fn TableSection(
+    id: &'static str,
+    title: &'static str,
+    columns: &'static [&'static str],
+    #[prop(optional)] numeric: &'static [&'static str],
+    empty: &'static str,
+    #[prop(optional, into)] intro: Option<ViewFn>,
+    rows: Vec<AnyView>,
+) -> impl IntoView {
+    view! {
+        <section aria-labelledby=id>
+            <h2 id=id>{title}</h2>
+            {intro.map(|intro| intro.run())}
+            {if rows.is_empty() {
+                view! { <p>{empty}</p> }.into_any()
+            } else {
+                view! {
+                    <ScrollTable labelledby=id>
+                        <ColumnHeads names=columns numeric=numeric/>
+                        <tbody>{rows}</tbody>
+                    </ScrollTable>
+                }.into_any()
+            }}
+        </section>
+    }
+}

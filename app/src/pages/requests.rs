@@ -9,7 +9,8 @@ use leptos_router::hooks::{use_location, use_params_map};
 
 use crate::api::requests::{dispute_form, request_list, request_page};
 use crate::components::{
-    textarea_text, AccountNav, AccountSection, FilePicker, LoadedPage, LocalTime, ScrollTable,
+    textarea_text, AccountNav, AccountSection, ColumnHeads, FilePicker, LoadedPage, LocalTime,
+    ScrollTable,
 };
 use crate::models::requests::{DisputeFormView, DraftView, RequestListView, RequestView};
 
@@ -250,17 +251,10 @@ fn RequestListBody(l: RequestListView) -> impl IntoView {
         } else {
             view! {
                 <ScrollTable labelledby="requests-heading">
-                    <thead>
-                        <tr>
-                            <th scope="col">"Request"</th>
-                            <th scope="col">"Invoice"</th>
-                            <th scope="col">"Reason"</th>
-                            <th scope="col" class="num">"Disputed"</th>
-                            <th scope="col">"Status"</th>
-                            <th scope="col">"Opened"</th>
-                            <th scope="col">"Last activity"</th>
-                        </tr>
-                    </thead>
+                    <ColumnHeads
+                        names=&["Request", "Invoice", "Reason", "Disputed", "Status", "Opened", "Last activity"]
+                        numeric=&["Disputed"]
+                    />
                     <tbody>
                         {l.requests.into_iter().map(|r| view! {
                             <tr>

@@ -5,7 +5,7 @@ use leptos_meta::Title;
 use leptos_router::hooks::use_params_map;
 
 use crate::api::staff_admin::staff_customer;
-use crate::components::{LoadedPage, LocalTime, ScrollTable};
+use crate::components::{LoadedPage, LocalTime, ScrollTable, TableSection};
 use crate::models::staff_admin::StaffCustomerView;
 
 /// `/staff/customers/:customer_id`
@@ -84,108 +84,61 @@ fn CustomerBody(c: StaffCustomerView) -> impl IntoView {
             }}
         </section>
 
-        <section aria-labelledby="contacts-heading">
-            <h2 id="contacts-heading">"Contacts"</h2>
-            {if c.contacts.is_empty() {
-                view! { <p>"No contacts on this account."</p> }.into_any()
-            } else {
-                view! {
-                    <ScrollTable labelledby="contacts-heading">
-                        <thead>
-                            <tr>
-                                <th scope="col">"Name"</th>
-                                <th scope="col">"Email"</th>
-                                <th scope="col">"Role"</th>
-                            </tr>
-                        </thead>
-                        <tbody>
-                            {c.contacts.iter().map(|p| view! {
-                                <tr>
-                                    <th scope="row">
-                                        {p.name.clone()}
-                                        {p.disabled.then(|| view! { <span class="muted small">" (disabled)"</span> })}
-                                    </th>
-                                    <td><a href=format!("mailto:{}", p.email)>{p.email.clone()}</a></td>
-                                    <td>{p.role.clone()}</td>
-                                </tr>
-                            }).collect_view()}
-                        </tbody>
-                    </ScrollTable>
-                }.into_any()
-            }}
-        </section>
+        <TableSection
+            id="contacts-heading"
+            title="Contacts"
+            columns=&["Name", "Email", "Role"]
+            empty="No contacts on this account."
+            rows=c.contacts.iter().map(|p| view! {
+                <tr>
+                    <th scope="row">
+                        {p.name.clone()}
+                        {p.disabled.then(|| view! { <span class="muted small">" (disabled)"</span> })}
+                    </th>
+                    <td><a href=format!("mailto:{}", p.email)>{p.email.clone()}</a></td>
+                    <td>{p.role.clone()}</td>
+                </tr>
+            }.into_any()).collect()
+        />
 
-        <section aria-labelledby="requests-heading">
-            <h2 id="requests-heading">"Requests"</h2>
-            <p class="small"><a href=queue>"This customer's open requests in the queue"</a></p>
-            {if c.requests.is_empty() {
-                view! { <p>"No requests from this customer."</p> }.into_any()
-            } else {
-                view! {
-                    <ScrollTable labelledby="requests-heading">
-                        <thead>
-                            <tr>
-                                <th scope="col">"Request"</th>
-                                <th scope="col">"Status"</th>
-                                <th scope="col">"Kind"</th>
-                                <th scope="col">"Reason"</th>
-                                <th scope="col">"Invoice"</th>
-                                <th scope="col">"Opened"</th>
-                                <th scope="col" class="num">"Disputed"</th>
-                            </tr>
-                        </thead>
-                        <tbody>
-                            {c.requests.iter().map(|r| view! {
-                                <tr>
-                                    <th scope="row"><a href=r.href.clone()>{r.reference.clone()}</a></th>
-                                    <td><span class=format!("status status-request-{}", r.status_key)>{r.status.clone()}</span></td>
-                                    <td>{r.kind.clone()}</td>
-                                    <td>{r.reason.clone().unwrap_or_default()}</td>
-                                    <td>{r.invoice.clone().unwrap_or_default()}</td>
-                                    <td><LocalTime stamp=r.opened.clone()/></td>
-                                    <td class="num">{r.disputed.clone().unwrap_or_default()}</td>
-                                </tr>
-                            }).collect_view()}
-                        </tbody>
-                    </ScrollTable>
-                }.into_any()
-            }}
-        </section>
+        <TableSection
+            id="requests-heading"
+            title="Requests"
+            intro=move || view! { <p class="small"><a href=queue.clone()>"This customer's open requests in the queue"</a></p> }
+            columns=&["Request", "Status", "Kind", "Reason", "Invoice", "Opened", "Disputed"]
+            numeric=&["Disputed"]
+            empty="No requests from this customer."
+            rows=c.requests.iter().map(|r| view! {
+                <tr>
+                    <th scope="row"><a href=r.href.clone()>{r.reference.clone()}</a></th>
+                    <td><span class=format!("status status-request-{}", r.status_key)>{r.status.clone()}</span></td>
+                    <td>{r.kind.clone()}</td>
+                    <td>{r.reason.clone().unwrap_or_default()}</td>
+                    <td>{r.invoice.clone().unwrap_or_default()}</td>
+                    <td><LocalTime stamp=r.opened.clone()/></td>
+                    <td class="num">{r.disputed.clone().unwrap_or_default()}</td>
+                </tr>
+            }.into_any()).collect()
+        />
 
-        <section aria-labelledby="payments-heading">
-            <h2 id="payments-heading">"Recent payments"</h2>
-            <p class="small"><a href="/staff/payments">"All payments"</a></p>
-            {if c.payments.is_empty() {
-                view! { <p>"No payments through the portal yet."</p> }.into_any()
-            } else {
-                view! {
-                    <ScrollTable labelledby="payments-heading">
-                        <thead>
-                            <tr>
-                                <th scope="col">"Payment"</th>
-                                <th scope="col">"Started"</th>
-                                <th scope="col">"Method"</th>
-                                <th scope="col">"Invoices"</th>
-                                <th scope="col">"Status"</th>
-                                <th scope="col" class="num">"Amount"</th>
-                            </tr>
-                        </thead>
-                        <tbody>
-                            {c.payments.iter().map(|p| view! {
-                                <tr>
-                                    <th scope="row">{p.reference.clone()}</th>
-                                    <td><LocalTime stamp=p.created.clone()/></td>
-                                    <td>{p.method.clone()}</td>
-                                    <td>{p.invoices.clone()}</td>
-                                    <td><span class=format!("status status-pay-{}", p.status_key)>{p.status.clone()}</span></td>
-                                    <td class="num">{p.amount.clone()}</td>
-                                </tr>
-                            }).collect_view()}
-                        </tbody>
-                    </ScrollTable>
-                }.into_any()
-            }}
-        </section>
+        <TableSection
+            id="payments-heading"
+            title="Recent payments"
+            intro=|| view! { <p class="small"><a href="/staff/payments">"All payments"</a></p> }
+            columns=&["Payment", "Started", "Method", "Invoices", "Status", "Amount"]
+            numeric=&["Amount"]
+            empty="No payments through the portal yet."
+            rows=c.payments.iter().map(|p| view! {
+                <tr>
+                    <th scope="row">{p.reference.clone()}</th>
+                    <td><LocalTime stamp=p.created.clone()/></td>
+                    <td>{p.method.clone()}</td>
+                    <td>{p.invoices.clone()}</td>
+                    <td><span class=format!("status status-pay-{}", p.status_key)>{p.status.clone()}</span></td>
+                    <td class="num">{p.amount.clone()}</td>
+                </tr>
+            }.into_any()).collect()
+        />
 
         <section aria-labelledby="timeline-heading">
             <h2 id="timeline-heading">"Timeline"</h2>

@@ -2,7 +2,7 @@ use leptos::prelude::*;
 use leptos_meta::Title;
 
 use crate::api::staff::staff_payments;
-use crate::components::{Layout, Loaded, LocalTime, ScrollTable};
+use crate::components::{ColumnHeads, Layout, Loaded, LocalTime, ScrollTable};
 use crate::models::StaffPaymentsView;
 
 /// `/staff/payments`: card and ACH payments of every account, newest first;
@@ -38,17 +38,10 @@ fn Overview(o: StaffPaymentsView) -> impl IntoView {
         })}
         <ScrollTable label="Payments">
             <caption class="visually-hidden">"Payments, newest first"</caption>
-            <thead>
-                <tr>
-                    <th scope="col">"Payment"</th>
-                    <th scope="col">"Customer"</th>
-                    <th scope="col">"Started"</th>
-                    <th scope="col">"Method"</th>
-                    <th scope="col">"Invoices"</th>
-                    <th scope="col">"Status"</th>
-                    <th scope="col" class="num">"Amount"</th>
-                </tr>
-            </thead>
+            <ColumnHeads
+                names=&["Payment", "Customer", "Started", "Method", "Invoices", "Status", "Amount"]
+                numeric=&["Amount"]
+            />
             <tbody>
                 {o.payments.into_iter().map(|p| view! {
                     <tr>

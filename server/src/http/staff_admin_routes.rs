@@ -9,17 +9,15 @@
 //! press twice: saving what is stored, adding a holiday or reason that is
 //! there, retiring a retired reason write nothing.
 
-use axum::body::Bytes;
 use axum::extract::{Path, State};
-use axum::response::{IntoResponse, Redirect, Response};
+use axum::response::{IntoResponse, Response};
 use axum::routing::post;
-use axum::{Extension, Router};
+use axum::Router;
 use portal_core::services::request_settings::{CalendarForm, PoliciesForm};
-use portal_core::session_store::SignedIn;
 use portal_core::{ServiceError, Services};
 
 use super::error::HttpError;
-use super::forms::{field, pairs, staff_id as staff};
+use super::forms::{back_to, field, FormPairs, Staff};
 use super::plain_page::not_found;
 use super::AppState;
 
@@ -56,28 +54,22 @@ impl Back<'_> {
         typed: &[(String, String)],
         fields: &[&str],
     ) -> Response {
-        let mut query = url::form_urlencoded::Serializer::new(String::new());
+        let mut query: Vec<(&str, &str)> = Vec::new();
         match result {
-            Ok(()) => {
-                query.append_pair("saved", self.form);
-            }
+            Ok(()) => query.push(("saved", self.form)),
             Err(ServiceError::Invalid { .. }) => {
-                query.append_pair("form", self.form);
-                for (k, v) in typed.iter().filter(|(k, _)| fields.contains(&k.as_str())) {
-                    query.append_pair(k, v);
-                }
+                query.push(("form", self.form));
+                query.extend(
+                    typed
+                        .iter()
+                        .filter(|(k, _)| fields.contains(&k.as_str()))
+                        .map(|(k, v)| (k.as_str(), v.as_str())),
+                );
             }
             Err(e) => return HttpError::from(e).into_response(),
         }
-        for (k, v) in &self.about {
-            query.append_pair(k, v);
-        }
-        Redirect::to(&format!(
-            "/staff/settings?{}#{}",
-            query.finish(),
-            self.anchor
-        ))
-        .into_response()
+        query.extend(self.about.iter().map(|(k, v)| (*k, v.as_str())));
+        back_to("/staff/settings", &query, Some(&self.anchor))
     }
 }
 
@@ -117,13 +109,9 @@ const DAY_FIELDS: [&str; 8] = [
 /// POST /staff/settings/calendar: time zone and working windows.
 async fn save_calendar(
     State(services): State<Services>,
-    signed_in: Option<Extension<SignedIn>>,
-    body: Bytes,
+    Staff(staff_id): Staff,
+    FormPairs(typed): FormPairs,
 ) -> Response {
-    let Some(staff_id) = staff(signed_in) else {
-        return not_found();
-    };
-    let typed = pairs(&body);
     let result = services
         .save_calendar_form(staff_id, &CalendarForm::from_pairs(&typed))
         .await;
@@ -133,14 +121,13 @@ async fn save_calendar(
 /// POST /staff/settings/holidays/add, /staff/settings/holidays/remove
 async fn change_holiday(
     State(services): State<Services>,
-    signed_in: Option<Extension<SignedIn>>,
+    Staff(staff_id): Staff,
     Path(change): Path<String>,
-    body: Bytes,
+    FormPairs(typed): FormPairs,
 ) -> Response {
-    let (Some(staff_id), Some(add)) = (staff(signed_in), one_of(&change, "add", "remove")) else {
+    let Some(add) = one_of(&change, "add", "remove") else {
         return not_found();
     };
-    let typed = pairs(&body);
     let result = services
         .change_holiday(staff_id, field(&typed, "holiday"), add)
         .await;
@@ -160,13 +147,9 @@ fn one_of(text: &str, yes: &str, no: &str) -> Option<bool> {
 /// POST /staff/settings/policies: the whole table of targets.
 async fn save_policies(
     State(services): State<Services>,
-    signed_in: Option<Extension<SignedIn>>,
-    body: Bytes,
+    Staff(staff_id): Staff,
+    FormPairs(typed): FormPairs,
 ) -> Response {
-    let Some(staff_id) = staff(signed_in) else {
-        return not_found();
-    };
-    let typed = pairs(&body);
     let form = PoliciesForm::from_pairs(&typed);
     let result = services.save_policies_form(staff_id, &form).await;
     // Every cell of the table goes back as typed.
@@ -177,13 +160,9 @@ async fn save_policies(
 /// POST /staff/settings/reasons/add
 async fn add_reason(
     State(services): State<Services>,
-    signed_in: Option<Extension<SignedIn>>,
-    body: Bytes,
+    Staff(staff_id): Staff,
+    FormPairs(typed): FormPairs,
 ) -> Response {
-    let Some(staff_id) = staff(signed_in) else {
-        return not_found();
-    };
-    let typed = pairs(&body);
     let result = services
         .add_reason(staff_id, field(&typed, "code"), field(&typed, "label"))
         .await;
@@ -198,14 +177,10 @@ async fn add_reason(
 /// POST /staff/settings/reasons/{code}/save: label and order.
 async fn save_reason(
     State(services): State<Services>,
-    signed_in: Option<Extension<SignedIn>>,
+    Staff(staff_id): Staff,
     Path(code): Path<String>,
-    body: Bytes,
+    FormPairs(typed): FormPairs,
 ) -> Response {
-    let Some(staff_id) = staff(signed_in) else {
-        return not_found();
-    };
-    let typed = pairs(&body);
     let result = services
         .update_reason(
             staff_id,
@@ -220,12 +195,10 @@ async fn save_reason(
 /// POST /staff/settings/reasons/{code}/retire, …/{code}/reactivate
 async fn retire_reason(
     State(services): State<Services>,
-    signed_in: Option<Extension<SignedIn>>,
+    Staff(staff_id): Staff,
     Path((code, change)): Path<(String, String)>,
 ) -> Response {
-    let (Some(staff_id), Some(retired)) =
-        (staff(signed_in), one_of(&change, "retire", "reactivate"))
-    else {
+    let Some(retired) = one_of(&change, "retire", "reactivate") else {
         return not_found();
     };
     let result = services.set_reason_retired(staff_id, &code, retired).await;

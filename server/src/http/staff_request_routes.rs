@@ -7,20 +7,19 @@
 //! gets 404, as for every staff address. The same-origin check of every
 //! POST is the router's.
 
-use axum::body::Bytes;
-use axum::extract::{Path, State};
+use axum::extract::{FromRequestParts, Path, State};
+use axum::http::request::Parts;
 use axum::http::{header, HeaderName, HeaderValue, StatusCode};
-use axum::response::{IntoResponse, Redirect, Response};
+use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
-use axum::{Extension, Router};
+use axum::Router;
 use portal_core::domain::attachment::serving_headers;
 use portal_core::domain::request::parse_priority;
 use portal_core::services::staff_requests::Resolution;
-use portal_core::session_store::SignedIn;
 use portal_core::{ServiceError, Services};
 
 use super::error::HttpError;
-use super::forms::{field, pairs as form, staff_id as staff};
+use super::forms::{back_to, field, FormPairs, Staff};
 use super::plain_page::not_found;
 use super::AppState;
 
@@ -71,11 +70,15 @@ fn problem_code(e: &ServiceError) -> Option<&'static str> {
 }
 
 fn request_page(request_id: i64, query: &[(&str, &str)]) -> Response {
-    let mut q = url::form_urlencoded::Serializer::new(String::new());
-    for (k, v) in query {
-        q.append_pair(k, v);
-    }
-    Redirect::to(&format!("/staff/requests/{request_id}?{}", q.finish())).into_response()
+    back_to(&format!("/staff/requests/{request_id}"), query, None)
+}
+
+/// Back to the request with the problem and what was typed (`kept`, the
+/// fields sent non-empty).
+fn refused(request_id: i64, code: &str, kept: &[(&str, &str)]) -> Response {
+    let mut query = vec![("problem", code)];
+    query.extend(kept.iter().filter(|(_, v)| !v.is_empty()).copied());
+    request_page(request_id, &query)
 }
 
 /// Back to the request with a notice, or with the problem and what was typed.
@@ -88,45 +91,52 @@ fn answer(
     match done {
         Ok(()) => request_page(request_id, &[("notice", notice)]),
         Err(e) => match problem_code(&e) {
-            Some(code) => {
-                let mut query = vec![("problem", code)];
-                query.extend(kept.iter().filter(|(_, v)| !v.is_empty()).copied());
-                request_page(request_id, &query)
-            }
+            Some(code) => refused(request_id, code, kept),
             None => HttpError::from(e).into_response(),
         },
     }
 }
 
-type Ids = (i64, i64);
+/// Extractor: the staff user and the request of the path; anyone not
+/// signed in as staff, or an id that is not a number, gets 404.
+struct OnRequest {
+    staff_id: i64,
+    request_id: i64,
+}
 
-/// The staff user and the request id of the path; `None` answers 404.
-fn ids(signed_in: Option<Extension<SignedIn>>, request_id: &str) -> Option<Ids> {
-    Some((staff(signed_in)?, request_id.parse().ok()?))
+impl<S: Send + Sync> FromRequestParts<S> for OnRequest {
+    type Rejection = Response;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        let Staff(staff_id) = Staff::from_request_parts(parts, state).await?;
+        let Ok(Path(request_id)) = Path::<String>::from_request_parts(parts, state).await else {
+            return Err(not_found());
+        };
+        let request_id = request_id.parse().map_err(|_| not_found())?;
+        Ok(OnRequest {
+            staff_id,
+            request_id,
+        })
+    }
 }
 
 /// POST /staff/requests/{id}/reply: a reply (`visibility=customer`) or an
 /// internal note (`visibility=internal`).
 async fn reply(
     State(services): State<Services>,
-    signed_in: Option<Extension<SignedIn>>,
-    Path(request_id): Path<String>,
-    body: Bytes,
+    on: OnRequest,
+    FormPairs(pairs): FormPairs,
 ) -> Response {
-    let Some((staff_id, request_id)) = ids(signed_in, &request_id) else {
-        return not_found();
-    };
-    let pairs = form(&body);
     let text = field(&pairs, "body");
     let visibility = field(&pairs, "visibility");
     let internal = visibility == "internal";
     let done = services
-        .staff_reply(staff_id, request_id, text, internal)
+        .staff_reply(on.staff_id, on.request_id, text, internal)
         .await
         .map(|_| ());
     let notice = if internal { "note" } else { "reply" };
     answer(
-        request_id,
+        on.request_id,
         done,
         notice,
         &[("body", text), ("visibility", visibility)],
@@ -134,54 +144,41 @@ async fn reply(
 }
 
 /// POST /staff/requests/{id}/waiting
-async fn waiting(
-    State(services): State<Services>,
-    signed_in: Option<Extension<SignedIn>>,
-    Path(request_id): Path<String>,
-) -> Response {
-    let Some((staff_id, request_id)) = ids(signed_in, &request_id) else {
-        return not_found();
-    };
-    let done = services.set_waiting_on_customer(staff_id, request_id).await;
-    answer(request_id, done, "waiting", &[])
+async fn waiting(State(services): State<Services>, on: OnRequest) -> Response {
+    let done = services
+        .set_waiting_on_customer(on.staff_id, on.request_id)
+        .await;
+    answer(on.request_id, done, "waiting", &[])
 }
 
 /// POST /staff/requests/{id}/priority
 async fn priority(
     State(services): State<Services>,
-    signed_in: Option<Extension<SignedIn>>,
-    Path(request_id): Path<String>,
-    body: Bytes,
+    on: OnRequest,
+    FormPairs(pairs): FormPairs,
 ) -> Response {
-    let Some((staff_id, request_id)) = ids(signed_in, &request_id) else {
-        return not_found();
-    };
-    let pairs = form(&body);
     let Some(priority) = parse_priority(field(&pairs, "priority")) else {
-        return request_page(request_id, &[("problem", "priority")]);
+        return request_page(on.request_id, &[("problem", "priority")]);
     };
     let done = services
-        .change_request_priority(staff_id, request_id, priority)
+        .change_request_priority(on.staff_id, on.request_id, priority)
         .await;
-    answer(request_id, done, "priority", &[])
+    answer(on.request_id, done, "priority", &[])
 }
 
 /// POST /staff/requests/{id}/assign: `assignee` is "me", "none" or a staff id.
 async fn assign(
     State(services): State<Services>,
-    signed_in: Option<Extension<SignedIn>>,
-    Path(request_id): Path<String>,
-    body: Bytes,
+    on: OnRequest,
+    FormPairs(pairs): FormPairs,
 ) -> Response {
-    let Some((staff_id, request_id)) = ids(signed_in, &request_id) else {
-        return not_found();
+    let Ok(to) = assignee(field(&pairs, "assignee"), on.staff_id) else {
+        return request_page(on.request_id, &[("problem", "assignee")]);
     };
-    let pairs = form(&body);
-    let Ok(to) = assignee(field(&pairs, "assignee"), staff_id) else {
-        return request_page(request_id, &[("problem", "assignee")]);
-    };
-    let done = services.assign_request(staff_id, request_id, to).await;
-    answer(request_id, done, "assigned", &[])
+    let done = services
+        .assign_request(on.staff_id, on.request_id, to)
+        .await;
+    answer(on.request_id, done, "assigned", &[])
 }
 
 /// POST /staff/requests/{id}/resolve: `outcome` and its fields. A second
@@ -189,14 +186,12 @@ async fn assign(
 /// guard), answered as "already resolved".
 async fn resolve(
     State(services): State<Services>,
-    signed_in: Option<Extension<SignedIn>>,
-    Path(request_id): Path<String>,
-    body: Bytes,
+    OnRequest {
+        staff_id,
+        request_id,
+    }: OnRequest,
+    FormPairs(pairs): FormPairs,
 ) -> Response {
-    let Some((staff_id, request_id)) = ids(signed_in, &request_id) else {
-        return not_found();
-    };
-    let pairs = form(&body);
     let outcome = field(&pairs, "outcome");
     let kept = [
         ("outcome", outcome),
@@ -216,11 +211,7 @@ async fn resolve(
         "rejected" => Resolution::Rejected {
             reason: field(&pairs, "reason").to_owned(),
         },
-        _ => {
-            let mut query = vec![("problem", "outcome")];
-            query.extend(kept.iter().filter(|(_, v)| !v.is_empty()).copied());
-            return request_page(request_id, &query);
-        }
+        _ => return refused(request_id, "outcome", &kept),
     };
     match services
         .resolve_request(staff_id, request_id, resolution)
@@ -241,13 +232,9 @@ async fn resolve(
 /// (`back`), with how many were assigned.
 async fn assign_from_queue(
     State(services): State<Services>,
-    signed_in: Option<Extension<SignedIn>>,
-    body: Bytes,
+    Staff(staff_id): Staff,
+    FormPairs(pairs): FormPairs,
 ) -> Response {
-    let Some(staff_id) = staff(signed_in) else {
-        return not_found();
-    };
-    let pairs = form(&body);
     // Only the filters go back into the URL, whatever `back` holds.
     let back: Vec<(String, String)> = url::form_urlencoded::parse(field(&pairs, "back").as_bytes())
         .into_owned()
@@ -259,14 +246,9 @@ async fn assign_from_queue(
         })
         .collect();
     let queue = |extra: &[(&str, String)]| {
-        let mut q = url::form_urlencoded::Serializer::new(String::new());
-        for (k, v) in &back {
-            q.append_pair(k, v);
-        }
-        for (k, v) in extra {
-            q.append_pair(k, v);
-        }
-        Redirect::to(&format!("/staff/requests?{}", q.finish())).into_response()
+        let mut query = back.clone();
+        query.extend(extra.iter().map(|(k, v)| ((*k).to_owned(), v.clone())));
+        back_to("/staff/requests", &query, None)
     };
     let (ids, to): (Vec<i64>, Option<i64>) = match field(&pairs, "take").parse::<i64>() {
         Ok(id) => (vec![id], Some(staff_id)),
@@ -307,14 +289,12 @@ async fn assign_from_queue(
 /// attachment with `nosniff` and a safe name.
 async fn attachment(
     State(services): State<Services>,
-    signed_in: Option<Extension<SignedIn>>,
+    Staff(staff_id): Staff,
     Path((request_id, attachment_id)): Path<(String, String)>,
 ) -> Response {
-    let (Some(staff_id), Ok(request_id), Ok(attachment_id)) = (
-        staff(signed_in),
-        request_id.parse::<i64>(),
-        attachment_id.parse::<i64>(),
-    ) else {
+    let (Ok(request_id), Ok(attachment_id)) =
+        (request_id.parse::<i64>(), attachment_id.parse::<i64>())
+    else {
         return not_found();
     };
     match services

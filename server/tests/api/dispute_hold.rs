@@ -6,15 +6,12 @@
 //! never changes because of a dispute. Services are called directly, as the
 //! pages' server functions call them.
 
-use std::sync::Arc;
-
-use crate::helpers::{spawn_app, Backend, TestApp};
+use crate::helpers::{pricing_dispute, raise_as, spawn_app, Backend, TestApp};
 use crate::on_both_databases;
 use crate::payments::{contact_id, draft, PAYER};
 use portal_core::domain::invoice_query::InvoiceQuery;
 use portal_core::domain::request::DisputeScope;
 use portal_core::domain::{Currency, Money};
-use portal_core::services::access::ContactAccess;
 use portal_core::services::payments::PayProblem;
 use portal_core::services::requests::RaiseDispute;
 use portal_core::services::staff_requests::Resolution;
@@ -31,9 +28,8 @@ on_both_databases!(
 pub(crate) const CUSTOMER_ADMIN: &str = "ap@northwind.example";
 pub(crate) const AR_AGENT: &str = "agent@seller.example";
 
-pub(crate) async fn northwind(app: &TestApp) -> i64 {
-    app.customer_id("Northwind Traders").await
-}
+// The shared helpers, also for the tests that import them from here.
+pub(crate) use crate::helpers::{access_of, northwind, staff_id};
 
 /// Northwind's open USD invoices with nothing in flight: (id, balance).
 pub(crate) async fn open_usd_invoices(app: &TestApp) -> Vec<(i64, i64)> {
@@ -63,50 +59,18 @@ async fn cached(app: &TestApp, invoice_id: i64) -> (i64, i64, i64) {
     .unwrap()
 }
 
-/// What the contact may see, as the session guard reads it.
-pub(crate) async fn access_of(app: &TestApp, email: &str) -> Arc<ContactAccess> {
-    app.services
-        .contact_access(contact_id(app, email).await)
-        .await
-        .unwrap()
-        .unwrap()
-}
-
-pub(crate) async fn staff_id(app: &TestApp, email: &str) -> i64 {
-    let mut conn = app.services.db.pool.acquire().await.unwrap();
-    sqlx::query_scalar::<_, i64>("SELECT staff_id FROM staff_users WHERE email = $1")
-        .bind(email)
-        .fetch_one(&mut *conn)
-        .await
-        .unwrap()
-}
-
 /// The customer's admin disputes `invoice_id` (an amount, or the whole
 /// invoice when `amount_text` is None).
 pub(crate) async fn raise(app: &TestApp, invoice_id: i64, amount_text: Option<&str>) -> i64 {
-    let access = access_of(app, CUSTOMER_ADMIN).await;
-    let scope = if amount_text.is_some() {
-        DisputeScope::Amount
-    } else {
-        DisputeScope::Invoice
+    let dispute = match amount_text {
+        Some(amount_text) => RaiseDispute {
+            scope: DisputeScope::Amount,
+            amount_text: amount_text.into(),
+            ..pricing_dispute(Vec::new())
+        },
+        None => pricing_dispute(Vec::new()),
     };
-    app.services
-        .raise_dispute(
-            &access,
-            northwind(app).await,
-            invoice_id,
-            RaiseDispute {
-                scope,
-                line_ids: Vec::new(),
-                amount_text: amount_text.unwrap_or_default().into(),
-                reason_code: "pricing".into(),
-                message: "The unit price is not the one in our contract.".into(),
-                files: Vec::new(),
-            },
-            None,
-        )
-        .await
-        .unwrap()
+    raise_as(app, CUSTOMER_ADMIN, invoice_id, dispute).await
 }
 
 /// What the pay page offers for the invoice (the service its server

@@ -533,3 +533,147 @@ pub fn cookie_value(set_cookie: &str) -> String {
         .trim_start_matches("portal_session=")
         .to_owned()
 }
+
+// ---------------------------------------------------------------------------
+// Disputes and AR staff (issue 11): what the request, SLA and staff tests
+// share. Northwind's admin raises the disputes, on the seeded calendar.
+// ---------------------------------------------------------------------------
+
+/// A local time in New York in the week of Monday 11 January 2027 (no
+/// holidays that week; Monday 18th is one). January is standard time,
+/// UTC-5 (this crate does not depend on chrono-tz).
+pub fn ny(day: u32, hour: u32, minute: u32) -> chrono::DateTime<chrono::Utc> {
+    use chrono::TimeZone;
+    chrono::Utc.with_ymd_and_hms(2027, 1, day, 0, 0, 0).unwrap()
+        + chrono::Duration::minutes(i64::from((hour + 5) * 60 + minute))
+}
+
+/// Moves the test clock to `to`.
+pub fn set_clock(app: &TestApp, to: chrono::DateTime<chrono::Utc>) {
+    app.clock.advance(to - app.clock.now_for_tests());
+}
+
+pub async fn staff_id(app: &TestApp, email: &str) -> i64 {
+    let mut conn = app.services.db.pool.acquire().await.unwrap();
+    sqlx::query_scalar::<_, i64>("SELECT staff_id FROM staff_users WHERE email = $1")
+        .bind(email)
+        .fetch_one(&mut *conn)
+        .await
+        .unwrap()
+}
+
+pub async fn northwind(app: &TestApp) -> i64 {
+    app.customer_id("Northwind Traders").await
+}
+
+/// Northwind's open USD invoices owing more than 50.00: (invoice id,
+/// balance), oldest first.
+pub async fn open_usd_invoices(app: &TestApp) -> Vec<(i64, i64)> {
+    let customer_id = northwind(app).await;
+    let mut conn = app.services.db.pool.acquire().await.unwrap();
+    sqlx::query_as::<_, (i64, i64)>(
+        "SELECT invoice_id, balance_minor FROM invoices
+         WHERE customer_id = $1 AND balance_minor > 5000 AND voided_at IS NULL AND currency = 'USD'
+         ORDER BY invoice_id",
+    )
+    .bind(customer_id)
+    .fetch_all(&mut *conn)
+    .await
+    .unwrap()
+}
+
+/// What the contact may see, as the session guard reads it (owned, so
+/// `&access_of(..).await` is what the services take).
+pub async fn access_of(app: &TestApp, email: &str) -> portal_core::services::access::ContactAccess {
+    let access = app
+        .services
+        .contact_access(crate::payments::contact_id(app, email).await)
+        .await
+        .unwrap()
+        .unwrap();
+    (*access).clone()
+}
+
+/// A dispute of the whole invoice about its price, with `files`. Other
+/// scopes: `RaiseDispute { scope, amount_text, ..pricing_dispute(files) }`.
+pub fn pricing_dispute(
+    files: Vec<(String, Vec<u8>)>,
+) -> portal_core::services::requests::RaiseDispute {
+    portal_core::services::requests::RaiseDispute {
+        scope: portal_core::domain::request::DisputeScope::Invoice,
+        line_ids: Vec::new(),
+        amount_text: String::new(),
+        reason_code: "pricing".into(),
+        message: "The unit price is not the one in our contract.".into(),
+        files,
+    }
+}
+
+/// The Northwind contact `email` raises `dispute` on the invoice now,
+/// through the service: the request id.
+pub async fn raise_as(
+    app: &TestApp,
+    email: &str,
+    invoice_id: i64,
+    dispute: portal_core::services::requests::RaiseDispute,
+) -> i64 {
+    app.services
+        .raise_dispute(
+            &access_of(app, email).await,
+            northwind(app).await,
+            invoice_id,
+            dispute,
+            None,
+        )
+        .await
+        .unwrap()
+}
+
+/// Northwind's admin disputes the whole invoice now: the request id.
+pub async fn raise_whole_invoice(app: &TestApp, invoice_id: i64) -> i64 {
+    raise_as(
+        app,
+        "ap@northwind.example",
+        invoice_id,
+        pricing_dispute(Vec::new()),
+    )
+    .await
+}
+
+/// Signs in through the emailed link on a fresh client, as a staff user
+/// (`staff`) or a contact. The link mail is picked by its token, as request
+/// notices may reach the same mailbox meanwhile. Sign in after moving the
+/// clock: sessions end after 30 idle minutes of the test clock.
+pub async fn signed_in_as(app: &TestApp, email: &str, staff: bool) -> reqwest::Client {
+    let area = if staff { "/staff/auth" } else { "/auth" };
+    let client = new_client();
+    let before = app.smtp.messages_to(email).len();
+    let response = app
+        .post_form_with(&client, &format!("{area}/sign-in"), &[("email", email)])
+        .await;
+    assert_eq!(response.status(), 303, "asking for a link");
+    let mut token = None;
+    for _ in 0..200 {
+        token = app.smtp.messages_to(email)[before..]
+            .iter()
+            .find(|m| m.text.contains("token="))
+            .map(|m| m.token());
+        if token.is_some() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let token = token.expect("a sign-in link within 10 s");
+    let response = app
+        .post_form_with(&client, &format!("{area}/confirm"), &[("token", &token)])
+        .await;
+    assert_eq!(response.status(), 303, "confirming the link");
+    client
+}
+
+/// The HTML of a page that must answer 200.
+pub async fn page_html(app: &TestApp, client: &reqwest::Client, path: &str) -> String {
+    let response = app.get_with(client, path).await;
+    assert_eq!(response.status(), 200, "GET {path}");
+    response.text().await.unwrap()
+}

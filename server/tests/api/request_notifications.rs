@@ -5,12 +5,12 @@
 
 use chrono::{DateTime, Duration, TimeZone, Utc};
 
-use crate::helpers::{spawn_app_with, AppOptions, Backend, ReceivedMail, TestApp};
+use crate::helpers::{
+    access_of, northwind, open_usd_invoices, raise_whole_invoice, spawn_app_with, staff_id,
+    AppOptions, Backend, ReceivedMail, TestApp,
+};
 use crate::on_both_databases;
-use crate::payments::contact_id;
-use portal_core::domain::request::{DisputeScope, RequestStatus};
-use portal_core::services::access::ContactAccess;
-use portal_core::services::requests::RaiseDispute;
+use portal_core::domain::request::RequestStatus;
 use portal_core::services::staff_requests::Resolution;
 use portal_core::ServiceError;
 
@@ -43,35 +43,9 @@ async fn app(backend: Backend) -> TestApp {
     app
 }
 
-async fn staff_id(app: &TestApp, email: &str) -> i64 {
-    let mut conn = app.services.db.pool.acquire().await.unwrap();
-    sqlx::query_scalar::<_, i64>("SELECT staff_id FROM staff_users WHERE email = $1")
-        .bind(email)
-        .fetch_one(&mut *conn)
-        .await
-        .unwrap()
-}
-
-async fn northwind(app: &TestApp) -> i64 {
-    app.customer_id("Northwind Traders").await
-}
-
-async fn access(app: &TestApp) -> std::sync::Arc<ContactAccess> {
-    app.services
-        .contact_access(contact_id(app, CUSTOMER_ADMIN).await)
-        .await
-        .unwrap()
-        .unwrap()
-}
-
 /// An open USD invoice of Northwind with some balance.
 async fn open_invoice(app: &TestApp) -> i64 {
-    let customer_id = northwind(app).await;
-    app.count(&format!(
-        "SELECT MIN(invoice_id) FROM invoices WHERE customer_id = {customer_id}
-         AND balance_minor > 5000 AND voided_at IS NULL AND currency = 'USD'"
-    ))
-    .await
+    open_usd_invoices(app).await[0].0
 }
 
 async fn disputed(app: &TestApp, invoice_id: i64) -> i64 {
@@ -83,27 +57,6 @@ async fn disputed(app: &TestApp, invoice_id: i64) -> i64 {
 
 async fn outbox_rows(app: &TestApp) -> i64 {
     app.count("SELECT COUNT(*) FROM email_outbox").await
-}
-
-/// Northwind's admin disputes the whole invoice: the request id.
-async fn raise(app: &TestApp, invoice_id: i64) -> i64 {
-    app.services
-        .raise_dispute(
-            &*access(app).await,
-            northwind(app).await,
-            invoice_id,
-            RaiseDispute {
-                scope: DisputeScope::Invoice,
-                line_ids: Vec::new(),
-                amount_text: String::new(),
-                reason_code: "pricing".into(),
-                message: "The unit price is not the one in our contract.".into(),
-                files: Vec::new(),
-            },
-            None,
-        )
-        .await
-        .unwrap()
 }
 
 /// Delivers what is due and returns the newest mail to `to`.
@@ -125,7 +78,7 @@ fn invalid<T: std::fmt::Debug>(result: Result<T, ServiceError>, says: &str) {
 async fn a_new_dispute_emails_every_active_agent_and_admin_when_unassigned(backend: Backend) {
     let app = app(backend).await;
     let before = outbox_rows(&app).await;
-    let request_id = raise(&app, open_invoice(&app).await).await;
+    let request_id = raise_whole_invoice(&app, open_invoice(&app).await).await;
     // One mail per active staff user (the seed has two), none to the customer.
     assert_eq!(outbox_rows(&app).await - before, 2);
     assert_eq!(app.worker.deliver_due().await.unwrap(), 2);
@@ -157,7 +110,7 @@ async fn a_staff_reply_emails_the_opener_with_the_request_link_and_a_note_emails
 ) {
     let app = app(backend).await;
     let agent = staff_id(&app, AR_AGENT).await;
-    let request_id = raise(&app, open_invoice(&app).await).await;
+    let request_id = raise_whole_invoice(&app, open_invoice(&app).await).await;
     app.worker.deliver_due().await.unwrap();
 
     let before = outbox_rows(&app).await;
@@ -192,7 +145,7 @@ async fn a_staff_reply_emails_the_opener_with_the_request_link_and_a_note_emails
 async fn waiting_on_the_customer_and_a_resolution_email_the_opener_the_outcome(backend: Backend) {
     let app = app(backend).await;
     let admin = staff_id(&app, AR_ADMIN).await;
-    let request_id = raise(&app, open_invoice(&app).await).await;
+    let request_id = raise_whole_invoice(&app, open_invoice(&app).await).await;
 
     app.services
         .set_waiting_on_customer(admin, request_id)
@@ -235,7 +188,7 @@ async fn waiting_on_the_customer_and_a_resolution_email_the_opener_the_outcome(b
         northwind(&app).await
     ))
     .await;
-    let second = raise(&app, other).await;
+    let second = raise_whole_invoice(&app, other).await;
     app.services
         .resolve_request(
             admin,
@@ -258,7 +211,7 @@ async fn waiting_on_the_customer_and_a_resolution_email_the_opener_the_outcome(b
 async fn a_customer_message_emails_only_the_assignee(backend: Backend) {
     let app = app(backend).await;
     let agent = staff_id(&app, AR_AGENT).await;
-    let request_id = raise(&app, open_invoice(&app).await).await;
+    let request_id = raise_whole_invoice(&app, open_invoice(&app).await).await;
     app.worker.deliver_due().await.unwrap();
     app.services
         .assign_request(agent, request_id, Some(agent))
@@ -268,7 +221,7 @@ async fn a_customer_message_emails_only_the_assignee(backend: Backend) {
     let agent_mails = app.smtp.messages_to(AR_AGENT).len();
     app.services
         .add_customer_message(
-            &*access(&app).await,
+            &access_of(&app, CUSTOMER_ADMIN).await,
             northwind(&app).await,
             request_id,
             "Here is the contract page.",
@@ -287,7 +240,7 @@ async fn a_resolved_dispute_reopens_within_14_days_and_holds_its_amount_again(ba
     let app = app(backend).await;
     let admin = staff_id(&app, AR_ADMIN).await;
     let invoice_id = open_invoice(&app).await;
-    let request_id = raise(&app, invoice_id).await;
+    let request_id = raise_whole_invoice(&app, invoice_id).await;
     let held = disputed(&app, invoice_id).await;
     assert!(held > 0);
     app.services
@@ -307,7 +260,7 @@ async fn a_resolved_dispute_reopens_within_14_days_and_holds_its_amount_again(ba
     let customer_id = northwind(&app).await;
     app.services
         .reopen_request(
-            &*access(&app).await,
+            &access_of(&app, CUSTOMER_ADMIN).await,
             customer_id,
             request_id,
             "The quote you mention was superseded.",
@@ -318,7 +271,11 @@ async fn a_resolved_dispute_reopens_within_14_days_and_holds_its_amount_again(ba
     assert_eq!(disputed(&app, invoice_id).await, held, "the hold is back");
     let request = app
         .services
-        .customer_request(&*access(&app).await, customer_id, request_id)
+        .customer_request(
+            &access_of(&app, CUSTOMER_ADMIN).await,
+            customer_id,
+            request_id,
+        )
         .await
         .unwrap()
         .request;
@@ -364,20 +321,31 @@ async fn a_dispute_cannot_be_reopened_after_14_days_nor_once_withdrawn(backend: 
     let invoice_id = open_invoice(&app).await;
 
     // Withdrawn: never reopened.
-    let withdrawn = raise(&app, invoice_id).await;
+    let withdrawn = raise_whole_invoice(&app, invoice_id).await;
     app.services
-        .withdraw_dispute(&*access(&app).await, customer_id, withdrawn, None)
+        .withdraw_dispute(
+            &access_of(&app, CUSTOMER_ADMIN).await,
+            customer_id,
+            withdrawn,
+            None,
+        )
         .await
         .unwrap();
     invalid(
         app.services
-            .reopen_request(&*access(&app).await, customer_id, withdrawn, "Again.", None)
+            .reopen_request(
+                &access_of(&app, CUSTOMER_ADMIN).await,
+                customer_id,
+                withdrawn,
+                "Again.",
+                None,
+            )
             .await,
         "withdrew",
     );
 
     // Resolved 14 days and a minute ago: too late.
-    let resolved = raise(&app, invoice_id).await;
+    let resolved = raise_whole_invoice(&app, invoice_id).await;
     app.services
         .resolve_request(
             admin,
@@ -392,7 +360,13 @@ async fn a_dispute_cannot_be_reopened_after_14_days_nor_once_withdrawn(backend: 
     let before = outbox_rows(&app).await;
     invalid(
         app.services
-            .reopen_request(&*access(&app).await, customer_id, resolved, "Again.", None)
+            .reopen_request(
+                &access_of(&app, CUSTOMER_ADMIN).await,
+                customer_id,
+                resolved,
+                "Again.",
+                None,
+            )
             .await,
         "within 14 days",
     );
@@ -403,7 +377,13 @@ async fn a_dispute_cannot_be_reopened_after_14_days_nor_once_withdrawn(backend: 
     let other_customer = app.customer_id("Contoso Manufacturing").await;
     assert!(matches!(
         app.services
-            .reopen_request(&*access(&app).await, other_customer, resolved, "x", None)
+            .reopen_request(
+                &access_of(&app, CUSTOMER_ADMIN).await,
+                other_customer,
+                resolved,
+                "x",
+                None
+            )
             .await,
         Err(ServiceError::NotFound)
     ));

@@ -3,15 +3,12 @@
 //! to, the files served back, and what a refusal keeps of the typed form.
 //! Every refusal also checks that nothing was stored.
 
-use crate::helpers::{location, spawn_app, Backend, TestApp};
+use crate::helpers::{location, northwind, pricing_dispute, raise_as, spawn_app, Backend, TestApp};
 use crate::on_both_databases;
-use crate::payments::contact_id;
 use crate::requests::{
     assert_nothing_stored, lines_of, pdf, png, ADMIN, HTML, OTHER_ACCOUNT_ADMIN, PAYER, VIEWER,
 };
-use portal_core::domain::request::DisputeScope;
 use portal_core::domain::{Currency, Money};
-use portal_core::services::requests::RaiseDispute;
 use reqwest::header::{CONTENT_TYPE, ORIGIN};
 
 on_both_databases!(
@@ -108,10 +105,6 @@ async fn page(app: &TestApp, client: &reqwest::Client, path: &str) -> (u16, Stri
     (status, response.text().await.unwrap())
 }
 
-async fn northwind(app: &TestApp) -> i64 {
-    app.customer_id("Northwind Traders").await
-}
-
 /// An open invoice of Northwind with at least two lines: (id, number,
 /// balance).
 async fn invoice_with_lines(app: &TestApp) -> (i64, String, i64) {
@@ -161,29 +154,9 @@ async fn post_dispute(
 
 /// Raises a dispute through the service (for tests about what follows).
 async fn raised(app: &TestApp, email: &str, files: Vec<(String, Vec<u8>)>) -> (i64, i64) {
-    let customer_id = northwind(app).await;
     let (invoice_id, _, _) = invoice_with_lines(app).await;
-    let id = contact_id(app, email).await;
-    let access = app.services.contact_access(id).await.unwrap().unwrap();
-    let request_id = app
-        .services
-        .raise_dispute(
-            &access,
-            customer_id,
-            invoice_id,
-            RaiseDispute {
-                scope: DisputeScope::Invoice,
-                line_ids: Vec::new(),
-                amount_text: String::new(),
-                reason_code: "pricing".into(),
-                message: "The unit price is not the one in our contract.".into(),
-                files,
-            },
-            None,
-        )
-        .await
-        .unwrap();
-    (customer_id, request_id)
+    let request_id = raise_as(app, email, invoice_id, pricing_dispute(files)).await;
+    (northwind(app).await, request_id)
 }
 
 async fn raising_two_lines_with_a_pdf_works_end_to_end(backend: Backend) {

@@ -5,14 +5,10 @@
 //! back. Services are called directly; every refusal also checks that
 //! nothing was stored.
 
-use std::sync::Arc;
-
-use crate::helpers::{spawn_app, Backend, TestApp};
+use crate::helpers::{access_of, northwind, pricing_dispute, spawn_app, Backend, TestApp};
 use crate::on_both_databases;
-use crate::payments::contact_id;
 use portal_core::domain::request::DisputeScope;
 use portal_core::domain::{Currency, Money};
-use portal_core::services::access::ContactAccess;
 use portal_core::services::requests::RaiseDispute;
 use portal_core::ServiceError;
 
@@ -67,15 +63,6 @@ pub(crate) const HTML: &[u8] =
     b"<!DOCTYPE html>\n<html><body><script>alert(document.cookie)</script>\
     <!-- %PDF-1.4 --></body></html>\n";
 
-async fn access_of(app: &TestApp, email: &str) -> Arc<ContactAccess> {
-    let id = contact_id(app, email).await;
-    app.services.contact_access(id).await.unwrap().unwrap()
-}
-
-async fn northwind(app: &TestApp) -> i64 {
-    app.customer_id("Northwind Traders").await
-}
-
 /// Open, unvoided invoices of Northwind with at least two lines, oldest
 /// first: (invoice id, balance, currency).
 async fn open_invoices_with_lines(app: &TestApp) -> Vec<(i64, i64, String)> {
@@ -126,17 +113,6 @@ pub(crate) async fn assert_nothing_stored(app: &TestApp) {
             .await,
         0
     );
-}
-
-fn whole_invoice(files: Vec<(String, Vec<u8>)>) -> RaiseDispute {
-    RaiseDispute {
-        scope: DisputeScope::Invoice,
-        line_ids: Vec::new(),
-        amount_text: String::new(),
-        reason_code: "pricing".into(),
-        message: "The unit price is not the one in our contract.".into(),
-        files,
-    }
 }
 
 fn invalid_field(e: &ServiceError) -> (Option<&'static str>, String) {
@@ -302,7 +278,7 @@ async fn a_viewer_cannot_dispute_and_nothing_is_stored(backend: Backend) {
             &viewer,
             customer_id,
             invoice_id,
-            whole_invoice(vec![("note.pdf".into(), pdf())]),
+            pricing_dispute(vec![("note.pdf".into(), pdf())]),
             None,
         )
         .await
@@ -337,7 +313,13 @@ async fn files_disguised_as_pdf_are_refused_by_content_and_nothing_is_stored(bac
         let files = vec![("ok.pdf".into(), pdf()), ("scan.pdf".into(), bytes)];
         let err = app
             .services
-            .raise_dispute(&admin, customer_id, invoice_id, whole_invoice(files), None)
+            .raise_dispute(
+                &admin,
+                customer_id,
+                invoice_id,
+                pricing_dispute(files),
+                None,
+            )
             .await
             .unwrap_err();
         let (field, message) = invalid_field(&err);
@@ -360,7 +342,7 @@ async fn an_eleven_megabyte_file_is_refused_and_nothing_is_stored(backend: Backe
             &admin,
             customer_id,
             invoice_id,
-            whole_invoice(vec![("big.pdf".into(), big)]),
+            pricing_dispute(vec![("big.pdf".into(), big)]),
             None,
         )
         .await
@@ -382,13 +364,13 @@ async fn one_open_dispute_per_invoice_also_when_two_are_raised_at_once(backend: 
     let invoices = open_invoices_with_lines(&app).await;
     let (first, _, _) = invoices[0].clone();
     app.services
-        .raise_dispute(&admin, customer_id, first, whole_invoice(vec![]), None)
+        .raise_dispute(&admin, customer_id, first, pricing_dispute(vec![]), None)
         .await
         .unwrap();
     // Another contact of the account, the same invoice: one thread, not two.
     let err = app
         .services
-        .raise_dispute(&payer, customer_id, first, whole_invoice(vec![]), None)
+        .raise_dispute(&payer, customer_id, first, pricing_dispute(vec![]), None)
         .await
         .unwrap_err();
     match &err {
@@ -410,7 +392,7 @@ async fn one_open_dispute_per_invoice_also_when_two_are_raised_at_once(backend: 
                         &who,
                         customer_id,
                         second,
-                        whole_invoice(vec![("n.pdf".into(), pdf())]),
+                        pricing_dispute(vec![("n.pdf".into(), pdf())]),
                         None,
                     )
                     .await
@@ -473,7 +455,7 @@ async fn another_accounts_request_and_attachment_are_not_found(backend: Backend)
             &admin,
             customer_id,
             invoice_id,
-            whole_invoice(vec![("n.pdf".into(), pdf())]),
+            pricing_dispute(vec![("n.pdf".into(), pdf())]),
             None,
         )
         .await
@@ -527,7 +509,7 @@ async fn another_accounts_request_and_attachment_are_not_found(backend: Backend)
     // Nor can they dispute another account's invoice through their own.
     not_found(
         app.services
-            .raise_dispute(&other, contoso, invoice_id, whole_invoice(vec![]), None)
+            .raise_dispute(&other, contoso, invoice_id, pricing_dispute(vec![]), None)
             .await
             .map(|_| ()),
     );
@@ -541,7 +523,13 @@ async fn internal_notes_never_reach_the_customer(backend: Backend) {
     let (invoice_id, _, _) = open_invoices_with_lines(&app).await[0].clone();
     let request_id = app
         .services
-        .raise_dispute(&admin, customer_id, invoice_id, whole_invoice(vec![]), None)
+        .raise_dispute(
+            &admin,
+            customer_id,
+            invoice_id,
+            pricing_dispute(vec![]),
+            None,
+        )
         .await
         .unwrap();
     let mut conn = app.services.db.pool.acquire().await.unwrap();
@@ -626,7 +614,13 @@ async fn a_dispute_is_withdrawn_once_and_can_then_be_raised_again(backend: Backe
     let (invoice_id, _, _) = open_invoices_with_lines(&app).await[0].clone();
     let request_id = app
         .services
-        .raise_dispute(&payer, customer_id, invoice_id, whole_invoice(vec![]), None)
+        .raise_dispute(
+            &payer,
+            customer_id,
+            invoice_id,
+            pricing_dispute(vec![]),
+            None,
+        )
         .await
         .unwrap();
     // A viewer cannot withdraw it.
@@ -684,7 +678,13 @@ async fn a_dispute_is_withdrawn_once_and_can_then_be_raised_again(backend: Backe
     );
     // No longer open, so the invoice can be disputed again.
     app.services
-        .raise_dispute(&payer, customer_id, invoice_id, whole_invoice(vec![]), None)
+        .raise_dispute(
+            &payer,
+            customer_id,
+            invoice_id,
+            pricing_dispute(vec![]),
+            None,
+        )
         .await
         .unwrap();
 }
@@ -696,7 +696,7 @@ async fn an_amount_above_the_open_balance_is_refused_naming_the_balance(backend:
     let (invoice_id, balance, currency) = open_invoices_with_lines(&app).await[0].clone();
     let currency = Currency::parse(&currency).unwrap();
     let above = Money::new(balance + 1, currency).decimal_string();
-    let mut dispute = whole_invoice(vec![("n.pdf".into(), pdf())]);
+    let mut dispute = pricing_dispute(vec![("n.pdf".into(), pdf())]);
     dispute.scope = DisputeScope::Amount;
     dispute.amount_text = above;
     let err = app
@@ -732,7 +732,13 @@ async fn a_customer_message_ends_the_wait_and_is_recorded_for_the_clock(backend:
     let (invoice_id, _, _) = open_invoices_with_lines(&app).await[0].clone();
     let request_id = app
         .services
-        .raise_dispute(&admin, customer_id, invoice_id, whole_invoice(vec![]), None)
+        .raise_dispute(
+            &admin,
+            customer_id,
+            invoice_id,
+            pricing_dispute(vec![]),
+            None,
+        )
         .await
         .unwrap();
     // AR asked something (the staff side comes later; set it directly).

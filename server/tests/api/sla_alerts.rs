@@ -6,13 +6,13 @@
 //! first response is due after 4 business hours, with a warning at 80%
 //! (192 minutes).
 
-use chrono::{DateTime, TimeZone, Utc};
+use chrono::{DateTime, Utc};
 
-use crate::helpers::{spawn_app_with, AppOptions, Backend, TestApp};
+use crate::helpers::{
+    access_of, ny, open_usd_invoices, raise_whole_invoice, set_clock, spawn_app_with, staff_id,
+    AppOptions, Backend, TestApp,
+};
 use crate::on_both_databases;
-use crate::payments::contact_id;
-use portal_core::domain::request::DisputeScope;
-use portal_core::services::requests::RaiseDispute;
 use portal_core::services::sla_alerts::{AlertLevel, AlertTarget, QueuedAlert};
 
 on_both_databases!(
@@ -28,17 +28,6 @@ const CUSTOMER_ADMIN: &str = "ap@northwind.example";
 const AR_ADMIN: &str = "ar@seller.example";
 const AR_AGENT: &str = "agent@seller.example";
 
-/// A local time in New York in the week of Monday 11 January 2027 (no
-/// holidays that week; standard time, UTC-5).
-fn ny(day: u32, hour: u32, minute: u32) -> DateTime<Utc> {
-    Utc.with_ymd_and_hms(2027, 1, day, 0, 0, 0).unwrap()
-        + chrono::Duration::minutes(i64::from((hour + 5) * 60 + minute))
-}
-
-fn set_clock(app: &TestApp, to: DateTime<Utc>) {
-    app.clock.advance(to - app.clock.now_for_tests());
-}
-
 /// The portal with the outbox left alone: the rows are what is checked.
 async fn app(backend: Backend) -> TestApp {
     let mut options = AppOptions::new(backend);
@@ -46,49 +35,12 @@ async fn app(backend: Backend) -> TestApp {
     spawn_app_with(options).await
 }
 
-async fn staff_id(app: &TestApp, email: &str) -> i64 {
-    let mut conn = app.services.db.pool.acquire().await.unwrap();
-    sqlx::query_scalar::<_, i64>("SELECT staff_id FROM staff_users WHERE email = $1")
-        .bind(email)
-        .fetch_one(&mut *conn)
-        .await
-        .unwrap()
-}
-
-/// Northwind's admin disputes a whole open USD invoice at `at`; the
+/// Northwind's admin disputes its oldest open USD invoice at `at`; the
 /// request id.
 async fn raise_at(app: &TestApp, at: DateTime<Utc>) -> i64 {
     set_clock(app, at);
-    let customer_id = app.customer_id("Northwind Traders").await;
-    let invoice_id = app
-        .count(&format!(
-            "SELECT MIN(invoice_id) FROM invoices WHERE customer_id = {customer_id}
-             AND balance_minor > 5000 AND voided_at IS NULL AND currency = 'USD'"
-        ))
-        .await;
-    let access = app
-        .services
-        .contact_access(contact_id(app, CUSTOMER_ADMIN).await)
-        .await
-        .unwrap()
-        .unwrap();
-    app.services
-        .raise_dispute(
-            &access,
-            customer_id,
-            invoice_id,
-            RaiseDispute {
-                scope: DisputeScope::Invoice,
-                line_ids: Vec::new(),
-                amount_text: String::new(),
-                reason_code: "pricing".into(),
-                message: "The unit price is not the one in our contract.".into(),
-                files: Vec::new(),
-            },
-            None,
-        )
-        .await
-        .unwrap()
+    let (invoice_id, _) = open_usd_invoices(app).await[0];
+    raise_whole_invoice(app, invoice_id).await
 }
 
 /// Runs the job as at `at`.
@@ -259,12 +211,7 @@ async fn a_request_waiting_on_the_customer_gets_no_alert_until_the_customer_answ
     // The customer answers on Thursday at 09:00: the clock runs again
     // from 210 minutes, and the warning is due at once, the breach at 09:30.
     set_clock(&app, ny(14, 9, 0));
-    let access = app
-        .services
-        .contact_access(contact_id(&app, CUSTOMER_ADMIN).await)
-        .await
-        .unwrap()
-        .unwrap();
+    let access = access_of(&app, CUSTOMER_ADMIN).await;
     app.services
         .add_customer_message(
             &access,

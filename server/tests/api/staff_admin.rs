@@ -5,9 +5,11 @@
 //! reaching none of it. The clock is set to business hours in New York
 //! (the seeded calendar), in a week without holidays.
 
-use crate::helpers::{location, new_client, spawn_app, Backend, TestApp};
+use crate::helpers::{
+    location, new_client, northwind, ny, open_usd_invoices, page_html, raise_whole_invoice,
+    set_clock, signed_in_as, spawn_app, staff_id, Backend, TestApp,
+};
 use crate::on_both_databases;
-use crate::staff_requests::{northwind, ny, open_usd_invoices, raise, set_clock, staff_id};
 use portal_core::domain::sla::Priority;
 use portal_core::domain::{Currency, Money};
 use portal_core::services::staff_requests::{default_business_calendar, Resolution};
@@ -25,35 +27,6 @@ const CUSTOMER_ADMIN: &str = "ap@northwind.example";
 const AR_ADMIN: &str = "ar@seller.example";
 const AR_AGENT: &str = "agent@seller.example";
 
-/// A staff user signed in through the emailed link on a fresh client.
-/// The sign-in mail is told apart from request notifications, which the
-/// outbox may send to the same address meanwhile.
-async fn signed_in_staff(app: &TestApp, email: &str) -> reqwest::Client {
-    let client = new_client();
-    let before = app.smtp.messages_to(email).len();
-    let response = app
-        .post_form_with(&client, "/staff/auth/sign-in", &[("email", email)])
-        .await;
-    assert_eq!(response.status(), 303);
-    let mut token = None;
-    for _ in 0..200 {
-        token = app.smtp.messages_to(email)[before..]
-            .iter()
-            .find(|m| m.text.contains("token="))
-            .map(|m| m.token());
-        if token.is_some() {
-            break;
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
-    }
-    let token = token.expect("a sign-in link within 10 s");
-    let response = app
-        .post_form_with(&client, "/staff/auth/confirm", &[("token", &token)])
-        .await;
-    assert_eq!(response.status(), 303);
-    client
-}
-
 async fn reply(app: &TestApp, agent: i64, request_id: i64) {
     app.services
         .staff_reply(agent, request_id, "We are checking the contract.", false)
@@ -65,12 +38,6 @@ async fn figures(app: &TestApp, client: &reqwest::Client) -> serde_json::Value {
     let response = app.server_fn(client, "queue_figures", &[]).await;
     assert_eq!(response.status(), 200);
     response.json().await.unwrap()
-}
-
-async fn page(app: &TestApp, client: &reqwest::Client, path: &str) -> String {
-    let response = app.get_with(client, path).await;
-    assert_eq!(response.status(), 200, "{path}");
-    response.text().await.unwrap()
 }
 
 async fn figures_give_the_median_and_share_of_first_responses_within_the_sla(backend: Backend) {
@@ -86,9 +53,9 @@ async fn figures_give_the_median_and_share_of_first_responses_within_the_sla(bac
     // (480: breached on Tuesday at 14:00). D is raised on Wednesday and
     // waits; A is resolved.
     set_clock(&app, ny(12, 9, 0));
-    let a = raise(&app, invoices[0].0).await;
-    let b = raise(&app, invoices[1].0).await;
-    let c = raise(&app, invoices[2].0).await;
+    let a = raise_whole_invoice(&app, invoices[0].0).await;
+    let b = raise_whole_invoice(&app, invoices[1].0).await;
+    let c = raise_whole_invoice(&app, invoices[2].0).await;
     set_clock(&app, ny(12, 9, 30));
     app.services
         .staff_reply(agent, b, "Checking with sales first.", true)
@@ -99,7 +66,7 @@ async fn figures_give_the_median_and_share_of_first_responses_within_the_sla(bac
     set_clock(&app, ny(12, 12, 30));
     reply(&app, agent, b).await;
     set_clock(&app, ny(13, 9, 0));
-    raise(&app, invoices[3].0).await;
+    raise_whole_invoice(&app, invoices[3].0).await;
     set_clock(&app, ny(13, 10, 0));
     reply(&app, agent, c).await;
     set_clock(&app, ny(13, 10, 30));
@@ -114,7 +81,7 @@ async fn figures_give_the_median_and_share_of_first_responses_within_the_sla(bac
         .await
         .unwrap();
 
-    let staff = signed_in_staff(&app, AR_ADMIN).await;
+    let staff = signed_in_as(&app, AR_ADMIN, true).await;
     let f = figures(&app, &staff).await;
     assert_eq!(f["first_responses"], 3, "{f}");
     // 60, 180, 480: the median is 180 minutes of business time.
@@ -141,7 +108,7 @@ async fn figures_give_the_median_and_share_of_first_responses_within_the_sla(bac
     // A month later the replies are out of the 30 days; next week's
     // breaches start from none.
     set_clock(&app, ny(13, 10, 30) + chrono::Duration::days(31));
-    let staff = signed_in_staff(&app, AR_ADMIN).await;
+    let staff = signed_in_as(&app, AR_ADMIN, true).await;
     let later = figures(&app, &staff).await;
     assert_eq!(later["first_responses"], 0, "{later}");
     assert!(later["median_first_response"].is_null(), "{later}");
@@ -153,8 +120,8 @@ async fn the_customer_page_shows_contacts_requests_and_the_disputed_hold(backend
     let agent = staff_id(&app, AR_AGENT).await;
     let invoices = open_usd_invoices(&app).await;
     set_clock(&app, ny(12, 9, 0));
-    let open = raise(&app, invoices[0].0).await;
-    let closed = raise(&app, invoices[1].0).await;
+    let open = raise_whole_invoice(&app, invoices[0].0).await;
+    let closed = raise_whole_invoice(&app, invoices[1].0).await;
     set_clock(&app, ny(12, 10, 0));
     app.services
         .resolve_request(
@@ -167,9 +134,9 @@ async fn the_customer_page_shows_contacts_requests_and_the_disputed_hold(backend
         .await
         .unwrap();
 
-    let staff = signed_in_staff(&app, AR_ADMIN).await;
+    let staff = signed_in_as(&app, AR_ADMIN, true).await;
     let customer_id = northwind(&app).await;
-    let html = page(&app, &staff, &format!("/staff/customers/{customer_id}")).await;
+    let html = page_html(&app, &staff, &format!("/staff/customers/{customer_id}")).await;
     assert!(html.contains("Northwind Traders"));
     // Contacts with their roles.
     for email in [CUSTOMER_ADMIN, "payables@northwind.example"] {
@@ -230,11 +197,14 @@ fn policy_form(changes: &[(&str, &str)]) -> Vec<(String, String)> {
         ("urgent", ["1:00", "2:00", "8:00"]),
     ];
     let mut form = Vec::new();
-    for (priority, cells) in targets {
-        for (cell, value) in ["first", "next", "resolution"].iter().zip(cells) {
-            form.push((format!("dispute-{priority}-{cell}"), value.to_owned()));
+    // Disputes and payment plans (issue 12) need every priority's targets.
+    for kind in ["dispute", "payment_plan"] {
+        for (priority, cells) in targets {
+            for (cell, value) in ["first", "next", "resolution"].iter().zip(cells) {
+                form.push((format!("{kind}-{priority}-{cell}"), value.to_owned()));
+            }
+            form.push((format!("{kind}-{priority}-warning"), "80".to_owned()));
         }
-        form.push((format!("dispute-{priority}-warning"), "80".to_owned()));
     }
     for (field, value) in changes {
         match form.iter_mut().find(|(k, _)| k == field) {
@@ -258,8 +228,8 @@ async fn post_pairs(
 async fn agents_read_the_settings_and_only_admins_change_them(backend: Backend) {
     let app = spawn_app(backend).await;
     let before = stored(&app).await;
-    let agent = signed_in_staff(&app, AR_AGENT).await;
-    let html = page(&app, &agent, "/staff/settings").await;
+    let agent = signed_in_as(&app, AR_AGENT, true).await;
+    let html = page_html(&app, &agent, "/staff/settings").await;
     assert!(html.contains("only AR admins change them"));
     assert!(html.contains("America/New_York"));
     assert!(!html.contains("Save the calendar"), "agents get no buttons");
@@ -292,7 +262,7 @@ async fn agents_read_the_settings_and_only_admins_change_them(backend: Backend) 
     assert_eq!(app.services.dispute_reasons().await.unwrap().len(), 7);
 
     // The admin can, and pressing twice writes once.
-    let admin = signed_in_staff(&app, AR_ADMIN).await;
+    let admin = signed_in_as(&app, AR_ADMIN, true).await;
     let audits = "SELECT COUNT(*) FROM audit_events WHERE action = 'sla.settings_changed'";
     for _ in 0..2 {
         let response = app
@@ -310,7 +280,7 @@ async fn agents_read_the_settings_and_only_admins_change_them(backend: Backend) 
     assert_eq!(calendar.week().monday.len(), 2);
     assert_eq!(calendar.week().monday[1].to_string(), "13:00-17:30");
     assert_eq!(calendar.holidays(), default_business_calendar().holidays());
-    let html = page(&app, &admin, "/staff/settings?saved=calendar").await;
+    let html = page_html(&app, &admin, "/staff/settings?saved=calendar").await;
     assert!(
         html.contains("Open requests&#x27; clocks follow it from now on")
             || html.contains("Open requests' clocks follow it from now on")
@@ -369,7 +339,7 @@ async fn bad_windows_zones_and_targets_are_refused_with_a_message_and_nothing_st
 ) {
     let app = spawn_app(backend).await;
     let before = stored(&app).await;
-    let admin = signed_in_staff(&app, AR_ADMIN).await;
+    let admin = signed_in_as(&app, AR_ADMIN, true).await;
     let cases = [
         (
             calendar_form("America/New_York", "17:00-09:00"),
@@ -398,7 +368,7 @@ async fn bad_windows_zones_and_targets_are_refused_with_a_message_and_nothing_st
         let back = location(&response);
         assert!(back.starts_with("/staff/settings?form=calendar&"), "{back}");
         assert!(back.ends_with("#calendar"), "{back}");
-        let html = page(&app, &admin, back.split('#').next().unwrap()).await;
+        let html = page_html(&app, &admin, back.split('#').next().unwrap()).await;
         assert!(html.contains("Nothing was changed."), "{html}");
         let message_seen = html.contains(message)
             || html.contains(&message.replace("&quot;", "&#x22;"))
@@ -434,7 +404,7 @@ async fn bad_windows_zones_and_targets_are_refused_with_a_message_and_nothing_st
         .await;
         let back = location(&response);
         assert!(back.starts_with("/staff/settings?form=policies&"), "{back}");
-        let html = page(&app, &admin, back.split('#').next().unwrap()).await;
+        let html = page_html(&app, &admin, back.split('#').next().unwrap()).await;
         assert!(html.contains("Nothing was changed."));
         let input = html
             .split("<input")
@@ -454,8 +424,8 @@ async fn a_retired_reason_leaves_the_dispute_form_but_stays_on_old_requests(back
     let app = spawn_app(backend).await;
     let invoices = open_usd_invoices(&app).await;
     set_clock(&app, ny(12, 9, 0));
-    let request = raise(&app, invoices[0].0).await;
-    let admin = signed_in_staff(&app, AR_ADMIN).await;
+    let request = raise_whole_invoice(&app, invoices[0].0).await;
+    let admin = signed_in_as(&app, AR_ADMIN, true).await;
     let codes = |reasons: Vec<portal_core::repo::requests::ReasonRow>| -> Vec<String> {
         reasons.into_iter().map(|r| r.code).collect()
     };
@@ -483,9 +453,9 @@ async fn a_retired_reason_leaves_the_dispute_form_but_stays_on_old_requests(back
         1
     );
     let customer_id = northwind(&app).await;
-    let html = page(&app, &admin, &format!("/staff/customers/{customer_id}")).await;
+    let html = page_html(&app, &admin, &format!("/staff/customers/{customer_id}")).await;
     assert!(html.contains("The price is not what we agreed"));
-    let html = page(&app, &admin, "/staff/settings").await;
+    let html = page_html(&app, &admin, "/staff/settings").await;
     assert!(html.contains("Retired") && html.contains("named by 1 request"));
 
     // A new reason comes last on the form; the same twice adds it once;
@@ -517,7 +487,7 @@ async fn a_retired_reason_leaves_the_dispute_form_but_stays_on_old_requests(back
         back.starts_with("/staff/settings?form=reason-add&"),
         "{back}"
     );
-    let html = page(&app, &admin, back.split('#').next().unwrap()).await;
+    let html = page_html(&app, &admin, back.split('#').next().unwrap()).await;
     assert!(html.contains("there is already a reason with the code late_delivery"));
     for (code, label) in [("Late Delivery", "x"), ("ok_code", "")] {
         let response = app

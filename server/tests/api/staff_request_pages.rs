@@ -6,15 +6,14 @@
 //! staff address closed to anyone else. Requests are raised through the
 //! services; everything AR does goes through the pages and forms.
 
-use crate::helpers::{location, new_client, Backend, TestApp};
-use crate::on_both_databases;
-use crate::payments::contact_id;
-use crate::staff_requests::{
-    balance, northwind, ny, open_usd_invoices, raise, set_clock, staff_id, AR_ADMIN, AR_AGENT,
-    CUSTOMER_ADMIN,
+use crate::helpers::{
+    location, new_client, page_html, pricing_dispute, raise_as, signed_in_as, Backend, TestApp,
 };
-use portal_core::domain::request::DisputeScope;
-use portal_core::services::requests::RaiseDispute;
+use crate::on_both_databases;
+use crate::staff_requests::{
+    balance, northwind, ny, open_usd_invoices, queue_story, raise, set_clock, staff_id, AR_ADMIN,
+    AR_AGENT, CUSTOMER_ADMIN,
+};
 
 on_both_databases!(
     the_queue_page_orders_badges_and_filters_requests_as_time_passes,
@@ -24,47 +23,6 @@ on_both_databases!(
     a_credit_note_resolution_pressed_twice_at_once_credits_once,
     every_staff_address_is_closed_to_contacts_and_strangers,
 );
-
-/// Signs in through the emailed link on a fresh client (staff or contact
-/// sign-in). The link mail is picked by its token, as request notices
-/// reach the same mailboxes meanwhile. Sign in after moving the clock:
-/// sessions end after 30 idle minutes of the test clock.
-async fn signed_in(app: &TestApp, email: &str, staff: bool) -> reqwest::Client {
-    let area = if staff { "/staff/auth" } else { "/auth" };
-    let client = new_client();
-    let before = app.smtp.messages_to(email).len();
-    let response = app
-        .post_form_with(&client, &format!("{area}/sign-in"), &[("email", email)])
-        .await;
-    assert_eq!(response.status(), 303, "asking for a link");
-    let mut token = None;
-    for _ in 0..200 {
-        token = app.smtp.messages_to(email)[before..]
-            .iter()
-            .find(|m| m.text.contains("token="))
-            .map(|m| m.token());
-        if token.is_some() {
-            break;
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(25)).await;
-    }
-    let token = token.expect("a sign-in link");
-    let response = app
-        .post_form_with(&client, &format!("{area}/confirm"), &[("token", &token)])
-        .await;
-    assert_eq!(response.status(), 303, "confirming the link");
-    client
-}
-
-async fn staff_client(app: &TestApp, email: &str) -> reqwest::Client {
-    signed_in(app, email, true).await
-}
-
-async fn page(app: &TestApp, client: &reqwest::Client, path: &str) -> String {
-    let response = app.get_with(client, path).await;
-    assert_eq!(response.status(), 200, "GET {path}");
-    response.text().await.unwrap()
-}
 
 /// Where each request's link first appears on a queue page (`None`: absent).
 fn places(html: &str, ids: &[i64]) -> Vec<Option<usize>> {
@@ -91,26 +49,10 @@ async fn the_queue_page_orders_badges_and_filters_requests_as_time_passes(backen
     let customer = northwind(&app).await;
     // As in the service test: A breaches at 14:00, B is answered, C waits
     // on the customer, D (14:30) is due Wednesday 10:30.
-    set_clock(&app, ny(12, 9, 0));
-    let a = raise(&app, invoices[0].0).await;
-    set_clock(&app, ny(12, 10, 0));
-    let b = raise(&app, invoices[1].0).await;
-    set_clock(&app, ny(12, 10, 30));
-    let c = raise(&app, invoices[2].0).await;
-    app.services
-        .set_waiting_on_customer(agent, c)
-        .await
-        .unwrap();
-    set_clock(&app, ny(12, 11, 0));
-    app.services
-        .staff_reply(agent, b, "We are checking the contract.", false)
-        .await
-        .unwrap();
-    set_clock(&app, ny(12, 14, 30));
-    let d = raise(&app, invoices[3].0).await;
+    let [a, b, c, d] = queue_story(&app, agent, &invoices).await;
 
-    let admin = staff_client(&app, AR_ADMIN).await;
-    let html = page(
+    let admin = signed_in_as(&app, AR_ADMIN, true).await;
+    let html = page_html(
         &app,
         &admin,
         &format!("/staff/requests?customer={customer}"),
@@ -130,7 +72,7 @@ async fn the_queue_page_orders_badges_and_filters_requests_as_time_passes(backen
     assert!(html.contains("Unassigned"));
 
     // Filters: waiting on the customer is C alone; breached now is A.
-    let waiting = page(
+    let waiting = page_html(
         &app,
         &admin,
         &format!("/staff/requests?customer={customer}&status=waiting_on_customer"),
@@ -138,7 +80,7 @@ async fn the_queue_page_orders_badges_and_filters_requests_as_time_passes(backen
     .await;
     assert_eq!(places(&waiting, &[a, b, c, d])[..2], [None, None]);
     assert!(places(&waiting, &[c])[0].is_some());
-    let breached = page(
+    let breached = page_html(
         &app,
         &admin,
         &format!("/staff/requests?customer={customer}&sla=breached"),
@@ -155,8 +97,8 @@ async fn the_queue_page_orders_badges_and_filters_requests_as_time_passes(backen
     // Wednesday 10:31: D breached at 10:30 with nothing written since; the
     // queue sees it, A still first (breached earlier).
     set_clock(&app, ny(13, 10, 31));
-    let admin = staff_client(&app, AR_ADMIN).await;
-    let later = page(
+    let admin = signed_in_as(&app, AR_ADMIN, true).await;
+    let later = page_html(
         &app,
         &admin,
         &format!("/staff/requests?customer={customer}&sla=breached"),
@@ -175,8 +117,8 @@ async fn the_queue_page_orders_badges_and_filters_requests_as_time_passes(backen
         .assign_request(agent, d, Some(agent))
         .await
         .unwrap();
-    let agent_client = staff_client(&app, AR_AGENT).await;
-    let mine = page(&app, &agent_client, "/staff/requests?assignee=me").await;
+    let agent_client = signed_in_as(&app, AR_AGENT, true).await;
+    let mine = page_html(&app, &agent_client, "/staff/requests?assignee=me").await;
     assert_eq!(
         places(&mine, &[a, b, c, d])
             .iter()
@@ -186,7 +128,7 @@ async fn the_queue_page_orders_badges_and_filters_requests_as_time_passes(backen
     );
     assert!(mine.contains("Jordan Blake"));
     // The staff home links its counts to the filtered queue.
-    let home = page(&app, &agent_client, "/staff").await;
+    let home = page_html(&app, &agent_client, "/staff").await;
     assert!(home.contains("href=\"/staff/requests?sla=breached\""));
     assert!(home.contains("assigned to me"));
     assert!(home.contains("href=\"/staff/requests\""), "the staff nav");
@@ -201,8 +143,8 @@ async fn agents_take_only_free_requests_and_admins_reassign_and_bulk_assign(back
     let c = raise(&app, invoices[2].0).await;
     let admin_id = staff_id(&app, AR_ADMIN).await;
     let agent_id = staff_id(&app, AR_AGENT).await;
-    let admin = staff_client(&app, AR_ADMIN).await;
-    let agent = staff_client(&app, AR_AGENT).await;
+    let admin = signed_in_as(&app, AR_ADMIN, true).await;
+    let agent = signed_in_as(&app, AR_AGENT, true).await;
 
     // The admin takes A from the queue ("Assign to me" on its row).
     let response = app
@@ -227,7 +169,7 @@ async fn agents_take_only_free_requests_and_admins_reassign_and_bulk_assign(back
     assert_eq!(response.status(), 303);
     assert!(location(&response).contains("problem=forbidden"));
     assert_eq!(assignee_of(&app, a).await, Some(admin_id));
-    let refused = page(&app, &agent, &location(&response)).await;
+    let refused = page_html(&app, &agent, &location(&response)).await;
     assert!(refused.contains("an AR admin assigns requests to others"));
     // ... but takes the free B.
     let response = app
@@ -319,35 +261,18 @@ async fn replies_and_internal_notes_are_set_apart_and_notes_never_reach_the_cust
     let invoices = open_usd_invoices(&app).await;
     let customer = northwind(&app).await;
     // The dispute comes with a PDF.
-    let access = app
-        .services
-        .contact_access(contact_id(&app, CUSTOMER_ADMIN).await)
-        .await
-        .unwrap()
-        .unwrap();
-    let a = app
-        .services
-        .raise_dispute(
-            &access,
-            customer,
-            invoices[0].0,
-            RaiseDispute {
-                scope: DisputeScope::Invoice,
-                line_ids: Vec::new(),
-                amount_text: String::new(),
-                reason_code: "pricing".into(),
-                message: "The unit price is not the one in our contract.".into(),
-                files: vec![(
-                    "contract.pdf".into(),
-                    b"%PDF-1.4\n1 0 obj\n<<>>\nendobj\n%%EOF\n".to_vec(),
-                )],
-            },
-            None,
-        )
-        .await
-        .unwrap();
+    let a = raise_as(
+        &app,
+        CUSTOMER_ADMIN,
+        invoices[0].0,
+        pricing_dispute(vec![(
+            "contract.pdf".into(),
+            b"%PDF-1.4\n1 0 obj\n<<>>\nendobj\n%%EOF\n".to_vec(),
+        )]),
+    )
+    .await;
     let b = raise(&app, invoices[1].0).await;
-    let admin = staff_client(&app, AR_ADMIN).await;
+    let admin = signed_in_as(&app, AR_ADMIN, true).await;
     let mails_before = app.smtp.messages_to(CUSTOMER_ADMIN).len();
 
     let reply = "We are checking the contract prices with sales.";
@@ -376,7 +301,7 @@ async fn replies_and_internal_notes_are_set_apart_and_notes_never_reach_the_cust
     );
 
     // AR's page: both, the note labelled and styled apart.
-    let html = page(&app, &admin, &format!("/staff/requests/{a}")).await;
+    let html = page_html(&app, &admin, &format!("/staff/requests/{a}")).await;
     assert!(html.contains(reply) && html.contains(note));
     assert!(html.contains("Internal note — not visible to the customer"));
     assert!(html.contains("message message-internal"));
@@ -403,7 +328,7 @@ async fn replies_and_internal_notes_are_set_apart_and_notes_never_reach_the_cust
     assert_eq!(app.get_with(&admin, &elsewhere).await.status(), 404);
 
     // The customer's page and mail: the reply, never the note.
-    let contact = signed_in(&app, CUSTOMER_ADMIN, false).await;
+    let contact = signed_in_as(&app, CUSTOMER_ADMIN, false).await;
     let customer_page = app
         .get_with(&contact, &format!("/accounts/{customer}/requests/{a}"))
         .await
@@ -439,7 +364,7 @@ async fn replies_and_internal_notes_are_set_apart_and_notes_never_reach_the_cust
         .await;
     let back = location(&response);
     assert!(back.contains("problem=message"), "{back}");
-    let refused = page(&app, &admin, &back).await;
+    let refused = page_html(&app, &admin, &back).await;
     assert!(refused.contains("at most 10,000 characters"));
     assert!(refused.contains(&long), "the text is kept");
     assert_eq!(
@@ -459,7 +384,7 @@ async fn waiting_on_the_customer_pauses_the_clock_on_the_page(backend: Backend) 
     let a = raise(&app, invoices[0].0).await;
 
     set_clock(&app, ny(12, 10, 0));
-    let admin = staff_client(&app, AR_ADMIN).await;
+    let admin = signed_in_as(&app, AR_ADMIN, true).await;
     let response = app
         .post_form_with(&admin, &format!("/staff/requests/{a}/waiting"), &[])
         .await;
@@ -469,15 +394,15 @@ async fn waiting_on_the_customer_pauses_the_clock_on_the_page(backend: Backend) 
     );
     // A day later nothing more is used: still the hour before the pause.
     set_clock(&app, ny(13, 10, 0));
-    let admin = staff_client(&app, AR_ADMIN).await;
-    let html = page(&app, &admin, &format!("/staff/requests/{a}")).await;
+    let admin = signed_in_as(&app, AR_ADMIN, true).await;
+    let html = page_html(&app, &admin, &format!("/staff/requests/{a}")).await;
     assert!(html.contains("Waiting on customer") || html.contains("Waiting on the customer"));
     assert!(html.contains(">Paused<"));
     assert!(
         html.contains("60 of 240 business minutes"),
         "first response"
     );
-    let queue = page(
+    let queue = page_html(
         &app,
         &admin,
         &format!("/staff/requests?customer={customer}"),
@@ -509,7 +434,7 @@ async fn waiting_on_the_customer_pauses_the_clock_on_the_page(backend: Backend) 
         location(&response),
         format!("/staff/requests/{a}?notice=priority")
     );
-    let html = page(&app, &admin, &format!("/staff/requests/{a}")).await;
+    let html = page_html(&app, &admin, &format!("/staff/requests/{a}")).await;
     assert!(html.contains("60 of 120 business minutes"), "high: 2 hours");
     assert!(html.contains("Priority changed to high"));
 }
@@ -520,7 +445,7 @@ async fn a_credit_note_resolution_pressed_twice_at_once_credits_once(backend: Ba
     let invoices = open_usd_invoices(&app).await;
     let (invoice_id, before) = invoices[0];
     let a = raise(&app, invoice_id).await;
-    let admin = staff_client(&app, AR_ADMIN).await;
+    let admin = signed_in_as(&app, AR_ADMIN, true).await;
     let path = format!("/staff/requests/{a}/resolve");
 
     // A bad amount: refused with the amount kept, nothing written.
@@ -536,7 +461,7 @@ async fn a_credit_note_resolution_pressed_twice_at_once_credits_once(backend: Ba
         back.contains("problem=amount") && back.contains("amount=abc"),
         "{back}"
     );
-    let refused = page(&app, &admin, &back).await;
+    let refused = page_html(&app, &admin, &back).await;
     assert!(refused.contains("value=\"abc\""));
     assert_eq!(balance(&app, invoice_id).await, before);
 
@@ -566,7 +491,7 @@ async fn a_credit_note_resolution_pressed_twice_at_once_credits_once(backend: Ba
         .await,
         1
     );
-    let html = page(&app, &admin, &format!("/staff/requests/{a}")).await;
+    let html = page_html(&app, &admin, &format!("/staff/requests/{a}")).await;
     assert!(
         html.contains(&format!("Credit note CN-R{a}-1 of $10.00")),
         "the outcome"
@@ -579,7 +504,7 @@ async fn every_staff_address_is_closed_to_contacts_and_strangers(backend: Backen
     set_clock(&app, ny(12, 9, 0));
     let invoices = open_usd_invoices(&app).await;
     let a = raise(&app, invoices[0].0).await;
-    let contact = signed_in(&app, CUSTOMER_ADMIN, false).await;
+    let contact = signed_in_as(&app, CUSTOMER_ADMIN, false).await;
     let stranger = new_client();
     for client in [&contact, &stranger] {
         for path in [
@@ -678,9 +603,9 @@ async fn queue_timing_with_10000_open_requests() {
     let open = app
         .count("SELECT COUNT(*) FROM requests WHERE status IN ('open', 'waiting_on_customer')")
         .await;
-    let admin = staff_client(&app, AR_ADMIN).await;
+    let admin = signed_in_as(&app, AR_ADMIN, true).await;
     let started = std::time::Instant::now();
-    page(&app, &admin, "/staff/requests").await;
+    page_html(&app, &admin, "/staff/requests").await;
     eprintln!(
         "TIMING {open} open: first view (folds every position) {:?}",
         started.elapsed()

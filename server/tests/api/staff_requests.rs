@@ -5,11 +5,8 @@
 //! directly, with the test clock set to business hours in New York (the
 //! seeded calendar).
 
-use chrono::{DateTime, TimeZone, Utc};
-
-use crate::helpers::{spawn_app, Backend, TestApp};
+use crate::helpers::{access_of, pricing_dispute, spawn_app, Backend, TestApp};
 use crate::on_both_databases;
-use crate::payments::contact_id;
 use portal_core::domain::request::{DisputeScope, RequestStatus};
 use portal_core::domain::sla::TargetState;
 use portal_core::domain::StaffRole;
@@ -32,45 +29,10 @@ pub(crate) const CUSTOMER_ADMIN: &str = "ap@northwind.example";
 pub(crate) const AR_ADMIN: &str = "ar@seller.example";
 pub(crate) const AR_AGENT: &str = "agent@seller.example";
 
-/// A local time in New York in the week of Monday 11 January 2027 (no
-/// holidays that week; Monday 18th is one). January is standard time,
-/// UTC-5 (this crate does not depend on chrono-tz).
-pub(crate) fn ny(day: u32, hour: u32, minute: u32) -> DateTime<Utc> {
-    Utc.with_ymd_and_hms(2027, 1, day, hour + 5, minute, 0)
-        .unwrap()
-}
-
-pub(crate) fn set_clock(app: &TestApp, to: DateTime<Utc>) {
-    app.clock.advance(to - app.clock.now_for_tests());
-}
-
-pub(crate) async fn staff_id(app: &TestApp, email: &str) -> i64 {
-    let mut conn = app.services.db.pool.acquire().await.unwrap();
-    sqlx::query_scalar::<_, i64>("SELECT staff_id FROM staff_users WHERE email = $1")
-        .bind(email)
-        .fetch_one(&mut *conn)
-        .await
-        .unwrap()
-}
-
-pub(crate) async fn northwind(app: &TestApp) -> i64 {
-    app.customer_id("Northwind Traders").await
-}
-
-/// Northwind's open USD invoices: (invoice id, balance), oldest first.
-pub(crate) async fn open_usd_invoices(app: &TestApp) -> Vec<(i64, i64)> {
-    let customer_id = northwind(app).await;
-    let mut conn = app.services.db.pool.acquire().await.unwrap();
-    sqlx::query_as::<_, (i64, i64)>(
-        "SELECT invoice_id, balance_minor FROM invoices
-         WHERE customer_id = $1 AND balance_minor > 5000 AND voided_at IS NULL AND currency = 'USD'
-         ORDER BY invoice_id",
-    )
-    .bind(customer_id)
-    .fetch_all(&mut *conn)
-    .await
-    .unwrap()
-}
+// The shared helpers, also for the tests that import them from here.
+pub(crate) use crate::helpers::{
+    northwind, ny, open_usd_invoices, raise_whole_invoice as raise, set_clock, staff_id,
+};
 
 pub(crate) async fn balance(app: &TestApp, invoice_id: i64) -> i64 {
     app.count(&format!(
@@ -79,36 +41,40 @@ pub(crate) async fn balance(app: &TestApp, invoice_id: i64) -> i64 {
     .await
 }
 
+/// A pricing dispute of `scope` (with the amount typed, for `Amount`).
 fn dispute(scope: DisputeScope, amount_text: &str) -> RaiseDispute {
     RaiseDispute {
         scope,
-        line_ids: Vec::new(),
         amount_text: amount_text.into(),
-        reason_code: "pricing".into(),
-        message: "The unit price is not the one in our contract.".into(),
-        files: Vec::new(),
+        ..pricing_dispute(Vec::new())
     }
 }
 
-/// The customer's admin disputes the whole invoice now.
-pub(crate) async fn raise(app: &TestApp, invoice_id: i64) -> i64 {
-    let customer_id = northwind(app).await;
-    let access = app
-        .services
-        .contact_access(contact_id(app, CUSTOMER_ADMIN).await)
-        .await
-        .unwrap()
-        .unwrap();
+/// The queue's story, on Tuesday: A raised at 9:00 (first response due
+/// 14:00, lunch excluded), B at 10:00 and answered by `agent` at 11:00
+/// (only its resolution, days away, runs), C at 10:30 and at once waiting
+/// on the customer, D at 14:30 (due Wednesday 10:30: 150 minutes on
+/// Tuesday, 90 on Wednesday), on the first four `invoices`. The clock is
+/// left at 14:30.
+pub(crate) async fn queue_story(app: &TestApp, agent: i64, invoices: &[(i64, i64)]) -> [i64; 4] {
+    set_clock(app, ny(12, 9, 0));
+    let a = raise(app, invoices[0].0).await;
+    set_clock(app, ny(12, 10, 0));
+    let b = raise(app, invoices[1].0).await;
+    set_clock(app, ny(12, 10, 30));
+    let c = raise(app, invoices[2].0).await;
     app.services
-        .raise_dispute(
-            &access,
-            customer_id,
-            invoice_id,
-            dispute(DisputeScope::Invoice, ""),
-            None,
-        )
+        .set_waiting_on_customer(agent, c)
         .await
-        .unwrap()
+        .unwrap();
+    set_clock(app, ny(12, 11, 0));
+    app.services
+        .staff_reply(agent, b, "We are checking the contract.", false)
+        .await
+        .unwrap();
+    set_clock(app, ny(12, 14, 30));
+    let d = raise(app, invoices[3].0).await;
+    [a, b, c, d]
 }
 
 fn ids(rows: &[portal_core::services::staff_requests::QueueRow]) -> Vec<i64> {
@@ -130,27 +96,7 @@ async fn the_queue_puts_breaches_first_then_the_nearest_deadline_and_waiting_req
     let invoices = open_usd_invoices(&app).await;
     assert!(invoices.len() >= 4, "{invoices:?}");
 
-    // Tuesday: A at 9:00 (first response due 14:00, lunch excluded), B at
-    // 10:00 and answered at 11:00 (only its resolution, days away, runs),
-    // C at 10:30 and at once waiting on the customer, D at 14:30 (due
-    // Wednesday 10:30: 150 minutes on Tuesday, 90 on Wednesday).
-    set_clock(&app, ny(12, 9, 0));
-    let a = raise(&app, invoices[0].0).await;
-    set_clock(&app, ny(12, 10, 0));
-    let b = raise(&app, invoices[1].0).await;
-    set_clock(&app, ny(12, 10, 30));
-    let c = raise(&app, invoices[2].0).await;
-    app.services
-        .set_waiting_on_customer(agent, c)
-        .await
-        .unwrap();
-    set_clock(&app, ny(12, 11, 0));
-    app.services
-        .staff_reply(agent, b, "We are checking the contract.", false)
-        .await
-        .unwrap();
-    set_clock(&app, ny(12, 14, 30));
-    let d = raise(&app, invoices[3].0).await;
+    let [a, b, c, d] = queue_story(&app, agent, &invoices).await;
 
     let queue = app
         .services
@@ -239,12 +185,7 @@ async fn a_customer_answer_resumes_the_clock_with_the_minutes_already_used(backe
     let app = spawn_app(backend).await;
     let agent = staff_id(&app, AR_AGENT).await;
     let customer_id = northwind(&app).await;
-    let access = app
-        .services
-        .contact_access(contact_id(&app, CUSTOMER_ADMIN).await)
-        .await
-        .unwrap()
-        .unwrap();
+    let access = access_of(&app, CUSTOMER_ADMIN).await;
     let (invoice_id, _) = open_usd_invoices(&app).await[0];
     set_clock(&app, ny(12, 9, 0));
     let request_id = raise(&app, invoice_id).await;
@@ -316,12 +257,7 @@ async fn a_credit_note_resolution_lowers_the_balance_once_also_when_two_resolves
     let agent = staff_id(&app, AR_AGENT).await;
     let admin = staff_id(&app, AR_ADMIN).await;
     let customer_id = northwind(&app).await;
-    let access = app
-        .services
-        .contact_access(contact_id(&app, CUSTOMER_ADMIN).await)
-        .await
-        .unwrap()
-        .unwrap();
+    let access = access_of(&app, CUSTOMER_ADMIN).await;
     let (invoice_id, before) = open_usd_invoices(&app).await[0];
     set_clock(&app, ny(12, 9, 0));
     let request_id = app
@@ -761,12 +697,7 @@ async fn internal_notes_never_reach_the_customer_nor_the_clock(backend: Backend)
     let app = spawn_app(backend).await;
     let agent = staff_id(&app, AR_AGENT).await;
     let customer_id = northwind(&app).await;
-    let access = app
-        .services
-        .contact_access(contact_id(&app, CUSTOMER_ADMIN).await)
-        .await
-        .unwrap()
-        .unwrap();
+    let access = access_of(&app, CUSTOMER_ADMIN).await;
     let (invoice_id, _) = open_usd_invoices(&app).await[0];
     set_clock(&app, ny(12, 9, 0));
     let request_id = raise(&app, invoice_id).await;

@@ -173,6 +173,18 @@ pub async fn payment(
     )))
 }
 
+/// SQL: the balance of invoice `i` at the end of a day: its total less
+/// what was paid before `$3` (the next day's start) and credited by `$2`
+/// (the day); later settlements do not count.
+pub(crate) const BALANCE_AT: &str = "i.total_minor
+                - CAST(COALESCE((SELECT SUM(pa.amount_minor - pa.refunded_minor) FROM payment_allocations pa
+                                 JOIN payments p ON p.payment_id = pa.payment_id
+                                 WHERE pa.invoice_id = i.invoice_id AND p.status IN ('succeeded', 'refunded')
+                                   AND p.received_at < $3), 0) AS BIGINT)
+                - CAST(COALESCE((SELECT SUM(ca.amount_minor) FROM credit_allocations ca
+                                 JOIN credit_notes cn ON cn.credit_note_id = ca.credit_note_id
+                                 WHERE ca.invoice_id = i.invoice_id AND cn.issue_date <= $2), 0) AS BIGINT)";
+
 /// Invoices with money owed at the end of `to`: what had been paid or
 /// credited by then is subtracted, later settlements are not.
 pub async fn open_at(
@@ -182,20 +194,11 @@ pub async fn open_at(
 ) -> Result<Vec<OpenItem>, sqlx::Error> {
     let end = date_text(to);
     let end_exclusive = crate::db::day_end(to);
-    let rows = sqlx::query(
-        "SELECT i.currency, i.due_date,
-                i.total_minor
-                - CAST(COALESCE((SELECT SUM(pa.amount_minor - pa.refunded_minor) FROM payment_allocations pa
-                                 JOIN payments p ON p.payment_id = pa.payment_id
-                                 WHERE pa.invoice_id = i.invoice_id AND p.status IN ('succeeded', 'refunded')
-                                   AND p.received_at < $3), 0) AS BIGINT)
-                - CAST(COALESCE((SELECT SUM(ca.amount_minor) FROM credit_allocations ca
-                                 JOIN credit_notes cn ON cn.credit_note_id = ca.credit_note_id
-                                 WHERE ca.invoice_id = i.invoice_id AND cn.issue_date <= $2), 0) AS BIGINT)
-                AS balance_minor
+    let rows = sqlx::query(&format!(
+        "SELECT i.currency, i.due_date, {BALANCE_AT} AS balance_minor
          FROM invoices i
-         WHERE i.customer_id = $1 AND i.voided_at IS NULL AND i.issue_date <= $2",
-    )
+         WHERE i.customer_id = $1 AND i.voided_at IS NULL AND i.issue_date <= $2"
+    ))
     .bind(customer_id)
     .bind(&end)
     .bind(&end_exclusive)

@@ -515,7 +515,10 @@ pub struct MessageRow {
     pub attachments: Vec<AttachmentMeta>,
 }
 
-/// The thread of a request, oldest first, with its files' metadata.
+/// The thread of a request, oldest first, with its files' metadata. A
+/// staff message with author id 0 is the portal's own (a payment plan's
+/// policy decision or the plan job's news, services::plans) and is named
+/// "The portal".
 /// `only` keeps the messages of one visibility: a customer's reads pass
 /// `Some(Visibility::Customer)`, so internal notes and their files are not
 /// even read.
@@ -531,7 +534,9 @@ pub async fn messages(
         None => String::new(),
     };
     let rows = sqlx::query(&format!(
-        "SELECT m.message_id, m.author_kind, m.author_id, COALESCE(c.name, s.name) AS author_name,
+        "SELECT m.message_id, m.author_kind, m.author_id,
+             COALESCE(c.name, s.name, CASE WHEN m.author_kind = 'staff' AND m.author_id = 0
+                 THEN 'The portal' END) AS author_name,
              m.visibility, m.body, m.created_at
          FROM request_messages m
          LEFT JOIN contacts c ON m.author_kind = 'contact' AND c.contact_id = m.author_id
@@ -611,16 +616,19 @@ pub async fn customer_attachment(
     .bind(customer_id)
     .fetch_optional(conn)
     .await?;
-    row.map(|r| {
-        Ok(AttachmentContent {
-            attachment_id: r.try_get("attachment_id")?,
-            stored_name: r.try_get("stored_name")?,
-            display_name: r.try_get("display_name")?,
-            kind: decode(&r, "request_attachments", "kind")?,
-            content: r.try_get("content")?,
-        })
+    row.as_ref().map(attachment_content).transpose()
+}
+
+/// A file read with `a.attachment_id, a.stored_name, a.display_name,
+/// a.kind, a.content` of `request_attachments a`.
+pub(super) fn attachment_content(r: &AnyRow) -> Result<AttachmentContent, sqlx::Error> {
+    Ok(AttachmentContent {
+        attachment_id: r.try_get("attachment_id")?,
+        stored_name: r.try_get("stored_name")?,
+        display_name: r.try_get("display_name")?,
+        kind: decode(r, "request_attachments", "kind")?,
+        content: r.try_get("content")?,
     })
-    .transpose()
 }
 
 /// The SLA events of a request in the order they happened, for

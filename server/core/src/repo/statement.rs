@@ -8,6 +8,7 @@ use chrono::NaiveDate;
 use sqlx::Row;
 
 use super::decode::decode;
+use super::payments::BALANCE_AT;
 use super::Conn;
 use crate::db::date_text;
 use crate::domain::payment_state::payment_reference;
@@ -169,22 +170,13 @@ pub async fn disputed_at(
 ) -> Result<Vec<DisputedItem>, sqlx::Error> {
     let end = date_text(to);
     let end_exclusive = crate::db::day_end(to);
-    let rows = sqlx::query(
-        "SELECT i.currency, i.due_date, r.disputed_minor,
-                i.total_minor
-                - CAST(COALESCE((SELECT SUM(pa.amount_minor - pa.refunded_minor) FROM payment_allocations pa
-                                 JOIN payments p ON p.payment_id = pa.payment_id
-                                 WHERE pa.invoice_id = i.invoice_id AND p.status IN ('succeeded', 'refunded')
-                                   AND p.received_at < $3), 0) AS BIGINT)
-                - CAST(COALESCE((SELECT SUM(ca.amount_minor) FROM credit_allocations ca
-                                 JOIN credit_notes cn ON cn.credit_note_id = ca.credit_note_id
-                                 WHERE ca.invoice_id = i.invoice_id AND cn.issue_date <= $2), 0) AS BIGINT)
-                AS balance_minor
+    let rows = sqlx::query(&format!(
+        "SELECT i.currency, i.due_date, r.disputed_minor, {BALANCE_AT} AS balance_minor
          FROM requests r JOIN invoices i ON i.invoice_id = r.invoice_id
          WHERE r.customer_id = $1 AND r.kind = 'dispute' AND i.customer_id = $1
            AND i.voided_at IS NULL AND i.issue_date <= $2
-           AND r.opened_at < $3 AND (r.resolved_at IS NULL OR r.resolved_at >= $3)",
-    )
+           AND r.opened_at < $3 AND (r.resolved_at IS NULL OR r.resolved_at >= $3)"
+    ))
     .bind(customer_id)
     .bind(&end)
     .bind(&end_exclusive)

@@ -581,17 +581,7 @@ impl Services {
         let file = repo::customer_attachment(&mut conn, customer_id, attachment_id)
             .await?
             .ok_or(ServiceError::NotFound)?;
-        let bytes = file.content.ok_or_else(|| {
-            ServiceError::internal(
-                format!("attachment {} ({})", file.attachment_id, file.stored_name),
-                "its bytes are not in the database and no directory store is configured",
-            )
-        })?;
-        Ok(Download {
-            file_name: file.display_name,
-            content_type: file.kind.content_type(),
-            bytes,
-        })
+        download(file)
     }
 
     /// The customer takes their dispute back. Works once: a dispute already
@@ -843,6 +833,22 @@ pub(super) fn contact_event<'a>(
         ip,
         subject: Some(format!("request:{request_id}")),
     }
+}
+
+/// A stored file as a download: its safe name and the detected type's
+/// `Content-Type`, with its bytes.
+pub(super) fn download(file: repo::AttachmentContent) -> ServiceResult<Download> {
+    let bytes = file.content.ok_or_else(|| {
+        ServiceError::internal(
+            format!("attachment {} ({})", file.attachment_id, file.stored_name),
+            "its bytes are not in the database and no directory store is configured",
+        )
+    })?;
+    Ok(Download {
+        file_name: file.display_name,
+        content_type: file.kind.content_type(),
+        bytes,
+    })
 }
 
 /// What a refused form had typed, kept in the visitor's web session so the

@@ -4,11 +4,11 @@
 //! is read in one snapshot, so the thread, the status and the clock agree.
 
 use super::invoices::Download;
-use super::staff_requests::fold_clock;
+use super::requests::download;
+use super::staff_requests::{acting_staff, fold_clock};
 use super::Services;
 use crate::domain::sla::{SlaClock, SlaEvent};
 use crate::error::{ServiceError, ServiceResult};
-use crate::repo::accounts;
 use crate::repo::requests::{
     self as requests_repo, DisputeLine, MessageRow, RequestCreditNote, RequestRow,
 };
@@ -46,9 +46,7 @@ impl Services {
         let now = self.clock.now();
         let settings = self.sla_settings().await?;
         let mut tx = self.db.pool.begin().await?;
-        let staff = accounts::active_staff(&mut tx, staff_id)
-            .await?
-            .ok_or_else(|| ServiceError::Forbidden("This is for active AR staff only".into()))?;
+        let staff = acting_staff(&mut tx, staff_id).await?;
         let (request, customer_name, assignee_name) = repo::request_with_names(&mut tx, request_id)
             .await?
             .ok_or(ServiceError::NotFound)?;
@@ -96,25 +94,11 @@ impl Services {
         attachment_id: i64,
     ) -> ServiceResult<(Download, crate::domain::attachment::AttachmentKind)> {
         let mut conn = self.db.pool.acquire().await?;
-        accounts::active_staff(&mut conn, staff_id)
-            .await?
-            .ok_or_else(|| ServiceError::Forbidden("This is for active AR staff only".into()))?;
+        acting_staff(&mut conn, staff_id).await?;
         let file = repo::request_attachment(&mut conn, request_id, attachment_id)
             .await?
             .ok_or(ServiceError::NotFound)?;
-        let bytes = file.content.ok_or_else(|| {
-            ServiceError::internal(
-                format!("attachment {} ({})", file.attachment_id, file.stored_name),
-                "its bytes are not in the database and no directory store is configured",
-            )
-        })?;
-        Ok((
-            Download {
-                file_name: file.display_name,
-                content_type: file.kind.content_type(),
-                bytes,
-            },
-            file.kind,
-        ))
+        let kind = file.kind;
+        Ok((download(file)?, kind))
     }
 }
