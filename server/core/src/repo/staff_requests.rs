@@ -10,9 +10,11 @@ use sqlx::any::AnyRow;
 use sqlx::Row;
 
 use super::decode::{decode, decode_opt};
-use super::requests::{request_row, AttachmentContent, RequestRow, REQUEST_FIELDS, REQUEST_FROM};
+use super::requests::{
+    attachment_content, request_row, AttachmentContent, RequestRow, REQUEST_FIELDS, REQUEST_FROM,
+};
 use super::Conn;
-use crate::db::{date_text, ts};
+use crate::db::{date_text, ts, Backend};
 use crate::domain::request::{priority_as_str, Outcome, RequestKind, RequestStatus};
 use crate::domain::sla::{Priority, SlaEvent};
 use crate::domain::Currency;
@@ -81,6 +83,16 @@ enum Bind {
 impl QueueWhere {
     /// The WHERE clause over `r` (requests) and `rr` (request_reasons) and
     /// its values, the same for both queue reads so they see the same set.
+    /// The join the reason filter needs, only when it is set: without it
+    /// the count reads the status index alone.
+    fn reasons_join(&self) -> &'static str {
+        if self.reason_code.is_some() {
+            "LEFT JOIN request_reasons rr ON rr.reason_id = r.reason_id"
+        } else {
+            ""
+        }
+    }
+
     fn clause(&self) -> (String, Vec<Bind>) {
         let mut conditions = vec!["r.status IN ('open', 'waiting_on_customer')".to_owned()];
         let mut binds = Vec::new();
@@ -224,8 +236,14 @@ impl QueueWhere {
 /// A page of the queue in its order (`limit` `None`: all of it). The page
 /// is chosen over `requests` alone (the partial index `requests_sla_queue`
 /// holds the order), and only its rows are joined to their names.
+///
+/// On SQLite the page names that index (`INDEXED BY`): without it SQLite's
+/// planner takes the index on status and sorts every open request (10 ms
+/// with 10,000 open, against 0.05 ms walking the order's index; see
+/// docs/BENCHMARKS.md). PostgreSQL plans it well by itself.
 pub async fn queue_page(
     conn: &mut Conn,
+    backend: Backend,
     filter: &QueueWhere,
     sla: Option<SlaWhere>,
     now: DateTime<Utc>,
@@ -238,6 +256,11 @@ pub async fn queue_page(
         Some(n) => format!("LIMIT {} OFFSET {}", n.max(0), offset.max(0)),
         None => String::new(),
     };
+    let order_index = match backend {
+        Backend::Sqlite => "INDEXED BY requests_sla_queue",
+        Backend::Postgres => "",
+    };
+    let reasons = filter.reasons_join();
     let sql = format!(
         "SELECT {REQUEST_FIELDS}, c.name AS customer_name, s.name AS assignee_name,
              r.sla_paused, r.sla_next_due, r.sla_warn_at, r.sla_breached, r.sla_paused_left
@@ -245,8 +268,7 @@ pub async fn queue_page(
          JOIN customers c ON c.customer_id = r.customer_id
          LEFT JOIN staff_users s ON s.staff_id = r.assignee_staff_id
          WHERE r.request_id IN (
-             SELECT r.request_id FROM requests r
-             LEFT JOIN request_reasons rr ON rr.reason_id = r.reason_id
+             SELECT r.request_id FROM requests r {order_index} {reasons}
              WHERE {clause} ORDER BY {QUEUE_ORDER} {window})
          ORDER BY {QUEUE_ORDER}"
     );
@@ -262,10 +284,8 @@ pub async fn queue_count(
     now: DateTime<Utc>,
 ) -> Result<i64, sqlx::Error> {
     let (clause, binds) = filter.with_sla(sla, now);
-    let sql = format!(
-        "SELECT COUNT(*) AS n FROM requests r
-         LEFT JOIN request_reasons rr ON rr.reason_id = r.reason_id WHERE {clause}"
-    );
+    let reasons = filter.reasons_join();
+    let sql = format!("SELECT COUNT(*) AS n FROM requests r {reasons} WHERE {clause}");
     let row = bind_all(sqlx::query(&sql), binds).fetch_one(conn).await?;
     row.try_get("n")
 }
@@ -316,6 +336,8 @@ pub struct StaleRequest {
     pub event_count: i64,
 }
 
+/// Every open request not folded from its events with these settings: a
+/// scan of the open requests, for when the settings changed.
 pub async fn stale_positions(
     conn: &mut Conn,
     settings_hash: i64,
@@ -330,15 +352,71 @@ pub async fn stale_positions(
     .bind(settings_hash)
     .fetch_all(conn)
     .await?;
+    rows.iter().map(stale_request).collect()
+}
+
+fn stale_request(r: &AnyRow) -> Result<StaleRequest, sqlx::Error> {
+    Ok(StaleRequest {
+        request_id: r.try_get("request_id")?,
+        kind: decode(r, "requests", "kind")?,
+        event_count: r.try_get("sla_event_count")?,
+    })
+}
+
+/// The requests with events their cached position was not folded from
+/// (never folded counts too: -1 events), open or just closed, with whether
+/// they are open. Reads the partial index `requests_sla_new_events`
+/// (migration 0016), empty when nothing changed.
+pub async fn requests_with_new_events(
+    conn: &mut Conn,
+) -> Result<Vec<(StaleRequest, bool)>, sqlx::Error> {
+    let rows = sqlx::query(
+        "SELECT request_id, kind, sla_event_count, status FROM requests
+         WHERE sla_folded_events <> sla_event_count",
+    )
+    .fetch_all(conn)
+    .await?;
     rows.iter()
         .map(|r| {
-            Ok(StaleRequest {
-                request_id: r.try_get("request_id")?,
-                kind: decode(r, "requests", "kind")?,
-                event_count: r.try_get("sla_event_count")?,
-            })
+            let status: RequestStatus = decode(r, "requests", "status")?;
+            Ok((stale_request(r)?, status.is_open()))
         })
         .collect()
+}
+
+/// Marks a closed request's events as seen, so it leaves the new-events
+/// index (its position is not kept: the queue lists open requests only).
+pub async fn mark_events_seen(
+    conn: &mut Conn,
+    request_id: i64,
+    event_count: i64,
+) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "UPDATE requests SET sla_folded_events = $2
+         WHERE request_id = $1 AND sla_event_count = $2",
+    )
+    .bind(request_id)
+    .bind(event_count)
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+/// The settings hash every open request was last folded with (migration
+/// 0016), if known.
+pub async fn queue_folded_settings(conn: &mut Conn) -> Result<Option<i64>, sqlx::Error> {
+    sqlx::query_scalar("SELECT folded_settings FROM sla_queue_state WHERE state_id = 1")
+        .fetch_optional(conn)
+        .await
+        .map(Option::flatten)
+}
+
+pub async fn set_queue_folded_settings(conn: &mut Conn, hash: i64) -> Result<(), sqlx::Error> {
+    sqlx::query("UPDATE sla_queue_state SET folded_settings = $1 WHERE state_id = 1")
+        .bind(hash)
+        .execute(conn)
+        .await?;
+    Ok(())
 }
 
 /// Stores a folded position if the request still has the events it was
@@ -471,16 +549,7 @@ pub async fn request_attachment(
     .bind(request_id)
     .fetch_optional(conn)
     .await?;
-    row.map(|r| {
-        Ok(AttachmentContent {
-            attachment_id: r.try_get("attachment_id")?,
-            stored_name: r.try_get("stored_name")?,
-            display_name: r.try_get("display_name")?,
-            kind: decode(&r, "request_attachments", "kind")?,
-            content: r.try_get("content")?,
-        })
-    })
-    .transpose()
+    row.as_ref().map(attachment_content).transpose()
 }
 
 /// A new priority for an open request; `false` when it was not open or

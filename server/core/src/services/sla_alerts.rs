@@ -23,6 +23,7 @@ use chrono::{DateTime, Duration, Utc};
 
 use super::staff_requests::{fold_clock, SlaSettings};
 use super::Services;
+use crate::db::Backend;
 use crate::domain::request::RequestKind;
 use crate::domain::sla::{BusinessCalendar, SlaClock, SlaEvent, TargetClock, TargetState};
 use crate::email::templates::{sla_alert_email, SlaAlertNotice, StaffAlertEmail};
@@ -149,11 +150,13 @@ fn key(request_id: i64, target: AlertTarget, level: AlertLevel) -> AlertKey {
 /// only those are folded, and alerts already queued are left out.
 async fn candidates(
     conn: &mut Conn,
+    backend: Backend,
     settings: &SlaSettings,
     now: DateTime<Utc>,
 ) -> ServiceResult<Vec<(i64, AlertTarget, AlertLevel)>> {
     let listed = staff_repo::queue_page(
         conn,
+        backend,
         &QueueWhere::default(),
         Some(SlaWhere::AtRiskOrBreached),
         now,
@@ -212,7 +215,7 @@ impl Services {
         let settings = self.refresh_sla_positions().await?;
         let found = {
             let mut tx = self.db.pool.begin().await?;
-            let found = candidates(&mut tx, &settings, now).await?;
+            let found = candidates(&mut tx, self.db.backend(), &settings, now).await?;
             tx.commit().await?;
             found
         };

@@ -92,11 +92,15 @@ pub fn default_business_calendar() -> BusinessCalendar {
 /// Disputes: normal priority gets 4 business hours to the first answer, 8
 /// for each next one and 40 (a working week) to resolve; low twice that,
 /// high half, urgent an hour, two, and one working day plus an hour.
+/// Payment plans (issue 12, migration 0014): a day to the first answer,
+/// two for each next one, a working week to decide; low twice that, high
+/// half, urgent a quarter.
 pub fn default_sla_policies() -> SlaPolicies {
     let dispute = RequestKind::Dispute.sla_kind();
-    let policy = |priority, first, next, resolution| {
+    let plan = RequestKind::PaymentPlan.sla_kind();
+    let policy_of = |kind: &crate::domain::sla::RequestKind, priority, first, next, resolution| {
         SlaPolicy::new(
-            dispute.clone(),
+            kind.clone(),
             priority,
             SlaTargets {
                 first_response_minutes: first,
@@ -105,11 +109,19 @@ pub fn default_sla_policies() -> SlaPolicies {
             },
         )
     };
+    let policy =
+        |priority, first, next, resolution| policy_of(&dispute, priority, first, next, resolution);
+    let plan_policy =
+        |priority, first, next, resolution| policy_of(&plan, priority, first, next, resolution);
     SlaPolicies::new(vec![
         policy(Priority::Low, 480, 960, 4800),
         policy(Priority::Normal, 240, 480, 2400),
         policy(Priority::High, 120, 240, 1200),
         policy(Priority::Urgent, 60, 120, 480),
+        plan_policy(Priority::Low, 960, 1920, 4800),
+        plan_policy(Priority::Normal, 480, 960, 2400),
+        plan_policy(Priority::High, 240, 480, 1200),
+        plan_policy(Priority::Urgent, 120, 240, 480),
     ])
     .expect("the default policies are valid")
 }
@@ -143,22 +155,26 @@ fn check_policy_coverage(policies: &SlaPolicies) -> Result<(), String> {
             ));
         }
     }
-    // Customers raise disputes only, so far; the payment-plan issue adds
-    // its kind here when customers can raise it.
-    let dispute = RequestKind::Dispute.sla_kind();
-    let missing: Vec<String> = PRIORITIES
-        .into_iter()
-        .filter(|p| policies.find(&dispute, *p).is_none())
-        .map(|p| p.to_string())
-        .collect();
-    if missing.is_empty() {
-        Ok(())
-    } else {
-        Err(format!(
-            "disputes need a policy for every priority (missing: {})",
-            missing.join(", ")
-        ))
+    // Customers raise disputes and payment plans (issue 12); questions
+    // may stay without a policy until customers can ask them.
+    for (kind, words) in [
+        (RequestKind::Dispute, "disputes"),
+        (RequestKind::PaymentPlan, "payment plans"),
+    ] {
+        let kind = kind.sla_kind();
+        let missing: Vec<String> = PRIORITIES
+            .into_iter()
+            .filter(|p| policies.find(&kind, *p).is_none())
+            .map(|p| p.to_string())
+            .collect();
+        if !missing.is_empty() {
+            return Err(format!(
+                "{words} need a policy for every priority (missing: {})",
+                missing.join(", ")
+            ));
+        }
     }
+    Ok(())
 }
 
 /// Reads both settings from one read of the table.
@@ -192,10 +208,24 @@ async fn read_settings_hashed(conn: &mut Conn) -> ServiceResult<(SlaSettings, i6
 }
 
 /// The active staff user acting, or `Forbidden` (as `require_active_staff`).
-async fn acting_staff(conn: &mut Conn, staff_id: i64) -> ServiceResult<StaffRow> {
+pub(super) async fn acting_staff(conn: &mut Conn, staff_id: i64) -> ServiceResult<StaffRow> {
     accounts::active_staff(conn, staff_id)
         .await?
         .ok_or_else(|| ServiceError::Forbidden("This is for active AR staff only".into()))
+}
+
+/// The active staff user acting and the request they act on (`NotFound`
+/// for an unknown id), as every change of AR's to a request starts.
+async fn staff_on_request(
+    conn: &mut Conn,
+    staff_id: i64,
+    request_id: i64,
+) -> ServiceResult<(StaffRow, StaffRequest)> {
+    let staff = acting_staff(conn, staff_id).await?;
+    let request = repo::request(conn, request_id)
+        .await?
+        .ok_or(ServiceError::NotFound)?;
+    Ok((staff, request))
 }
 
 fn require_admin(staff: &StaffRow, doing: &str) -> ServiceResult<()> {
@@ -207,7 +237,7 @@ fn require_admin(staff: &StaffRow, doing: &str) -> ServiceResult<()> {
     }
 }
 
-fn staff_event<'a>(
+pub(super) fn staff_event<'a>(
     staff: &StaffRow,
     customer_id: Option<i64>,
     subject: String,
@@ -739,7 +769,8 @@ impl Services {
             Some(p) => (Some(per_page), (p - 1) * per_page),
             None => (None, 0),
         };
-        let listed = repo::queue_page(&mut tx, &query, sla, now, limit, offset).await?;
+        let listed =
+            repo::queue_page(&mut tx, self.db.backend(), &query, sla, now, limit, offset).await?;
         let ids: Vec<i64> = listed.iter().map(|l| l.request.request_id).collect();
         let events = repo::events_of(&mut tx, &ids).await?;
         tx.commit().await?;
@@ -807,16 +838,37 @@ impl Services {
     /// round.
     pub async fn refresh_sla_positions(&self) -> ServiceResult<SlaSettings> {
         for _ in 0..3 {
-            let (settings, hash) = {
+            // The common case, nothing changed, reads the settings and two
+            // small indexes (migration 0016), no open request.
+            {
                 let mut conn = self.db.pool.acquire().await?;
                 let (settings, hash) = read_settings_hashed(&mut conn).await?;
-                if repo::stale_positions(&mut conn, hash).await?.is_empty() {
+                if repo::queue_folded_settings(&mut conn).await? == Some(hash)
+                    && repo::requests_with_new_events(&mut conn).await?.is_empty()
+                {
                     return Ok(settings);
                 }
-                (settings, hash)
-            };
+            }
             let mut tx = self.db.begin_write().await?;
-            let stale = repo::stale_positions(&mut tx, hash).await?;
+            // Read again under the write lock: another server may have
+            // changed or folded the settings meanwhile.
+            let (settings, hash) = read_settings_hashed(&mut tx).await?;
+            let settings_changed = repo::queue_folded_settings(&mut tx).await? != Some(hash);
+            let stale = if settings_changed {
+                repo::stale_positions(&mut tx, hash).await?
+            } else {
+                let mut open = Vec::new();
+                for (request, is_open) in repo::requests_with_new_events(&mut tx).await? {
+                    if is_open {
+                        open.push(request);
+                    } else {
+                        // Closed: out of the queue, nothing to fold.
+                        repo::mark_events_seen(&mut tx, request.request_id, request.event_count)
+                            .await?;
+                    }
+                }
+                open
+            };
             let ids: Vec<i64> = stale.iter().map(|s| s.request_id).collect();
             let mut by_request: std::collections::HashMap<i64, Vec<SlaEvent>> =
                 std::collections::HashMap::with_capacity(ids.len());
@@ -835,6 +887,11 @@ impl Services {
                 )
                 .await?;
             }
+            // Rows an event overtook keep a count that differs from what
+            // they were folded from, so the new-events index finds them.
+            if settings_changed {
+                repo::set_queue_folded_settings(&mut tx, hash).await?;
+            }
             tx.commit().await?;
         }
         let mut conn = self.db.pool.acquire().await?;
@@ -852,10 +909,7 @@ impl Services {
     ) -> ServiceResult<()> {
         let now = self.clock.now();
         let mut tx = self.db.begin_write().await?;
-        let staff = acting_staff(&mut tx, staff_id).await?;
-        let request = repo::request(&mut tx, request_id)
-            .await?
-            .ok_or(ServiceError::NotFound)?;
+        let (staff, request) = staff_on_request(&mut tx, staff_id, request_id).await?;
         if !request.status.is_open() {
             return Err(closed(&request));
         }
@@ -950,10 +1004,7 @@ impl Services {
     ) -> ServiceResult<()> {
         let now = self.clock.now();
         let mut tx = self.db.begin_write().await?;
-        let staff = acting_staff(&mut tx, staff_id).await?;
-        let request = repo::request(&mut tx, request_id)
-            .await?
-            .ok_or(ServiceError::NotFound)?;
+        let (staff, request) = staff_on_request(&mut tx, staff_id, request_id).await?;
         if !request.status.is_open() {
             return Err(closed(&request));
         }
@@ -997,10 +1048,7 @@ impl Services {
         let body = checked_text("message", body, "a message", MAX_MESSAGE_CHARS)?;
         let now = self.clock.now();
         let mut tx = self.db.begin_write().await?;
-        let staff = acting_staff(&mut tx, staff_id).await?;
-        let request = repo::request(&mut tx, request_id)
-            .await?
-            .ok_or(ServiceError::NotFound)?;
+        let (staff, request) = staff_on_request(&mut tx, staff_id, request_id).await?;
         if !internal && !request.status.is_open() {
             return Err(closed(&request));
         }
@@ -1071,10 +1119,7 @@ impl Services {
     ) -> ServiceResult<()> {
         let now = self.clock.now();
         let mut tx = self.db.begin_write().await?;
-        let staff = acting_staff(&mut tx, staff_id).await?;
-        let request = repo::request(&mut tx, request_id)
-            .await?
-            .ok_or(ServiceError::NotFound)?;
+        let (staff, request) = staff_on_request(&mut tx, staff_id, request_id).await?;
         if !repo::wait_on_customer(&mut tx, request_id).await? {
             return Err(match request.status {
                 RequestStatus::WaitingOnCustomer => {
@@ -1171,6 +1216,17 @@ impl Services {
                 _ => closed(&request),
             });
         };
+        // A payment plan is settled by its own actions (approve, counter,
+        // decline: services::staff_plans), which move the plan with its
+        // request; an outcome here would leave the plan proposed. Returning
+        // drops the transaction, so the guarded update above is undone.
+        if request.kind == RequestKind::PaymentPlan {
+            return Err(ServiceError::Conflict(
+                "A payment plan request is answered on its plan: approve, counter or decline it \
+                 there. Nothing was written."
+                    .into(),
+            ));
+        }
         let mut resolved = Resolved {
             outcome,
             credit_note_id: None,
@@ -1390,6 +1446,14 @@ mod tests {
         rest[..rest.find('\'').expect("a closing quote")].to_owned()
     }
 
+    /// What migration 0014 appends to the stored policies.
+    fn plans_appended(migration: &str) -> String {
+        let marker = "length(value) - 1) || '";
+        let at = migration.find(marker).expect("0014 appends plan policies") + marker.len();
+        let rest = &migration[at..];
+        rest[..rest.find('\'').expect("a closing quote")].to_owned()
+    }
+
     #[test]
     fn the_seeded_settings_parse_and_equal_the_rust_defaults_on_both_engines() {
         for migration in [
@@ -1401,8 +1465,25 @@ mod tests {
             assert_eq!(calendar, default_business_calendar());
             let policies: SlaPolicies =
                 serde_json::from_str(&seeded(migration, POLICIES_KEY)).unwrap();
-            assert_eq!(policies, default_sla_policies());
-            assert!(check_policy_coverage(&policies).is_ok());
+            // 0014 appends the payment plans' policies.
+            let plans = plans_appended(include_str!(
+                "../../../../migrations/sqlite/0014_payment_plans.sql"
+            ));
+            assert_eq!(
+                plans,
+                plans_appended(include_str!(
+                    "../../../../migrations/postgres/0014_payment_plans.sql"
+                ))
+            );
+            let value = seeded(migration, POLICIES_KEY);
+            let policies_now: SlaPolicies =
+                serde_json::from_str(&format!("{}{plans}", &value[..value.len() - 1])).unwrap();
+            assert_eq!(policies_now, default_sla_policies());
+            assert!(check_policy_coverage(&policies_now).is_ok());
+            assert!(
+                check_policy_coverage(&policies).is_err(),
+                "0008 alone has no plan policies"
+            );
         }
     }
 
