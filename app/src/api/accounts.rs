@@ -11,7 +11,9 @@ pub async fn account_overview(customer_id: String) -> Result<AccountOverviewView
 
     let access = require_contact()?;
     let customer_id = id(&customer_id)?;
-    let overview = mapped(services()?.account_overview(&access, customer_id).await)?;
+    let services = services()?;
+    let overview = mapped(services.account_overview(&access, customer_id).await)?;
+    let in_plan = mapped(services.invoices_in_plan(&access, customer_id).await)?;
     Ok(AccountOverviewView {
         customer_id: overview.customer_id,
         customer_name: overview.customer_name,
@@ -20,7 +22,7 @@ pub async fn account_overview(customer_id: String) -> Result<AccountOverviewView
         open_invoices: overview
             .open_invoices
             .into_iter()
-            .map(invoice_row)
+            .map(|i| invoice_row(i, &in_plan))
             .collect(),
     })
 }

@@ -74,6 +74,7 @@ pub async fn invoice_list(customer_id: String, query: String) -> Result<InvoiceL
             .invoice_list(&access, customer_id, query.clone())
             .await,
     )?;
+    let in_plan = mapped(services.invoices_in_plan(&access, customer_id).await)?;
     let links = ListLinks::new(&path, &query);
     let columns = [
         (SortKey::Number, "Invoice"),
@@ -106,7 +107,11 @@ pub async fn invoice_list(customer_id: String, query: String) -> Result<InvoiceL
         filtered: !query.filter_pairs().is_empty(),
         filters,
         error: None,
-        rows: list.invoices.into_iter().map(invoice_row).collect(),
+        rows: list
+            .invoices
+            .into_iter()
+            .map(|i| invoice_row(i, &in_plan))
+            .collect(),
         matching: list.matching,
         totals: list.totals.into_iter().map(balance).collect(),
         columns,
@@ -134,15 +139,24 @@ pub async fn invoice_detail(
     use portal_core::domain::Money;
     use portal_core::services::invoices::{quantity, tax_rate, Viewer};
 
-    let Some(viewer) = signed_in().and_then(|s| Viewer::of(&s)) else {
+    let signed_in = signed_in();
+    let Some(viewer) = signed_in.as_ref().and_then(Viewer::of) else {
         return fail(AppError::Unauthorized);
     };
     let (customer_id, invoice_id) = (id(&customer_id)?, id(&invoice_id)?);
+    let services = services()?;
     let d = mapped(
-        services()?
+        services
             .invoice_detail(&viewer, customer_id, invoice_id)
             .await,
     )?;
+    // The running plan it is in, for the account's contacts only.
+    let plan_id = match signed_in.and_then(|s| s.access).filter(|_| !d.via_link) {
+        Some(access) => mapped(services.invoices_in_plan(&access, customer_id).await)?
+            .get(&invoice_id)
+            .copied(),
+        None => None,
+    };
     let row = &d.invoice.row;
     let money = |minor: i64| Money::new(minor, row.currency).display();
     let via_link = d.via_link;
@@ -218,6 +232,7 @@ pub async fn invoice_detail(
         pending: (row.pending_minor > 0).then(|| money(row.pending_minor)),
         pay_href: (d.can_pay && d.invoice.payable_minor() > 0)
             .then(|| format!("/accounts/{customer_id}/pay?invoice={invoice_id}")),
+        plan_id,
     })
 }
 

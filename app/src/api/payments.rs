@@ -179,6 +179,44 @@ pub async fn pay_form(customer_id: String, query: String) -> Result<PayFormView,
         .map(|(_, v)| v.clone())
         .collect();
     let services = services()?;
+    // `?plan=` (a plan's "Pay next instalment"): its next instalment spread
+    // over the plan's invoices. Coming back from the review names the
+    // invoices instead, with what was typed.
+    let plan_id = typed("plan".into())
+        .filter(|_| ids.is_empty())
+        .and_then(|p| p.parse::<i64>().ok());
+    let plan_amounts = match plan_id {
+        Some(plan_id) => super::ssr::mapped(
+            services
+                .plan_pay_amounts(&access, customer_id, plan_id)
+                .await,
+        )?,
+        None => Vec::new(),
+    };
+    // The form with nothing to fill in, only why (the page says it).
+    let refused = |problem: String| -> Result<PayFormView, AppError> {
+        Ok(PayFormView {
+            customer_id,
+            customer_name: member_customer_name(&access, customer_id)?,
+            currency: String::new(),
+            invoices: vec![],
+            credits: vec![],
+            methods: vec![],
+            email: String::new(),
+            plan_note: None,
+            problem: Some(problem),
+        })
+    };
+    if let (Some(plan_id), true) = (plan_id, plan_amounts.is_empty()) {
+        return refused(format!(
+            "Payment plan {plan_id} has no instalment to pay now."
+        ));
+    }
+    let ids = if plan_amounts.is_empty() {
+        ids
+    } else {
+        plan_amounts.iter().map(|(invoice, _)| *invoice).collect()
+    };
     let choice = match services.payment_choice(contact_id, customer_id, &ids).await {
         Ok(choice) => choice,
         Err(e @ (ServiceError::Invalid { .. } | ServiceError::Forbidden(_))) => {
@@ -186,18 +224,7 @@ pub async fn pay_form(customer_id: String, query: String) -> Result<PayFormView,
             if let ServiceError::Forbidden(_) = e {
                 super::ssr::status(http::StatusCode::FORBIDDEN);
             }
-            let problem = e.to_string();
-            let customer_name = member_customer_name(&access, customer_id)?;
-            return Ok(PayFormView {
-                customer_id,
-                customer_name,
-                currency: String::new(),
-                invoices: vec![],
-                credits: vec![],
-                methods: vec![],
-                email: String::new(),
-                problem: Some(problem),
-            });
+            return refused(e.to_string());
         }
         Err(e) => return super::ssr::fail(AppError::from(e)),
     };
@@ -220,7 +247,12 @@ pub async fn pay_form(customer_id: String, query: String) -> Result<PayFormView,
                     .then(|| money(i.disputed_minor.min(i.balance_minor))),
                 payable: money(i.payable_minor()),
                 amount_value: typed(format!("amount_{}", i.invoice_id)).unwrap_or_else(|| {
-                    Money::new(i.payable_minor(), choice.currency).decimal_string()
+                    let plan_amount = plan_amounts
+                        .iter()
+                        .find(|(invoice, _)| *invoice == i.invoice_id)
+                        .map(|(_, amount)| *amount);
+                    Money::new(plan_amount.unwrap_or(i.payable_minor()), choice.currency)
+                        .decimal_string()
                 }),
             })
             .collect(),
@@ -250,6 +282,12 @@ pub async fn pay_form(customer_id: String, query: String) -> Result<PayFormView,
             })
             .collect(),
         email: typed("email".into()).unwrap_or(choice.contact_email),
+        plan_note: plan_id.map(|plan_id| {
+            format!(
+                "The amounts pay the next instalment of payment plan {plan_id}, {}. You can change them: paying more counts toward the next instalments.",
+                money(plan_amounts.iter().map(|(_, amount)| amount).sum::<i64>())
+            )
+        }),
         problem: None,
     })
 }

@@ -1,5 +1,5 @@
-//! An invoice's standing as a badge, and the badges a payment in flight
-//! and an open dispute add: the overview, the list, the invoice page and
+//! An invoice's standing as a badge, and the badges a payment in flight,
+//! an open dispute and a running payment plan add: the overview, the list, the invoice page and
 //! the pay form all show them the same way. Each says its state in words,
 //! not by colour alone.
 
@@ -13,12 +13,22 @@ pub fn InvoiceStatus(
     /// What an open dispute holds (issue 11).
     #[prop(default = None)]
     disputed: Option<String>,
+    /// The running payment plan it is in (issue 12).
+    #[prop(default = None)]
+    in_plan: Option<i64>,
 ) -> impl IntoView {
     view! {
         <span class=format!("status status-{key}")>{label}</span>
         {pending.map(|amount| view! { <PaymentPending amount/> })}
         {disputed.map(|amount| view! { <Disputed amount/> })}
+        {in_plan.map(|_| view! { <InPlan/> })}
     }
+}
+
+/// Paid in instalments under a running payment plan (issue 12).
+#[component]
+pub fn InPlan() -> impl IntoView {
+    view! { <span class="status status-in-plan">"In plan"</span> }
 }
 
 /// What a payment in flight holds back (ACH takes days to settle).

@@ -91,7 +91,7 @@ fn AccountView(account: AccountOverviewView) -> impl IntoView {
                                     <td>{i.po_number.unwrap_or_default()}</td>
                                     <td>{i.issue_date}</td>
                                     <td>{i.due_date}</td>
-                                    <td><InvoiceStatus key=i.status_key label=i.status_label pending=i.pending disputed=i.disputed/></td>
+                                    <td><InvoiceStatus key=i.status_key label=i.status_label pending=i.pending disputed=i.disputed in_plan=i.in_plan/></td>
                                     <td class="num">{i.total}</td>
                                     <td class="num">{i.balance}</td>
                                 </tr>

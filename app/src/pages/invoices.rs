@@ -168,7 +168,7 @@ fn InvoiceListView(list: InvoiceListView) -> impl IntoView {
                                         <td>{i.issue_date.clone()}</td>
                                         <td>{i.due_date.clone()}</td>
                                         <td>
-                                            <InvoiceStatus key=i.status_key.clone() label=i.status_label.clone() pending=i.pending.clone() disputed=i.disputed.clone()/>
+                                            <InvoiceStatus key=i.status_key.clone() label=i.status_label.clone() pending=i.pending.clone() disputed=i.disputed.clone() in_plan=i.in_plan/>
                                         </td>
                                         <td class="num">{i.total.clone()}</td>
                                         <td class="num">{i.balance.clone()}</td>
@@ -264,8 +264,11 @@ fn InvoiceView(invoice: InvoiceDetailView) -> impl IntoView {
             <div>
                 <h1>{format!("Invoice {}", i.number)}</h1>
                 <p>
-                    <InvoiceStatus key=i.status_key.clone() label=i.status_label.clone() pending=i.pending.clone() disputed=i.disputed.clone()/>
+                    <InvoiceStatus key=i.status_key.clone() label=i.status_label.clone() pending=i.pending.clone() disputed=i.disputed.clone() in_plan=i.plan_id/>
                 </p>
+                {i.plan_id.map(|plan_id| view! {
+                    <p><a href=format!("/accounts/{}/plans/{plan_id}", i.customer_id)>{format!("Paid in instalments: see payment plan {plan_id}")}</a></p>
+                })}
                 {i.open_request_href.clone().map(|href| view! {
                     <p><a href=href>"Dispute open — see the request"</a></p>
                 })}

@@ -50,6 +50,7 @@ fn PayFormBody(f: PayFormView) -> impl IntoView {
                     <section class="card" aria-labelledby="amounts-heading">
                         <h2 id="amounts-heading">"Amounts"</h2>
                         <p class="muted">{format!("Pay each invoice in full or in part, in {}.", f.currency)}</p>
+                        {f.plan_note.clone().map(|note| view! { <p class="notice notice-info">{note}</p> })}
                         <ScrollTable labelledby="amounts-heading">
                             <thead>
                                 <tr>

@@ -10,6 +10,7 @@ use leptos_router::hooks::{use_location, use_params_map};
 use crate::api::staff_requests::staff_request;
 use crate::components::{textarea_text, LoadedPage, LocalTime, ScrollTable};
 use crate::models::staff_requests::{StaffMessageView, StaffRequestView};
+use crate::pages::staff_plan::StaffPlanSection;
 
 /// `/staff/requests/:request_id`
 #[component]
@@ -34,6 +35,8 @@ pub fn StaffRequestPage() -> impl IntoView {
 fn RequestBody(r: StaffRequestView) -> impl IntoView {
     let title = format!("{} · AR workspace", r.title);
     let base = format!("/staff/requests/{}", r.request_id);
+    // `kind` is the label of `RequestKind::PaymentPlan` (api::requests).
+    let is_plan = r.kind == "Payment plan";
     view! {
         <Title text=title/>
         <p><a href="/staff/requests">"← Requests"</a></p>
@@ -44,6 +47,9 @@ fn RequestBody(r: StaffRequestView) -> impl IntoView {
         {r.notice.clone().map(|text| view! { <div class="alert success" role="status"><p>{text}</p></div> })}
         {r.problem.clone().map(|text| view! { <div class="alert error" role="alert"><p>{text}</p></div> })}
         <RequestHeader r=r.clone()/>
+        // A payment plan is decided in its own section (issue 12), not
+        // with a dispute's outcomes.
+        {is_plan.then(|| view! { <StaffPlanSection/> })}
         <SlaTargets r=r.clone()/>
         <section class="card" aria-labelledby="thread-heading">
             <h2 id="thread-heading">"Thread"</h2>
@@ -52,7 +58,7 @@ fn RequestBody(r: StaffRequestView) -> impl IntoView {
             </ol>
             <ReplyForm r=r.clone() action=format!("{base}/reply")/>
         </section>
-        {r.open.then(|| view! { <WorkForms r=r.clone() base=base.clone()/> })}
+        {r.open.then(|| view! { <WorkForms r=r.clone() base=base.clone() resolve=!is_plan/> })}
         <section class="card" aria-labelledby="history-heading">
             <h2 id="history-heading">"Status history"</h2>
             <ol class="history">
@@ -180,7 +186,7 @@ fn ReplyForm(r: StaffRequestView, action: String) -> impl IntoView {
 }
 
 #[component]
-fn WorkForms(r: StaffRequestView, base: String) -> impl IntoView {
+fn WorkForms(r: StaffRequestView, base: String, resolve: bool) -> impl IntoView {
     let k = r.kept.clone();
     let outcome = if k.outcome.is_empty() {
         "credit_note".to_owned()
@@ -220,6 +226,7 @@ fn WorkForms(r: StaffRequestView, base: String) -> impl IntoView {
                     " "<button type="submit">"Assign"</button>
                 </form>
             </div>
+            {resolve.then(|| view! {
             <form method="post" action=format!("{base}/resolve") class="resolve-form">
                 <h3 id="resolve-heading">"Resolve"</h3>
                 <fieldset class="choice">
@@ -250,6 +257,7 @@ fn WorkForms(r: StaffRequestView, base: String) -> impl IntoView {
                 <p class="muted small">"Only the fields of the chosen outcome are used. The customer is emailed the outcome."</p>
                 <div class="actions"><button type="submit">"Resolve the request"</button></div>
             </form>
+            })}
         </section>
     }
 }

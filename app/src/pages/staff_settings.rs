@@ -13,6 +13,7 @@ use leptos_router::hooks::use_location;
 use crate::api::staff_admin::staff_settings;
 use crate::components::{LoadedPage, ScrollTable};
 use crate::models::staff_admin::{FormNote, ReasonView, StaffSettingsView};
+use crate::pages::staff_plan::PlanPolicySection;
 
 /// `/staff/settings`
 #[component]
@@ -29,7 +30,7 @@ pub fn StaffSettingsPage() -> impl IntoView {
 
 /// The outcome of a form, at its top: saved, or what to fix.
 #[component]
-fn Note(note: FormNote) -> impl IntoView {
+pub(crate) fn Note(note: FormNote) -> impl IntoView {
     view! {
         {note.saved.map(|text| view! { <p class="notice notice-info" role="status">{text}</p> })}
         {note.problem.map(|(_, message)| view! {
@@ -41,7 +42,7 @@ fn Note(note: FormNote) -> impl IntoView {
 /// A labelled text input; a refused one is marked invalid and described by
 /// its message.
 #[component]
-fn TextField(
+pub(crate) fn TextField(
     id: String,
     name: String,
     label: String,
@@ -216,6 +217,8 @@ fn SettingsBody(s: StaffSettingsView) -> impl IntoView {
                 </form>
             })}
         </section>
+
+        <PlanPolicySection/>
     }
 }
 

@@ -11,6 +11,7 @@ pub mod invoice_status;
 pub mod list_links;
 pub mod money;
 pub mod payment_state;
+pub mod plan;
 pub mod request;
 pub mod roles;
 pub mod sla;

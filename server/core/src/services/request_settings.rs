@@ -19,7 +19,7 @@ use std::collections::BTreeSet;
 use chrono::{NaiveDate, Weekday};
 use chrono_tz::Tz;
 
-use super::staff_requests::SlaSettings;
+use super::staff_requests::{acting_staff, staff_event, SlaSettings};
 use super::Services;
 use crate::domain::audit::Action;
 use crate::domain::request::RequestKind;
@@ -29,7 +29,7 @@ use crate::domain::sla::{
 };
 use crate::domain::StaffRole;
 use crate::error::{ServiceError, ServiceResult};
-use crate::repo::accounts::{self, StaffRow};
+use crate::repo::accounts::StaffRow;
 use crate::repo::audit::{self, AuditEvent};
 use crate::repo::request_settings::{self as repo, ReasonAdminRow};
 use crate::repo::Conn;
@@ -325,8 +325,9 @@ impl PoliciesForm {
         Self { rows }
     }
 
-    /// The policies these fields describe. Disputes need every priority;
-    /// other kinds may be left blank until customers can raise them.
+    /// The policies these fields describe. Disputes and payment plans
+    /// (which customers raise) need every priority; questions may be left
+    /// blank until customers can ask them.
     pub fn policies(&self) -> Result<SlaPolicies, FormProblem> {
         let mut policies = Vec::new();
         for row in &self.rows {
@@ -334,10 +335,10 @@ impl PoliciesForm {
                 && row.warning_percent.trim().is_empty();
             let name = format!("{} ({} priority)", kind_words(row.kind), row.priority);
             if blank {
-                if row.kind == RequestKind::Dispute {
+                if row.kind != RequestKind::Question {
                     return Err(FormProblem::new(
                         policy_field(row.kind, row.priority, "first"),
-                        format!("{name}: every dispute priority needs its targets."),
+                        format!("{name}: every priority needs its targets."),
                     ));
                 }
                 continue;
@@ -471,9 +472,7 @@ const ADMINS_ONLY: &str =
     "Only AR admins change the calendar, SLA policies and reason codes. Ask an admin if something needs changing.";
 
 async fn acting_admin(conn: &mut Conn, staff_id: i64) -> ServiceResult<StaffRow> {
-    let staff = accounts::active_staff(conn, staff_id)
-        .await?
-        .ok_or_else(|| ServiceError::Forbidden("This is for active AR staff only".into()))?;
+    let staff = acting_staff(conn, staff_id).await?;
     match staff.role {
         StaffRole::Admin => Ok(staff),
         StaffRole::Agent => Err(ServiceError::Forbidden(ADMINS_ONLY.into())),
@@ -486,24 +485,20 @@ fn reason_event<'a>(
     action: Action,
     detail: serde_json::Value,
 ) -> AuditEvent<'a> {
-    AuditEvent {
-        actor_kind: "staff",
-        actor_id: Some(staff.staff_id),
-        customer_id: None,
+    staff_event(
+        staff,
+        None,
+        format!("request_reason:{code}"),
         action,
         detail,
-        ip: None,
-        subject: Some(format!("request_reason:{code}")),
-    }
+    )
 }
 
 impl Services {
     /// The settings in force and every reason code (staff only).
     pub async fn request_settings(&self, staff_id: i64) -> ServiceResult<SettingsOverview> {
         let mut conn = self.db.pool.acquire().await?;
-        let staff = accounts::active_staff(&mut conn, staff_id)
-            .await?
-            .ok_or_else(|| ServiceError::Forbidden("This is for active AR staff only".into()))?;
+        let staff = acting_staff(&mut conn, staff_id).await?;
         let reasons = repo::all_reasons(&mut conn).await?;
         drop(conn);
         Ok(SettingsOverview {

@@ -2,7 +2,8 @@
 //! first so it reads as a story, that the customer and AR both see. It
 //! says when the invoice was issued, links and reminders sent, views by
 //! the customer, payments and their status changes, dispute status
-//! changes and customer-visible messages, and credits applied. Internal
+//! changes and customer-visible messages, credits applied, and the events
+//! of payment plans covering the invoice (issue 12). Internal
 //! notes are never part of it (the repository does not read them), so the
 //! staff variant shows exactly the customer's entries, with names instead
 //! of "you".
@@ -16,6 +17,7 @@ use crate::domain::payment_state::{method_label, payment_number};
 use crate::domain::Money;
 use crate::error::{ServiceError, ServiceResult};
 use crate::repo::invoices::{self as invoices_repo, InvoiceLedgerRow};
+use crate::repo::plans::PlanActor;
 use crate::repo::timeline::{self as repo, AuditRow};
 use crate::repo::{accounts, Conn};
 use crate::services::access::ContactAccess;
@@ -59,6 +61,8 @@ pub enum EntryKind {
     Dispute,
     Message,
     Credit,
+    /// A payment plan covering the invoice was proposed, decided, or moved.
+    Plan,
 }
 
 impl EntryKind {
@@ -71,6 +75,7 @@ impl EntryKind {
             EntryKind::Dispute => "dispute",
             EntryKind::Message => "message",
             EntryKind::Credit => "credit",
+            EntryKind::Plan => "plan",
         }
     }
 }
@@ -166,6 +171,7 @@ pub(crate) async fn timeline_entries(
     let disputes = repo::disputes(conn, invoice_id).await?;
     let credits = repo::credits(conn, invoice_id).await?;
     let payments = repo::payments(conn, invoice_id).await?;
+    let plan_events = crate::repo::plans::invoice_plan_events(conn, invoice_id).await?;
 
     let contact = |id: Option<i64>, name: Option<String>| match (reader, id) {
         (Reader::Contact(me), Some(id)) if id == me => Actor::You,
@@ -431,6 +437,25 @@ pub(crate) async fn timeline_entries(
                 money(c.amount_minor)
             ),
         ));
+    }
+
+    // Payment plans covering the invoice: each plan event (its note is
+    // customer-visible words: a reason, the portal's explanation).
+    for e in plan_events {
+        let actor = match e.actor {
+            PlanActor::Contact(id) => contact(Some(id), e.actor_name),
+            PlanActor::Staff(_) => staff(e.actor_name),
+            PlanActor::System => Actor::System,
+        };
+        entries.push(TimelineEntry {
+            body: e.note,
+            ..entry(
+                e.at,
+                EntryKind::Plan,
+                actor,
+                format!("{} (plan {})", e.event.words(), e.plan_id),
+            )
+        });
     }
 
     // Oldest first; a stable sort keeps each source's own order on a tie
