@@ -9,7 +9,8 @@ use std::sync::{Arc, Mutex};
 
 use axum::body::Bytes;
 use axum::extract::{Path, State};
-use axum::http::HeaderMap;
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use serde_json::{json, Value};
@@ -46,6 +47,14 @@ struct Inner {
     by_idempotency_key: HashMap<String, Value>,
     events: Vec<Value>,
     next: u64,
+    /// Off-session PaymentIntents by Idempotency-Key: (HTTP status, body).
+    intents_by_key: HashMap<String, (u16, Value)>,
+    /// Answer the next `POST /v1/payment_intents` with a 500 (before
+    /// anything is created or saved under its key, as a failing proxy or
+    /// an outage in front of the API would).
+    fail_next_intent: bool,
+    /// Intents actually created (idempotent replays not counted).
+    intents_created: usize,
 }
 
 #[derive(Clone, Default)]
@@ -70,6 +79,11 @@ impl FakeStripe {
             .route("/v1/checkout/sessions/{id}", get(retrieve_session))
             .route("/v1/checkout/sessions/{id}/expire", post(expire_session))
             .route("/v1/events", get(list_events))
+            .route("/v1/payment_intents", post(create_intent))
+            .route(
+                "/v1/payment_methods/{id}/detach",
+                post(detach_payment_method),
+            )
             .with_state(fake.clone());
         tokio::spawn(async move { axum::serve(listener, app).await });
         fake
@@ -84,6 +98,31 @@ impl FakeStripe {
             .filter(|r| r.method == method && r.path == path)
             .cloned()
             .collect()
+    }
+
+    /// The next `POST /v1/payment_intents` answers 500 once.
+    pub fn fail_next_intent(&self) {
+        self.inner.lock().unwrap().fail_next_intent = true;
+    }
+
+    /// PaymentIntents created (a replay of a key creates none).
+    pub fn intents_created(&self) -> usize {
+        self.inner.lock().unwrap().intents_created
+    }
+
+    /// Completes a setup-mode session as Checkout would, saving a method
+    /// of `pm_type` (`card` or `us_bank_account`) under `pm_id`.
+    pub fn complete_setup(&self, id: &str, pm_id: &str, pm_type: &str) {
+        let mut inner = self.inner.lock().unwrap();
+        let session = inner.sessions.get_mut(id).unwrap();
+        session["status"] = json!("complete");
+        session["url"] = Value::Null;
+        session["setup_intent"] = json!({
+            "id": format!("seti_fake_{id}"),
+            "object": "setup_intent",
+            "status": "succeeded",
+            "payment_method": payment_method(pm_id, pm_type),
+        });
     }
 
     pub fn session(&self, id: &str) -> Value {
@@ -188,7 +227,7 @@ async fn create_session(
         session["currency"] = json!(field("line_items[0][price_data][currency]"));
         session["customer"] = json!(field("customer"));
         session["metadata"] = json!({"portal_payment_id": field("metadata[portal_payment_id]")});
-        session["mode"] = json!("payment");
+        session["mode"] = json!(field("mode").unwrap_or_else(|| "payment".into()));
         session["payment_intent"] = Value::Null;
         session["payment_status"] = json!("unpaid");
         session["status"] = json!("open");
@@ -229,4 +268,111 @@ async fn list_events(State(fake): State<FakeStripe>) -> Json<Value> {
     // Newest first, as Stripe lists.
     let data: Vec<Value> = inner.events.iter().rev().cloned().collect();
     Json(json!({"object": "list", "url": "/v1/events", "has_more": false, "data": data}))
+}
+
+/// A `payment_method` object as Stripe's fixtures shape it.
+fn payment_method(id: &str, pm_type: &str) -> Value {
+    if pm_type == "us_bank_account" {
+        json!({"id": id, "object": "payment_method", "type": "us_bank_account",
+               "us_bank_account": {"bank_name": "STRIPE TEST BANK", "last4": "6789", "account_type": "checking"}})
+    } else {
+        json!({"id": id, "object": "payment_method", "type": "card",
+               "card": {"brand": "visa", "last4": "4242", "exp_month": 12, "exp_year": 2034}})
+    }
+}
+
+/// How the fake's test methods answer an off-session confirmation, after
+/// Stripe's test payment methods: `pm_card_visa` succeeds,
+/// `pm_card_chargeDeclinedStolenCard` (hard) and
+/// `pm_card_chargeDeclinedInsufficientFunds` (soft) are declined, a
+/// `pm_usBankAccount…` debit is processing.
+fn confirmation(pm: &str) -> Result<&'static str, (&'static str, &'static str)> {
+    if pm.contains("StolenCard") {
+        Err(("stolen_card", "Your card was declined."))
+    } else if pm.contains("InsufficientFunds") {
+        Err(("insufficient_funds", "Your card has insufficient funds."))
+    } else if pm.starts_with("pm_usBankAccount") {
+        Ok("processing")
+    } else {
+        Ok("succeeded")
+    }
+}
+
+async fn create_intent(
+    State(fake): State<FakeStripe>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    record(&fake, "POST", "/v1/payment_intents", &headers, &body);
+    let form: Vec<(String, String)> = url::form_urlencoded::parse(&body).into_owned().collect();
+    let field = |name: &str| form.iter().find(|(k, _)| k == name).map(|(_, v)| v.clone());
+    let key = headers
+        .get("idempotency-key")
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_owned);
+    let mut inner = fake.inner.lock().unwrap();
+    if std::mem::take(&mut inner.fail_next_intent) {
+        return (
+            StatusCode::INTERNAL_SERVER_ERROR,
+            Json(json!({"error": {"type": "api_error", "message": "An unknown error occurred"}})),
+        )
+            .into_response();
+    }
+    if let Some((status, answer)) = key.as_ref().and_then(|k| inner.intents_by_key.get(k)) {
+        return (StatusCode::from_u16(*status).unwrap(), Json(answer.clone())).into_response();
+    }
+    inner.next += 1;
+    inner.intents_created += 1;
+    let mut intent = fixture("payment_intent");
+    intent["id"] = json!(format!("pi_fake_{}", inner.next));
+    intent["amount"] = json!(field("amount").unwrap().parse::<i64>().unwrap());
+    intent["currency"] = json!(field("currency"));
+    intent["customer"] = json!(field("customer"));
+    intent["payment_method"] = json!(field("payment_method"));
+    intent["description"] = json!(field("description"));
+    intent["receipt_email"] = json!(field("receipt_email"));
+    intent["next_action"] = Value::Null;
+    intent["canceled_at"] = Value::Null;
+    intent["metadata"] = json!({
+        "portal_payment_id": field("metadata[portal_payment_id]"),
+        "portal_autopay_charge": field("metadata[portal_autopay_charge]"),
+    });
+    let (status, answer) = match confirmation(&field("payment_method").unwrap_or_default()) {
+        Ok(status) => {
+            intent["status"] = json!(status);
+            intent["last_payment_error"] = Value::Null;
+            (200, intent)
+        }
+        Err((decline_code, message)) => {
+            let error = json!({"type": "card_error", "code": "card_declined",
+                               "decline_code": decline_code, "message": message});
+            intent["status"] = json!("requires_payment_method");
+            intent["last_payment_error"] = error.clone();
+            let mut error = error;
+            error["payment_intent"] = intent;
+            (402, json!({"error": error}))
+        }
+    };
+    if let Some(k) = key {
+        inner.intents_by_key.insert(k, (status, answer.clone()));
+    }
+    (StatusCode::from_u16(status).unwrap(), Json(answer)).into_response()
+}
+
+async fn detach_payment_method(
+    State(fake): State<FakeStripe>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+    body: Bytes,
+) -> Json<Value> {
+    record(
+        &fake,
+        "POST",
+        &format!("/v1/payment_methods/{id}/detach"),
+        &headers,
+        &body,
+    );
+    let mut pm = payment_method(&id, "card");
+    pm["customer"] = Value::Null;
+    Json(pm)
 }

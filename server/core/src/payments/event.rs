@@ -121,6 +121,9 @@ pub enum PaymentEvent {
     AttemptFailed { keys: PaymentKeys, message: String },
     /// A chargeback: flag the payment for AR.
     Disputed { keys: PaymentKeys, reason: String },
+    /// An off-session charge (autopay) was declined: nobody is there to
+    /// try another card, so the payment fails.
+    OffSessionDeclined { keys: PaymentKeys, message: String },
     /// Stored and ignored (type not handled, or not one of our payments).
     Ignored(String),
 }
@@ -182,9 +185,43 @@ pub fn session_state_as_event(session: &Value) -> Option<&'static str> {
     }
 }
 
+/// Whether a PaymentIntent is one of autopay's (see `AUTOPAY_METADATA`).
+fn is_autopay(intent: &Value) -> bool {
+    intent
+        .get("metadata")
+        .and_then(|m| m.get(super::AUTOPAY_METADATA))
+        .is_some()
+}
+
+fn intent_keys(intent: &Value) -> PaymentKeys {
+    PaymentKeys {
+        payment_id: payment_id(intent),
+        session_id: None,
+        intent_id: text(intent, "/id"),
+        facts: MoneyFacts::of(intent, "amount"),
+    }
+}
+
 pub fn classify(event_type: &str, object: &Value) -> PaymentEvent {
     match event_type {
         t if t.starts_with("checkout.session.") => checkout_session_signal(object, t),
+        // Autopay's intents have no Checkout Session: their own events
+        // move their payment. Checkout's intents stay with its events.
+        "payment_intent.succeeded" | "payment_intent.processing" if is_autopay(object) => {
+            PaymentEvent::Signal {
+                keys: intent_keys(object),
+                signal: if event_type == "payment_intent.succeeded" {
+                    Signal::Paid
+                } else {
+                    Signal::Submitted
+                },
+            }
+        }
+        "payment_intent.payment_failed" if is_autopay(object) => PaymentEvent::OffSessionDeclined {
+            keys: intent_keys(object),
+            message: text(object, "/last_payment_error/message")
+                .unwrap_or_else(|| "The payment was declined.".into()),
+        },
         "payment_intent.payment_failed" => PaymentEvent::AttemptFailed {
             keys: PaymentKeys {
                 payment_id: payment_id(object),

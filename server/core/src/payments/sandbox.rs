@@ -13,7 +13,11 @@ use std::time::Duration;
 use chrono::{DateTime, Utc};
 use serde_json::{json, Value};
 
-use super::{CheckoutCreated, CheckoutRequest, CustomerRequest, GatewayError, PaymentGateway};
+use super::{
+    is_soft_decline, setup_result_of, CheckoutCreated, CheckoutRequest, CustomerRequest,
+    GatewayError, OffSessionCharge, OffSessionOutcome, OffSessionRequest, PaymentGateway,
+    SetupRequest, SetupSession,
+};
 use crate::clock::Clock;
 use crate::db::Db;
 use crate::repo::sandbox::{self as repo, NewCheckout};
@@ -389,5 +393,333 @@ impl PaymentGateway for SandboxGateway {
         repo::payloads_between(&mut conn, since, self.now())
             .await
             .map_err(unavailable)
+    }
+
+    async fn charge_off_session(
+        &self,
+        request: &OffSessionRequest,
+    ) -> Result<OffSessionCharge, GatewayError> {
+        let unavailable = |e: sqlx::Error| GatewayError::Unavailable(e.to_string());
+        let mut tx = self.db.begin_write().await.map_err(unavailable)?;
+        // Stripe's idempotency: the same key answers the same intent.
+        if let Some(answer) =
+            crate::repo::autopay::sandbox_intent(&mut tx, &request.idempotency_key)
+                .await
+                .map_err(unavailable)?
+        {
+            tx.rollback().await.map_err(unavailable)?;
+            let intent: Value = serde_json::from_str(&answer)
+                .map_err(|e| GatewayError::Unavailable(e.to_string()))?;
+            return Ok(intent_outcome(&intent));
+        }
+        let now = self.now();
+        let test_method = SandboxMethod::of_id(&request.payment_method_id).ok_or_else(|| {
+            GatewayError::Refused(format!(
+                "No such PaymentMethod: '{}'",
+                request.payment_method_id
+            ))
+        })?;
+        let (status, error) = match test_method.decline() {
+            Some((code, message)) => (
+                "requires_payment_method",
+                Some(
+                    json!({"type": "card_error", "code": "card_declined", "decline_code": code, "message": message}),
+                ),
+            ),
+            None if test_method == SandboxMethod::AchOk => ("processing", None),
+            None => ("succeeded", None),
+        };
+        let mut metadata = serde_json::Map::new();
+        metadata.insert(
+            super::event::PAYMENT_ID_METADATA.to_owned(),
+            Value::String(request.payment_id.to_string()),
+        );
+        metadata.insert(
+            super::AUTOPAY_METADATA.to_owned(),
+            Value::String(request.charge_id.to_string()),
+        );
+        let intent_id = random_id("pi_sandbox");
+        let mut intent = json!({
+            "id": intent_id,
+            "object": "payment_intent",
+            "amount": request.amount_minor,
+            "currency": request.currency.code().to_ascii_lowercase(),
+            "customer": request.gateway_customer_id,
+            "payment_method": request.payment_method_id,
+            "payment_method_types": [request.method.stripe_type()],
+            "livemode": false,
+            "metadata": metadata,
+            "status": status,
+            "last_payment_error": error,
+        });
+        match status {
+            "succeeded" => {
+                self.schedule(&mut tx, "payment_intent.succeeded", now, intent.clone())
+                    .await
+                    .map_err(unavailable)?;
+            }
+            "processing" => {
+                self.schedule(&mut tx, "payment_intent.processing", now, intent.clone())
+                    .await
+                    .map_err(unavailable)?;
+                // ACH settles days later, as its checkout does.
+                let later = now + chrono::Duration::from_std(self.ach_delay).unwrap_or_default();
+                let mut settled = intent.clone();
+                settled["status"] = json!("succeeded");
+                self.schedule(&mut tx, "payment_intent.succeeded", later, settled)
+                    .await
+                    .map_err(unavailable)?;
+            }
+            _ => {
+                self.schedule(
+                    &mut tx,
+                    "payment_intent.payment_failed",
+                    now,
+                    intent.clone(),
+                )
+                .await
+                .map_err(unavailable)?;
+            }
+        }
+        intent["created"] = json!(now.timestamp());
+        crate::repo::autopay::insert_sandbox_intent(
+            &mut tx,
+            &request.idempotency_key,
+            &intent_id,
+            &intent.to_string(),
+            now,
+        )
+        .await
+        .map_err(unavailable)?;
+        tx.commit().await.map_err(unavailable)?;
+        Ok(intent_outcome(&intent))
+    }
+
+    async fn create_setup_checkout(
+        &self,
+        request: &SetupRequest,
+    ) -> Result<CheckoutCreated, GatewayError> {
+        let unavailable = |e: sqlx::Error| GatewayError::Unavailable(e.to_string());
+        let session_id = random_id("cs_sandbox_setup");
+        let types: Vec<&str> = request.methods.iter().map(|m| m.stripe_type()).collect();
+        let mut conn = self.db.pool.acquire().await.map_err(unavailable)?;
+        crate::repo::payment_methods::insert_sandbox_setup(
+            &mut conn,
+            &crate::repo::payment_methods::SandboxSetup {
+                session_id: session_id.clone(),
+                customer_ref: request.gateway_customer_id.clone(),
+                method_types: types.join(","),
+                success_url: request.success_url.clone(),
+                cancel_url: request.cancel_url.clone(),
+                status: "open".into(),
+                payment_method_id: None,
+                created_at: self.now(),
+                expires_at: self.now() + chrono::Duration::hours(24),
+            },
+        )
+        .await
+        .map_err(unavailable)?;
+        Ok(CheckoutCreated {
+            url: format!(
+                "{}/sandbox/setup/{session_id}",
+                self.base_url.trim_end_matches('/')
+            ),
+            session_id,
+        })
+    }
+
+    async fn retrieve_setup(&self, session_id: &str) -> Result<SetupSession, GatewayError> {
+        let unavailable = |e: sqlx::Error| GatewayError::Unavailable(e.to_string());
+        let setup = self
+            .setup(session_id)
+            .await
+            .map_err(unavailable)?
+            .ok_or_else(|| {
+                GatewayError::Refused(format!("No such checkout.session: {session_id}"))
+            })?;
+        Ok(SetupSession {
+            customer: Some(setup.customer_ref.clone()),
+            saved: setup
+                .payment_method_id
+                .as_deref()
+                .filter(|_| setup.status == "complete")
+                .and_then(|id| SandboxMethod::of_id(id).map(|m| m.as_stripe_object(id)))
+                .as_ref()
+                .and_then(setup_result_of),
+        })
+    }
+
+    async fn detach_payment_method(&self, _payment_method_id: &str) -> Result<(), GatewayError> {
+        Ok(())
+    }
+}
+
+/// An intent's outcome as the charge's caller reads it.
+fn intent_outcome(intent: &Value) -> OffSessionCharge {
+    let intent_id = intent.get("id").and_then(Value::as_str).map(str::to_owned);
+    let outcome = match intent.get("status").and_then(Value::as_str) {
+        Some("succeeded") => OffSessionOutcome::Succeeded,
+        Some("processing") => OffSessionOutcome::Processing,
+        _ => {
+            let code = intent
+                .pointer("/last_payment_error/decline_code")
+                .and_then(Value::as_str)
+                .unwrap_or("card_declined")
+                .to_owned();
+            OffSessionOutcome::Declined {
+                hard: !is_soft_decline(&code),
+                message: intent
+                    .pointer("/last_payment_error/message")
+                    .and_then(Value::as_str)
+                    .unwrap_or(DECLINE_MESSAGE)
+                    .to_owned(),
+                code,
+            }
+        }
+    };
+    OffSessionCharge { intent_id, outcome }
+}
+
+/// The methods the sandbox's setup page saves, named by Stripe's test
+/// cards: the saved method's id says how its off-session charges go, so
+/// tests and demos are deterministic.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SandboxMethod {
+    /// Visa 4242: every charge succeeds.
+    CardOk,
+    /// Visa 9979 (`stolen_card`): a hard decline.
+    CardStolen,
+    /// Visa 9995 (`insufficient_funds`): a soft decline.
+    CardFunds,
+    /// A bank account ending 6789: ACH, settles after the sandbox's delay.
+    AchOk,
+}
+
+impl SandboxMethod {
+    pub const ALL: [SandboxMethod; 4] = [
+        SandboxMethod::CardOk,
+        SandboxMethod::CardStolen,
+        SandboxMethod::CardFunds,
+        SandboxMethod::AchOk,
+    ];
+
+    pub fn key(self) -> &'static str {
+        match self {
+            Self::CardOk => "card_ok",
+            Self::CardStolen => "card_stolen",
+            Self::CardFunds => "card_funds",
+            Self::AchOk => "ach_ok",
+        }
+    }
+
+    pub fn parse(key: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|m| m.key() == key)
+    }
+
+    /// As the sandbox's setup page offers it.
+    pub fn label(self) -> &'static str {
+        match self {
+            Self::CardOk => "Save Visa card ending 4242 (charges succeed)",
+            Self::CardStolen => {
+                "Save Visa card ending 9979 (charges are declined: stolen card, not retried)"
+            }
+            Self::CardFunds => {
+                "Save Visa card ending 9995 (charges are declined: insufficient funds, retried)"
+            }
+            Self::AchOk => "Save bank account ending 6789 (ACH debits settle later)",
+        }
+    }
+
+    /// `card` or `us_bank_account`.
+    pub fn stripe_type(self) -> &'static str {
+        match self {
+            Self::AchOk => "us_bank_account",
+            _ => "card",
+        }
+    }
+
+    /// A new payment method id of this kind.
+    pub fn new_id(self) -> String {
+        random_id(&format!("pm_sandbox_{}", self.key()))
+    }
+
+    pub fn of_id(id: &str) -> Option<Self> {
+        let rest = id.strip_prefix("pm_sandbox_")?;
+        Self::ALL
+            .into_iter()
+            .find(|m| rest.starts_with(&format!("{}_", m.key())))
+    }
+
+    fn decline(self) -> Option<(&'static str, &'static str)> {
+        match self {
+            Self::CardStolen => Some(("stolen_card", DECLINE_MESSAGE)),
+            Self::CardFunds => Some(("insufficient_funds", "Your card has insufficient funds.")),
+            Self::CardOk | Self::AchOk => None,
+        }
+    }
+
+    /// The method as a Stripe `payment_method` object.
+    pub fn as_stripe_object(self, id: &str) -> Value {
+        match self {
+            Self::AchOk => json!({
+                "id": id, "object": "payment_method", "type": "us_bank_account",
+                "us_bank_account": {"bank_name": "STRIPE TEST BANK", "last4": "6789", "account_type": "checking"},
+            }),
+            card => json!({
+                "id": id, "object": "payment_method", "type": "card",
+                "card": {
+                    "brand": "visa",
+                    "last4": match card { Self::CardStolen => "9979", Self::CardFunds => "9995", _ => "4242" },
+                    "exp_month": 12,
+                    "exp_year": 2034,
+                },
+            }),
+        }
+    }
+}
+
+impl SandboxGateway {
+    pub async fn setup(
+        &self,
+        session_id: &str,
+    ) -> Result<Option<crate::repo::payment_methods::SandboxSetup>, sqlx::Error> {
+        let mut conn = self.db.pool.acquire().await?;
+        crate::repo::payment_methods::sandbox_setup(&mut conn, session_id).await
+    }
+
+    /// The tester's choice on the sandbox setup page: saves a method of
+    /// that kind. Returns where the browser goes next.
+    pub async fn complete_setup(
+        &self,
+        session_id: &str,
+        choice: SandboxMethod,
+    ) -> Result<Result<String, String>, sqlx::Error> {
+        let mut conn = self.db.pool.acquire().await?;
+        let Some(setup) =
+            crate::repo::payment_methods::sandbox_setup(&mut conn, session_id).await?
+        else {
+            return Ok(Err("There is no such sandbox setup.".into()));
+        };
+        if setup.status != "open" || self.now() >= setup.expires_at {
+            return Ok(Err(
+                "This setup is no longer open: go back to the portal and start again.".into(),
+            ));
+        }
+        if !setup
+            .method_types
+            .split(',')
+            .any(|t| t == choice.stripe_type())
+        {
+            return Ok(Err("That method is not offered by this setup.".into()));
+        }
+        crate::repo::payment_methods::complete_sandbox_setup(
+            &mut conn,
+            session_id,
+            &choice.new_id(),
+        )
+        .await?;
+        Ok(Ok(setup
+            .success_url
+            .replace("{CHECKOUT_SESSION_ID}", session_id)))
     }
 }

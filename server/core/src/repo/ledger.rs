@@ -400,7 +400,8 @@ pub async fn set_allocation_refunded(
 
 /// Pending payments whose checkout should have ended by `cutoff`, and
 /// pending payments that never got a checkout (a crash between the two
-/// steps of starting one) created before `cutoff`.
+/// steps of starting one) created before `cutoff`. Autopay's payments have
+/// no checkout by design; its job asks the gateway again for them.
 pub async fn stale_pending(
     conn: &mut Conn,
     cutoff: DateTime<Utc>,
@@ -408,7 +409,8 @@ pub async fn stale_pending(
     let rows = sqlx::query(
         "SELECT payment_id, gateway_session_id FROM payments
          WHERE status = 'pending' AND ((checkout_expires_at IS NOT NULL AND checkout_expires_at < $1)
-                                       OR (gateway_session_id IS NULL AND created_at < $1))
+                                       OR (gateway_session_id IS NULL AND created_at < $1
+                                           AND COALESCE(attempt_key, '') NOT LIKE 'autopay:%'))
          ORDER BY payment_id LIMIT 100",
     )
     .bind(ts(cutoff))

@@ -30,7 +30,12 @@ impl Services {
         let (keys, change) = match event::classify(event_type, object) {
             PaymentEvent::Ignored(why) => return Ok(format!("ignored: {why}")),
             PaymentEvent::Signal { keys, signal } => (keys, Change::Signal(signal)),
-            PaymentEvent::AttemptFailed { keys, message } => (keys, Change::AttemptFailed(message)),
+            PaymentEvent::AttemptFailed { keys, message } => {
+                (keys, Change::AttemptFailed(message, false))
+            }
+            PaymentEvent::OffSessionDeclined { keys, message } => {
+                (keys, Change::AttemptFailed(message, true))
+            }
             PaymentEvent::Disputed { keys, reason } => (keys, Change::Disputed(reason)),
         };
         if keys.is_empty() {
@@ -83,7 +88,15 @@ impl Services {
                     }
                 }
             }
-            Change::AttemptFailed(message) => {
+            Change::AttemptFailed(message, off_session) => {
+                // Autopay applied its own answer already (with the retry
+                // plan in the message): the event that follows keeps it.
+                if off_session && !status.holds_balance() {
+                    return Ok(format!(
+                        "no change: payment {payment_id} is {}",
+                        status.as_str()
+                    ));
+                }
                 let now = self.clock.now();
                 ledger::set_failure_message(
                     conn,
@@ -94,8 +107,11 @@ impl Services {
                 )
                 .await?;
                 // Inside an open checkout the customer can try another card;
-                // once a debit was submitted, a failure ends the payment.
-                if status == PaymentStatus::Processing {
+                // once a debit was submitted, or when nobody is there to
+                // try again (autopay), a failure ends the payment.
+                if status == PaymentStatus::Processing
+                    || (off_session && status == PaymentStatus::Pending)
+                {
                     let next = payment_state::apply(
                         status,
                         payment.refunded_minor,
@@ -106,7 +122,8 @@ impl Services {
                     self.write_transition(conn, &payment, next, &keys, event_id, Some(&message))
                         .await?;
                     return Ok(format!(
-                        "payment {payment_id}: processing -> failed ({message})"
+                        "payment {payment_id}: {} -> failed ({message})",
+                        status.as_str()
                     ));
                 }
                 Ok(format!("payment {payment_id}: attempt failed ({message})"))
@@ -308,6 +325,7 @@ fn system_audit(
 /// What a gateway object asks of its payment.
 enum Change {
     Signal(Signal),
-    AttemptFailed(String),
+    /// The gateway's message; whether the attempt was off-session.
+    AttemptFailed(String, bool),
     Disputed(String),
 }

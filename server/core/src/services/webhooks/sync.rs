@@ -53,6 +53,26 @@ impl Services {
         Ok(())
     }
 
+    /// Applies a gateway object the portal received itself (autopay's
+    /// answer to its off-session charge) in the caller's transaction, as
+    /// its event would be; the event arriving later then changes nothing.
+    pub(crate) async fn apply_gateway_answer(
+        &self,
+        conn: &mut crate::repo::Conn,
+        event_type: &str,
+        object: &serde_json::Value,
+        source: &str,
+    ) -> ServiceResult<String> {
+        match self
+            .apply_gateway_object(conn, event_type, object, source)
+            .await
+        {
+            Ok(outcome) => Ok(outcome),
+            Err(NotApplied::Database(e)) => Err(e.into()),
+            Err(NotApplied::Later(reason)) => Ok(format!("not applied: {reason}")),
+        }
+    }
+
     /// Ends pending payments whose checkout should be over: fetched from
     /// the gateway (it says expired, or paid), or, when no checkout was ever
     /// created (the process died in between), canceled.
