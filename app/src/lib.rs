@@ -36,6 +36,7 @@ use leptos_router::{path, SsrMode};
 
 use crate::pages::{
     account::AccountPage,
+    autopay::{AutopayPage, AutopaySkipPage, PaymentMethodsPage},
     dev_mailbox::DevMailboxPage,
     home::HomePage,
     invoice_link::InvoiceLinkPage,
@@ -43,6 +44,7 @@ use crate::pages::{
     not_found::NotFound,
     pay::{PayPage, PayReviewPage},
     payments::{PaymentsPage, ReceiptPage},
+    plans::{PlanListPage, PlanPage, PlanProposePage},
     requests::{DisputeFormPage, RequestListPage, RequestPage},
     sessions::SessionsPage,
     sign_in::{CheckEmailPage, ConfirmPage, LinkProblemPage, SignInPage},
@@ -131,6 +133,12 @@ pub fn App() -> impl IntoView {
                 <Route path=path!("/accounts/:customer_id/requests") view=RequestListPage ssr=SsrMode::Async/>
                 <Route path=path!("/accounts/:customer_id/requests/:request_id") view=RequestPage ssr=SsrMode::Async/>
                 <Route path=path!("/accounts/:customer_id/statement") view=StatementPage ssr=SsrMode::Async/>
+                <Route path=path!("/accounts/:customer_id/plans") view=PlanListPage ssr=SsrMode::Async/>
+                <Route path=path!("/accounts/:customer_id/plans/new") view=PlanProposePage ssr=SsrMode::Async/>
+                <Route path=path!("/accounts/:customer_id/plans/:plan_id") view=PlanPage ssr=SsrMode::Async/>
+                <Route path=path!("/accounts/:customer_id/payment-methods") view=PaymentMethodsPage ssr=SsrMode::Async/>
+                <Route path=path!("/accounts/:customer_id/autopay") view=AutopayPage ssr=SsrMode::Async/>
+                <Route path=path!("/autopay/skip/:token") view=AutopaySkipPage ssr=SsrMode::Async/>
                 <Route path=path!("/accounts/:customer_id/payments") view=PaymentsPage ssr=SsrMode::Async/>
                 <Route path=path!("/accounts/:customer_id/pay") view=PayPage ssr=SsrMode::Async/>
                 <Route path=path!("/accounts/:customer_id/pay/review") view=PayReviewPage ssr=SsrMode::Async/>

@@ -1,8 +1,11 @@
 //! What the UI sees: plain serialisable views, built on the server from the
 //! core's records (amounts already formatted with the currency's minor unit).
 
+pub mod autopay;
+pub mod plans;
 pub mod requests;
 pub mod staff_admin;
+pub mod staff_plans;
 pub mod staff_requests;
 
 use serde::{Deserialize, Serialize};
@@ -66,6 +69,8 @@ pub struct InvoiceRowView {
     pub disputed: Option<String>,
     /// Something is owed and no dispute is open: a payer may dispute it.
     pub disputable: bool,
+    /// The running payment plan it is in (issue 12), if any.
+    pub in_plan: Option<i64>,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -246,6 +251,9 @@ pub struct InvoiceDetailView {
     pub pending: Option<String>,
     /// The pay page for this invoice, when something can be paid now.
     pub pay_href: Option<String>,
+    /// The running payment plan it is in (issue 12), for the account's
+    /// contacts (not shown through an invoice link).
+    pub plan_id: Option<i64>,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -392,6 +400,9 @@ pub struct PayFormView {
     pub credits: Vec<CreditOptionView>,
     pub methods: Vec<PayMethodView>,
     pub email: String,
+    /// Paying a plan's next instalment (`?plan=`, issue 12): what the
+    /// amounts are, in words.
+    pub plan_note: Option<String>,
     /// Why the selection cannot be paid as it is (the form is then empty).
     pub problem: Option<String>,
 }

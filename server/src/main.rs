@@ -162,6 +162,22 @@ async fn run(command: Command, config: Config) -> Result<(), String> {
             // The SLA alert job runs beside the server (under its lease, so
             // one instance of several runs it each minute).
             tokio::spawn(server::startup::run_sla_alert_job(portal.services.clone()));
+            // Autopay's notices and charges, under the job's lease too
+            // (issue 12): each run is safe on several instances at once.
+            let autopay = portal.services.clone();
+            tokio::spawn(async move {
+                loop {
+                    if let Err(e) = autopay.run_autopay_when_due().await {
+                        tracing::error!(error = %e, "autopay job");
+                    }
+                    tokio::time::sleep(std::time::Duration::from_secs(30)).await;
+                }
+            });
+            // The payment plan job likewise (issue 12): at risk, defaulted,
+            // completed. Its lease in `scheduled_jobs` makes it run once per
+            // interval whatever the number of instances; polling more often
+            // than that only finds the lease taken or the run not yet due.
+            tokio::spawn(run_plan_job(portal.services.clone()));
             server::serve(portal, listener)
                 .await
                 .map_err(|e| format!("server stopped: {e}"))
@@ -313,5 +329,19 @@ async fn run(command: Command, config: Config) -> Result<(), String> {
             println!("staff user {email} disabled; their sessions are ended");
             Ok(())
         }
+    }
+}
+
+/// Runs the payment plan job whenever it is due (services::plans).
+async fn run_plan_job(services: portal_core::services::Services) {
+    loop {
+        match services.run_plan_checks_when_due().await {
+            Ok(Some(moved)) if !moved.is_empty() => {
+                tracing::info!(plans = moved.len(), "payment plans moved");
+            }
+            Ok(_) => {}
+            Err(e) => tracing::error!(error = %e, "payment plan job"),
+        }
+        tokio::time::sleep(std::time::Duration::from_secs(60)).await;
     }
 }

@@ -3,14 +3,17 @@
 
 pub mod accounts;
 pub mod auth;
+pub mod autopay;
 pub mod dev;
 pub mod invoices;
 pub mod payments;
+pub mod plans;
 pub mod requests;
 pub mod sessions;
 pub mod site;
 pub mod staff;
 pub mod staff_admin;
+pub mod staff_plans;
 pub mod staff_requests;
 
 #[cfg(feature = "ssr")]
@@ -168,8 +171,11 @@ pub(crate) mod ssr {
 
     /// One invoice row of a list, the same on the overview and the invoice
     /// list (status, and what a payment in flight holds back).
+    /// `in_plan`: the account's invoices in a running payment plan and
+    /// the plan of each (`Services::invoices_in_plan`, issue 12).
     pub fn invoice_row(
         i: portal_core::services::invoices::InvoiceSummary,
+        in_plan: &std::collections::BTreeMap<i64, i64>,
     ) -> crate::models::InvoiceRowView {
         use portal_core::domain::Money;
         let disputed = (i.disputed_minor() > 0)
@@ -189,6 +195,7 @@ pub(crate) mod ssr {
                 .then(|| Money::new(i.row.pending_minor, i.row.currency).display()),
             disputed,
             disputable,
+            in_plan: in_plan.get(&i.row.invoice_id).copied(),
         }
     }
 

@@ -1,5 +1,5 @@
 //! The account's own navigation: overview, invoices, statement, payments,
-//! requests.
+//! payment plans, autopay and saved methods, requests.
 
 use leptos::prelude::*;
 
@@ -9,6 +9,8 @@ pub enum AccountSection {
     Invoices,
     Statement,
     Payments,
+    Plans,
+    Autopay,
     Requests,
 }
 
@@ -36,6 +38,8 @@ pub fn AccountNav(
                     {link(AccountSection::Invoices, "/invoices", "Invoices")}
                     {link(AccountSection::Statement, "/statement", "Statement")}
                     {link(AccountSection::Payments, "/payments", "Payments")}
+                    {link(AccountSection::Plans, "/plans", "Payment plans")}
+                    {link(AccountSection::Autopay, "/autopay", "Autopay")}
                     {link(AccountSection::Requests, "/requests", "Requests")}
                 </ul>
             </nav>

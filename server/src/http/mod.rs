@@ -4,6 +4,7 @@
 //! session guard (who is signed in, timeouts, which area) -> routes.
 
 pub mod auth_routes;
+pub mod autopay_routes;
 pub mod client_ip;
 pub mod dev_only;
 pub mod error;
@@ -13,11 +14,13 @@ pub mod limits;
 pub mod log_path;
 pub mod payment_routes;
 pub mod plain_page;
+pub mod plan_routes;
 pub mod request_routes;
 pub mod sandbox_routes;
 pub mod security;
 pub mod session_guard;
 pub mod staff_admin_routes;
+pub mod staff_plan_routes;
 pub mod staff_request_routes;
 
 use axum::extract::FromRef;
@@ -156,6 +159,9 @@ pub fn router(state: AppState, leptos_router: Router<AppState>) -> Router {
         .merge(request_routes::routes())
         .merge(staff_request_routes::routes())
         .merge(staff_admin_routes::routes())
+        .merge(plan_routes::routes())
+        .merge(staff_plan_routes::routes())
+        .merge(autopay_routes::routes())
         .merge(leptos_router)
         .layer(middleware::from_fn_with_state(
             state.clone(),

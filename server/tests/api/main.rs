@@ -4,6 +4,7 @@
 //! zero-to-production style.
 
 mod access;
+mod autopay;
 mod bench_webhooks;
 mod cli;
 mod demo_data;
@@ -19,7 +20,10 @@ mod invoices;
 mod limits;
 mod outbox;
 mod overview;
+mod payment_methods;
 mod payments;
+mod plan_pages;
+mod plans;
 mod request_notifications;
 mod request_pages;
 mod requests;
@@ -29,6 +33,7 @@ mod sessions;
 mod sign_in;
 mod sla_alerts;
 mod staff_admin;
+mod staff_plans;
 mod staff_request_pages;
 mod staff_requests;
 mod status_rule;

@@ -58,10 +58,41 @@ pub enum Action {
     RequestReasonRetired,
     /// An AR admin offered a retired reason code again.
     RequestReasonReactivated,
+    /// An AR admin changed a currency's payment plan policy or the plan
+    /// job's grace and default days (issue 12).
+    PlanPolicyChanged,
+    /// A payment plan was approved (by AR, or by the policy).
+    PlanApproved,
+    /// AR proposed other terms for a customer's payment plan.
+    PlanCountered,
+    /// A payment plan was declined (by AR with a reason, or by the policy).
+    PlanDeclined,
+    /// A customer proposed a payment plan (the policy's verdict in the detail).
+    PlanProposed,
+    /// A customer asked AR to propose a payment plan.
+    PlanRequested,
+    /// A customer accepted AR's plan terms.
+    PlanTermsAccepted,
+    /// A customer declined AR's plan terms.
+    PlanTermsDeclined,
+    /// The plan job moved a plan (at risk, back on track, defaulted, completed).
+    PlanStatusChanged,
+    /// A customer saved a card or bank account for later (issue 12).
+    PaymentMethodSaved,
+    /// A customer removed a saved method (detached at the gateway).
+    PaymentMethodRemoved,
+    /// A customer chose which saved method is the default.
+    PaymentMethodDefault,
+    /// A customer agreed to autopay (the consent text is stored with the enrolment).
+    AutopayEnrolled,
+    /// A customer canceled autopay.
+    AutopayCanceled,
+    /// A customer skipped one announced autopay debit.
+    AutopayDebitSkipped,
 }
 
 impl Action {
-    pub const ALL: [Action; 36] = [
+    pub const ALL: [Action; 51] = [
         Action::SignInRateLimited,
         Action::SignInLinkSent,
         Action::SignInUnknownEmail,
@@ -98,6 +129,21 @@ impl Action {
         Action::RequestReasonChanged,
         Action::RequestReasonRetired,
         Action::RequestReasonReactivated,
+        Action::PlanPolicyChanged,
+        Action::PlanApproved,
+        Action::PlanCountered,
+        Action::PlanDeclined,
+        Action::PlanProposed,
+        Action::PlanRequested,
+        Action::PlanTermsAccepted,
+        Action::PlanTermsDeclined,
+        Action::PlanStatusChanged,
+        Action::PaymentMethodSaved,
+        Action::PaymentMethodRemoved,
+        Action::PaymentMethodDefault,
+        Action::AutopayEnrolled,
+        Action::AutopayCanceled,
+        Action::AutopayDebitSkipped,
     ];
 
     /// The text stored in `audit_events.action` (rows already written use
@@ -140,6 +186,21 @@ impl Action {
             Action::RequestReasonChanged => "request_reason.changed",
             Action::RequestReasonRetired => "request_reason.retired",
             Action::RequestReasonReactivated => "request_reason.reactivated",
+            Action::PlanProposed => "plan.proposed",
+            Action::PlanRequested => "plan.requested",
+            Action::PlanTermsAccepted => "plan.terms_accepted",
+            Action::PlanTermsDeclined => "plan.terms_declined",
+            Action::PlanStatusChanged => "plan.status_changed",
+            Action::PlanPolicyChanged => "plan.policy_changed",
+            Action::PlanApproved => "plan.approved",
+            Action::PlanCountered => "plan.countered",
+            Action::PlanDeclined => "plan.declined",
+            Action::PaymentMethodSaved => "payment_method.saved",
+            Action::PaymentMethodRemoved => "payment_method.removed",
+            Action::PaymentMethodDefault => "payment_method.default",
+            Action::AutopayEnrolled => "autopay.enrolled",
+            Action::AutopayCanceled => "autopay.canceled",
+            Action::AutopayDebitSkipped => "autopay.debit_skipped",
         }
     }
 

@@ -371,25 +371,44 @@ pub fn staff_alert_email(e: &StaffAlertEmail<'_>, alert: &StaffAlert<'_>) -> Ren
             *message,
         ),
     };
-    let quoted_text: String = message.lines().map(|l| format!("> {l}\n")).collect();
+    staff_request_email(e, subject, &lead, Some(message))
+}
+
+/// A mail to AR about a request: the greeting, `lead`, the customer's
+/// `message` quoted when there is one, and the button to the request.
+fn staff_request_email(
+    e: &StaffAlertEmail<'_>,
+    subject: String,
+    lead: &str,
+    message: Option<&str>,
+) -> RenderedEmail {
+    let quoted_text: String = message
+        .map(|m| m.lines().map(|l| format!("> {l}\n")).collect::<String>() + "\n")
+        .unwrap_or_default();
     let text_body = format!(
-        "Hello {name},\n\n{lead}\n\n{quoted_text}\nOpen the request in the AR workspace:\n{link}\n\n{seller} AR workspace\n",
+        "Hello {name},\n\n{lead}\n\n{quoted_text}Open the request in the AR workspace:\n{link}\n\n{seller} AR workspace\n",
         name = e.recipient_name,
         link = e.link,
         seller = e.seller_name,
     );
+    let quoted_html = message
+        .map(|m| {
+            format!(
+                "<blockquote style=\"margin: 0 0 1em; padding-left: 12px; border-left: 3px solid #d1d5db; white-space: pre-wrap;\">{}</blockquote>\n",
+                html_escape(m)
+            )
+        })
+        .unwrap_or_default();
     let html_body = html_document(
         &subject,
         &format!(
             r#"<p>Hello {name},</p>
 <p>{lead}</p>
-<blockquote style="margin: 0 0 1em; padding-left: 12px; border-left: 3px solid #d1d5db; white-space: pre-wrap;">{message}</blockquote>
-<p><a href="{link}" style="display: inline-block; padding: 10px 18px; background: #1d4ed8; color: #ffffff; border-radius: 6px; text-decoration: none;">Open the request</a></p>
+{quoted_html}<p><a href="{link}" style="display: inline-block; padding: 10px 18px; background: #1d4ed8; color: #ffffff; border-radius: 6px; text-decoration: none;">Open the request</a></p>
 <p>Or copy this address into your browser:<br><span style="word-break: break-all;">{link}</span></p>
 <p>{seller} AR workspace</p>"#,
             name = html_escape(e.recipient_name),
-            lead = html_escape(&lead),
-            message = html_escape(message),
+            lead = html_escape(lead),
             link = html_escape(e.link),
             seller = html_escape(e.seller_name),
         ),
@@ -528,8 +547,175 @@ pub fn sla_alert_email(e: &StaffAlertEmail<'_>, n: &SlaAlertNotice<'_>) -> Rende
             ),
         )
     };
+    staff_request_email(e, subject, &lead, None)
+}
+
+// ---------------------------------------------------------------------------
+// AR's decision on a payment plan (issue 12)
+// ---------------------------------------------------------------------------
+
+/// What AR decided on a customer's payment plan, as the customer is told.
+pub enum PlanDecision<'a> {
+    /// AR approved the customer's terms: the plan is active.
+    Approved { note: Option<&'a str> },
+    /// AR proposes other terms (`terms` in words); the customer accepts or
+    /// declines them on the plan page.
+    Countered {
+        terms: &'a str,
+        message: Option<&'a str>,
+    },
+    /// AR declined the plan, for `reason`.
+    Declined { reason: &'a str },
+}
+
+pub struct PlanDecisionEmail<'a> {
+    pub seller_name: &'a str,
+    pub recipient_name: &'a str,
+    /// "your payment plan for INV-1001 and INV-1002"
+    pub plan_label: &'a str,
+    /// The customer's plan page.
+    pub link: &'a str,
+}
+
+/// To the contact who proposed (or asked for) a plan when AR approves,
+/// counters or declines it. The link goes to the plan page, where a
+/// counter is accepted or declined.
+pub fn plan_decision_email(
+    e: &PlanDecisionEmail<'_>,
+    decision: &PlanDecision<'_>,
+) -> RenderedEmail {
+    let (subject, lead, quoted, button) = match decision {
+        PlanDecision::Approved { note } => (
+            format!("{} approved {}", e.seller_name, e.plan_label),
+            format!(
+                "{} approved {}. It is active: pay each instalment by its date on the plan page.",
+                e.seller_name, e.plan_label
+            ),
+            *note,
+            "See the plan",
+        ),
+        PlanDecision::Countered { terms, message } => (
+            format!("{} proposes other terms for {}", e.seller_name, e.plan_label),
+            format!(
+                "{} proposes other terms for {}: {terms} Accept or decline them on the plan page; nothing changes until you do.",
+                e.seller_name, e.plan_label
+            ),
+            *message,
+            "Review the terms",
+        ),
+        PlanDecision::Declined { reason } => (
+            format!("{} declined {}", e.seller_name, e.plan_label),
+            format!(
+                "{} declined {}. The invoices are due as before.",
+                e.seller_name, e.plan_label
+            ),
+            Some(*reason),
+            "See the plan",
+        ),
+    };
+    let subject = upper_first(&subject);
+    let quoted_text: String = quoted
+        .map(|m| m.lines().map(|l| format!("> {l}\n")).collect::<String>() + "\n")
+        .unwrap_or_default();
     let text_body = format!(
-        "Hello {name},\n\n{lead}\n\nOpen the request in the AR workspace:\n{link}\n\n{seller} AR workspace\n",
+        "Hello {name},\n\n{lead}\n\n{quoted_text}{button}:\n{link}\n\n\
+         Replies to this email are not read; please write in the portal.\n\n{seller}\n",
+        name = e.recipient_name,
+        link = e.link,
+        seller = e.seller_name,
+    );
+    let quoted_html = quoted
+        .map(|m| {
+            format!(
+                "<blockquote style=\"margin: 0 0 1em; padding-left: 12px; border-left: 3px solid #d1d5db; white-space: pre-wrap;\">{}</blockquote>\n",
+                html_escape(m)
+            )
+        })
+        .unwrap_or_default();
+    let html_body = html_document(
+        &subject,
+        &format!(
+            r#"<p>Hello {name},</p>
+<p>{lead}</p>
+{quoted_html}<p><a href="{link}" style="display: inline-block; padding: 10px 18px; background: #1d4ed8; color: #ffffff; border-radius: 6px; text-decoration: none;">{button}</a></p>
+<p>Or copy this address into your browser:<br><span style="word-break: break-all;">{link}</span></p>
+<p>Replies to this email are not read; please write in the portal.</p>
+<p>{seller}</p>"#,
+            name = html_escape(e.recipient_name),
+            lead = html_escape(&lead),
+            link = html_escape(e.link),
+            seller = html_escape(e.seller_name),
+        ),
+    );
+    RenderedEmail {
+        subject,
+        text_body,
+        html_body,
+    }
+}
+
+// ---------------------------------------------------------------------------
+// A running payment plan, and plan news for AR (issue 12)
+// ---------------------------------------------------------------------------
+
+/// What happened to a customer's running plan, as the customer is told.
+pub enum PlanProgress<'a> {
+    /// An instalment is late past the grace period.
+    AtRisk { late: &'a str, days_late: i64 },
+    /// An at-risk plan caught up.
+    BackOnTrack,
+    /// Late past the second limit: the plan ended, the balance is due.
+    Defaulted { balance: &'a str },
+    /// Everything paid.
+    Completed,
+}
+
+/// To the contact who proposed (or asked for) the plan when the plan job
+/// moves it. `e.link` is the plan page.
+pub fn plan_progress_email(
+    e: &PlanDecisionEmail<'_>,
+    progress: &PlanProgress<'_>,
+) -> RenderedEmail {
+    let (subject, lead, button) = match progress {
+        PlanProgress::AtRisk { late, days_late } => (
+            format!("{} is at risk", e.plan_label),
+            format!(
+                "An instalment of {} is {days_late} days late: {late} is still to pay. \
+                 Please pay it on the plan page, or write to {} there if you cannot; \
+                 if it stays unpaid, the plan ends and the whole balance is due again.",
+                e.plan_label, e.seller_name
+            ),
+            "Pay the instalment",
+        ),
+        PlanProgress::BackOnTrack => (
+            format!("{} is back on track", e.plan_label),
+            format!(
+                "Thank you: {} has caught up and is active again.",
+                e.plan_label
+            ),
+            "See the plan",
+        ),
+        PlanProgress::Defaulted { balance } => (
+            format!("{} has ended unpaid", e.plan_label),
+            format!(
+                "An instalment of {} stayed unpaid past the limit, so the plan has ended and \
+                 the open balance of {balance} is due again. Write to {} on the plan page to \
+                 talk it over.",
+                e.plan_label, e.seller_name
+            ),
+            "See the plan",
+        ),
+        PlanProgress::Completed => (
+            format!("{} is paid in full", e.plan_label),
+            format!("Thank you: {} is paid in full and completed.", e.plan_label),
+            "See the plan",
+        ),
+    };
+    let subject = upper_first(&subject);
+    let lead = upper_first(&lead);
+    let text_body = format!(
+        "Hello {name},\n\n{lead}\n\n{button}:\n{link}\n\n\
+         Replies to this email are not read; please write in the portal.\n\n{seller}\n",
         name = e.recipient_name,
         link = e.link,
         seller = e.seller_name,
@@ -539,13 +725,179 @@ pub fn sla_alert_email(e: &StaffAlertEmail<'_>, n: &SlaAlertNotice<'_>) -> Rende
         &format!(
             r#"<p>Hello {name},</p>
 <p>{lead}</p>
-<p><a href="{link}" style="display: inline-block; padding: 10px 18px; background: #1d4ed8; color: #ffffff; border-radius: 6px; text-decoration: none;">Open the request</a></p>
+<p><a href="{link}" style="display: inline-block; padding: 10px 18px; background: #1d4ed8; color: #ffffff; border-radius: 6px; text-decoration: none;">{button}</a></p>
+<p>Or copy this address into your browser:<br><span style="word-break: break-all;">{link}</span></p>
+<p>Replies to this email are not read; please write in the portal.</p>
+<p>{seller}</p>"#,
+            name = html_escape(e.recipient_name),
+            lead = html_escape(&lead),
+            link = html_escape(e.link),
+            seller = html_escape(e.seller_name),
+        ),
+    );
+    RenderedEmail {
+        subject,
+        text_body,
+        html_body,
+    }
+}
+
+/// Plan news for AR.
+pub enum PlanStaffNews<'a> {
+    /// A customer proposed terms the policy left to AR (`why` in words).
+    Proposed { total: &'a str, why: &'a str },
+    /// A customer asked AR to propose a plan.
+    Requested { total: &'a str, message: &'a str },
+    /// The customer accepted AR's terms: the plan is active.
+    TermsAccepted,
+    /// The customer declined AR's terms.
+    TermsDeclined { message: Option<&'a str> },
+    /// A plan went at risk (back in the queue).
+    AtRisk { late: &'a str, days_late: i64 },
+    /// A plan defaulted: the balance is due again.
+    Defaulted { balance: &'a str },
+}
+
+/// To the plan request's assignee (or every active staff user while it is
+/// unassigned). `e.request_label` names the plan, `e.link` its request.
+pub fn plan_staff_email(e: &StaffAlertEmail<'_>, news: &PlanStaffNews<'_>) -> RenderedEmail {
+    let (subject, lead, quoted) = match news {
+        PlanStaffNews::Proposed { total, why } => (
+            format!("{} proposed a payment plan of {total}", e.customer_name),
+            format!(
+                "{} proposed a payment plan of {total} that needs your decision: {why}",
+                e.customer_name
+            ),
+            None,
+        ),
+        PlanStaffNews::Requested { total, message } => (
+            format!("{} asks for a payment plan of {total}", e.customer_name),
+            format!(
+                "{} asks you to propose a payment plan for {total}:",
+                e.customer_name
+            ),
+            Some(*message),
+        ),
+        PlanStaffNews::TermsAccepted => (
+            format!("{} accepted the terms of {}", e.customer_name, e.request_label),
+            format!(
+                "{} accepted your terms; the plan is active.",
+                e.customer_name
+            ),
+            None,
+        ),
+        PlanStaffNews::TermsDeclined { message } => (
+            format!("{} declined the terms of {}", e.customer_name, e.request_label),
+            format!("{} declined your terms; the plan is closed.", e.customer_name),
+            *message,
+        ),
+        PlanStaffNews::AtRisk { late, days_late } => (
+            format!("{} of {} is at risk", e.request_label, e.customer_name),
+            format!(
+                "An instalment is {days_late} days late ({late} still to pay); the plan request is back in the queue."
+            ),
+            None,
+        ),
+        PlanStaffNews::Defaulted { balance } => (
+            format!("{} of {} defaulted", e.request_label, e.customer_name),
+            format!(
+                "The plan defaulted: its invoices left the plan and {balance} is due again."
+            ),
+            None,
+        ),
+    };
+    let subject = upper_first(&subject);
+    let lead = upper_first(&lead);
+    let quoted_text: String = quoted
+        .map(|m| m.lines().map(|l| format!("> {l}\n")).collect::<String>() + "\n")
+        .unwrap_or_default();
+    let text_body = format!(
+        "Hello {name},\n\n{lead}\n\n{quoted_text}Open the request:\n{link}\n\n{seller} AR workspace\n",
+        name = e.recipient_name,
+        link = e.link,
+        seller = e.seller_name,
+    );
+    let quoted_html = quoted
+        .map(|m| {
+            format!(
+                "<blockquote style=\"margin: 0 0 1em; padding-left: 12px; border-left: 3px solid #d1d5db; white-space: pre-wrap;\">{}</blockquote>\n",
+                html_escape(m)
+            )
+        })
+        .unwrap_or_default();
+    let html_body = html_document(
+        &subject,
+        &format!(
+            r#"<p>Hello {name},</p>
+<p>{lead}</p>
+{quoted_html}<p><a href="{link}" style="display: inline-block; padding: 10px 18px; background: #1d4ed8; color: #ffffff; border-radius: 6px; text-decoration: none;">Open the request</a></p>
 <p>Or copy this address into your browser:<br><span style="word-break: break-all;">{link}</span></p>
 <p>{seller} AR workspace</p>"#,
             name = html_escape(e.recipient_name),
             lead = html_escape(&lead),
             link = html_escape(e.link),
             seller = html_escape(e.seller_name),
+        ),
+    );
+    RenderedEmail {
+        subject,
+        text_body,
+        html_body,
+    }
+}
+
+/// The notice before an autopay debit (issue 12), with the link that
+/// skips that one debit.
+pub struct AutopayNoticeEmail<'a> {
+    pub seller_name: &'a str,
+    pub customer_name: &'a str,
+    /// "invoice INV-1042".
+    pub what: &'a str,
+    pub amount: &'a str,
+    /// "visa ending 4242".
+    pub method: &'a str,
+    /// "December 9, 2026".
+    pub charge_on: &'a str,
+    pub skip_link: &'a str,
+    pub autopay_link: &'a str,
+}
+
+pub fn autopay_notice_email(e: &AutopayNoticeEmail<'_>) -> RenderedEmail {
+    let subject = format!(
+        "Autopay will pay {} on {} for {}",
+        e.amount, e.charge_on, e.customer_name
+    );
+    let text_body = format!(
+        "Hello,\n\n\
+         As {customer} agreed, autopay will charge {amount} to the {method} on {date} for {what} from {seller}.\n\n\
+         To skip this one payment (autopay stays on for the others), open:\n{skip}\n\n\
+         To change or cancel autopay:\n{manage}\n\n\
+         {seller}\n",
+        customer = e.customer_name,
+        amount = e.amount,
+        method = e.method,
+        date = e.charge_on,
+        what = e.what,
+        seller = e.seller_name,
+        skip = e.skip_link,
+        manage = e.autopay_link,
+    );
+    let html_body = html_document(
+        &subject,
+        &format!(
+            r#"<p>Hello,</p>
+<p>As {customer} agreed, autopay will charge <strong>{amount}</strong> to the {method} on <strong>{date}</strong> for {what} from {seller}.</p>
+<p><a href="{skip}">Skip this one payment</a> (autopay stays on for the others).</p>
+<p><a href="{manage}">Change or cancel autopay</a></p>
+<p>{seller}</p>"#,
+            customer = html_escape(e.customer_name),
+            amount = html_escape(e.amount),
+            method = html_escape(e.method),
+            date = html_escape(e.charge_on),
+            what = html_escape(e.what),
+            seller = html_escape(e.seller_name),
+            skip = html_escape(e.skip_link),
+            manage = html_escape(e.autopay_link),
         ),
     );
     RenderedEmail {

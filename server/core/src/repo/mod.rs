@@ -4,13 +4,16 @@
 
 pub mod accounts;
 pub mod audit;
+pub mod autopay;
 pub mod decode;
 pub mod invoice_links;
 pub mod invoices;
 pub mod leases;
 pub mod ledger;
 pub mod outbox;
+pub mod payment_methods;
 pub mod payments;
+pub mod plans;
 pub mod request_figures;
 pub mod request_settings;
 pub mod requests;
@@ -18,6 +21,7 @@ pub mod sandbox;
 pub mod sessions;
 pub mod sla_alerts;
 pub mod staff_customers;
+pub mod staff_plans;
 pub mod staff_requests;
 pub mod statement;
 pub mod timeline;
