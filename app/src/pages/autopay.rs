@@ -121,11 +121,11 @@ fn method_row(base: &str, m: &SavedMethodView, can_manage: bool) -> impl IntoVie
                 <td class="actions">
                     {(!is_default).then(|| view! {
                         <form method="post" action=default_action.clone() class="inline-form">
-                            <button type="submit" class="secondary" aria-label=format!("Make {label} the default")>"Make default"</button>
+                            <button type="submit" class="secondary" aria-label=format!("Make default: {label}")>"Make default"</button>
                         </form>
                     })}
                     <form method="post" action=remove_action.clone() class="inline-form">
-                        <button type="submit" class="danger" aria-label=format!("Remove {}", m.label)>"Remove"</button>
+                        <button type="submit" class="danger" aria-label=format!("Remove: {}", m.label)>"Remove"</button>
                     </form>
                 </td>
             })}

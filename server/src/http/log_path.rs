@@ -1,19 +1,23 @@
-//! The request path as the request log shows it: an invoice link's path
-//! (`/i/<token>`, `/i/<token>/fresh`) is the link itself, so its token is
-//! replaced. Query strings (sign-in tokens, checkout return keys) are never
-//! logged at all.
+//! The request path as the request log shows it. Paths that are
+//! capabilities themselves carry a token that is replaced: an invoice link
+//! (`/i/<token>`, `/i/<token>/fresh`) and an autopay notice's skip link
+//! (`/autopay/skip/<token>`). Query strings (sign-in tokens, checkout
+//! return keys) are never logged at all.
 
 use std::borrow::Cow;
 
-/// `path` with the token of an invoice link replaced by `<redacted>`.
+/// The paths whose next segment is a token.
+const TOKEN_PREFIXES: [&str; 2] = ["/i/", "/autopay/skip/"];
+
+/// `path` with the token of a capability path replaced by `<redacted>`.
 pub fn loggable_path(path: &str) -> Cow<'_, str> {
-    match path.strip_prefix("/i/") {
-        Some(rest) => {
+    for prefix in TOKEN_PREFIXES {
+        if let Some(rest) = path.strip_prefix(prefix) {
             let after_token = rest.find('/').map_or("", |at| &rest[at..]);
-            Cow::Owned(format!("/i/<redacted>{after_token}"))
+            return Cow::Owned(format!("{prefix}<redacted>{after_token}"));
         }
-        None => Cow::Borrowed(path),
     }
+    Cow::Borrowed(path)
 }
 
 #[cfg(test)]
@@ -21,7 +25,7 @@ mod tests {
     use super::*;
 
     #[test]
-    fn invoice_link_tokens_never_reach_the_log() {
+    fn link_tokens_never_reach_the_log() {
         let token = "o4dr5j8j1jm-zx7GfJpHcdk_51OOrBohfY9S3zBPV7s";
         assert_eq!(loggable_path(&format!("/i/{token}")), "/i/<redacted>");
         assert_eq!(
@@ -29,6 +33,10 @@ mod tests {
             "/i/<redacted>/fresh"
         );
         assert_eq!(loggable_path("/i/"), "/i/<redacted>");
+        assert_eq!(
+            loggable_path(&format!("/autopay/skip/{token}")),
+            "/autopay/skip/<redacted>"
+        );
         for path in [
             "/",
             "/health",
@@ -37,6 +45,7 @@ mod tests {
             "/invoice-link",
             "/api/invoice_list",
             "/iframe/i/x",
+            "/accounts/3/autopay",
         ] {
             assert_eq!(loggable_path(path), path);
         }

@@ -806,44 +806,7 @@ pub fn plan_staff_email(e: &StaffAlertEmail<'_>, news: &PlanStaffNews<'_>) -> Re
             None,
         ),
     };
-    let subject = upper_first(&subject);
-    let lead = upper_first(&lead);
-    let quoted_text: String = quoted
-        .map(|m| m.lines().map(|l| format!("> {l}\n")).collect::<String>() + "\n")
-        .unwrap_or_default();
-    let text_body = format!(
-        "Hello {name},\n\n{lead}\n\n{quoted_text}Open the request:\n{link}\n\n{seller} AR workspace\n",
-        name = e.recipient_name,
-        link = e.link,
-        seller = e.seller_name,
-    );
-    let quoted_html = quoted
-        .map(|m| {
-            format!(
-                "<blockquote style=\"margin: 0 0 1em; padding-left: 12px; border-left: 3px solid #d1d5db; white-space: pre-wrap;\">{}</blockquote>\n",
-                html_escape(m)
-            )
-        })
-        .unwrap_or_default();
-    let html_body = html_document(
-        &subject,
-        &format!(
-            r#"<p>Hello {name},</p>
-<p>{lead}</p>
-{quoted_html}<p><a href="{link}" style="display: inline-block; padding: 10px 18px; background: #1d4ed8; color: #ffffff; border-radius: 6px; text-decoration: none;">Open the request</a></p>
-<p>Or copy this address into your browser:<br><span style="word-break: break-all;">{link}</span></p>
-<p>{seller} AR workspace</p>"#,
-            name = html_escape(e.recipient_name),
-            lead = html_escape(&lead),
-            link = html_escape(e.link),
-            seller = html_escape(e.seller_name),
-        ),
-    );
-    RenderedEmail {
-        subject,
-        text_body,
-        html_body,
-    }
+    staff_request_email(e, upper_first(&subject), &upper_first(&lead), quoted)
 }
 
 /// The notice before an autopay debit (issue 12), with the link that

@@ -7,9 +7,8 @@ use sqlx::any::AnyRow;
 use sqlx::Row;
 
 use super::decode::{decode, decode_opt};
-use super::leases::{claim_due, JobTable};
 use super::Conn;
-use crate::db::{date_text, ts, Backend};
+use crate::db::{date_text, ts};
 use crate::domain::Currency;
 
 /// An enrolment as stored.
@@ -550,32 +549,6 @@ pub async fn record_answer(
     .execute(conn)
     .await?;
     Ok(done.rows_affected() == 1)
-}
-
-/// Claims the `autopay` row of `scheduled_jobs` (migration 0015) until
-/// `lease_until` if its next run is due: `true` when this caller runs it.
-pub async fn claim_job(
-    conn: &mut Conn,
-    backend: Backend,
-    now: DateTime<Utc>,
-    lease_until: DateTime<Utc>,
-) -> Result<bool, sqlx::Error> {
-    let rows = claim_due(
-        conn,
-        backend,
-        &JobTable {
-            table: "scheduled_jobs",
-            key: "name",
-            unfinished: "name = 'autopay'",
-            order_by: "name",
-            returning: "name",
-        },
-        now,
-        lease_until,
-        1,
-    )
-    .await?;
-    Ok(!rows.is_empty())
 }
 
 /// The sandbox's stored answer to an Idempotency-Key.

@@ -1,5 +1,5 @@
 //! Claiming due rows of a job table with a lease, the one way every worker
-//! does it (the outbox, webhook events, and the scheduled jobs to come):
+//! does it (the outbox, webhook events, and the scheduled jobs):
 //! rows whose `next_attempt_at` has come and whose lease (`locked_until`) is
 //! free get a new lease and one more attempt in a single UPDATE. PostgreSQL
 //! skips rows another instance is claiming (`FOR UPDATE SKIP LOCKED`);
@@ -59,4 +59,76 @@ pub async fn claim_due(
         .bind(limit)
         .fetch_all(conn)
         .await
+}
+
+/// The jobs of `scheduled_jobs`, one row each (migrations 0011, 0014,
+/// 0015): a run is claimed with a lease so one instance runs it at a time.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ScheduledJob {
+    SlaAlerts,
+    PlanChecks,
+    Autopay,
+}
+
+impl ScheduledJob {
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::SlaAlerts => "sla_alerts",
+            Self::PlanChecks => "plan_checks",
+            Self::Autopay => "autopay",
+        }
+    }
+
+    /// The claim's condition; the names are ours, never input.
+    fn condition(self) -> &'static str {
+        match self {
+            Self::SlaAlerts => "name = 'sla_alerts'",
+            Self::PlanChecks => "name = 'plan_checks'",
+            Self::Autopay => "name = 'autopay'",
+        }
+    }
+}
+
+/// Claims `job` until `lease_until` if its next run is due and no other
+/// instance holds it: `true` when this caller runs it.
+pub async fn claim_scheduled_job(
+    conn: &mut Conn,
+    backend: Backend,
+    job: ScheduledJob,
+    now: DateTime<Utc>,
+    lease_until: DateTime<Utc>,
+) -> Result<bool, sqlx::Error> {
+    let rows = claim_due(
+        conn,
+        backend,
+        &JobTable {
+            table: "scheduled_jobs",
+            key: "name",
+            unfinished: job.condition(),
+            order_by: "name",
+            returning: "name",
+        },
+        now,
+        lease_until,
+        1,
+    )
+    .await?;
+    Ok(!rows.is_empty())
+}
+
+/// The job ran (or failed): its lease ends and its next run is `next`.
+pub async fn scheduled_job_done(
+    conn: &mut Conn,
+    job: ScheduledJob,
+    next: DateTime<Utc>,
+) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "UPDATE scheduled_jobs SET locked_until = NULL, attempts = 0, next_attempt_at = $2
+         WHERE name = $1",
+    )
+    .bind(job.name())
+    .bind(ts(next))
+    .execute(conn)
+    .await?;
+    Ok(())
 }

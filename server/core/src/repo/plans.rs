@@ -8,9 +8,8 @@ use sqlx::any::AnyRow;
 use sqlx::Row;
 
 use super::decode::{decode, decode_opt, FromColumnText};
-use super::leases::{claim_due, JobTable};
 use super::Conn;
-use crate::db::{date_text, ts, Backend};
+use crate::db::{date_text, ts};
 use crate::domain::plan::{
     Frequency, PlanLimits, PlanPolicy, PlanStatus, PlanTerms, ScheduledInstalment,
 };
@@ -29,9 +28,6 @@ impl FromColumnText for Frequency {
         Frequency::parse(text)
     }
 }
-
-/// The name of the plan job's row in `scheduled_jobs`.
-pub const PLAN_JOB: &str = "plan_checks";
 
 // ---------------------------------------------------------------------------
 // Plans
@@ -961,29 +957,3 @@ pub async fn set_limits(
 // ---------------------------------------------------------------------------
 // The job's lease
 // ---------------------------------------------------------------------------
-
-/// Claims the plan job's row until `lease_until`: `false` when it is not
-/// due or another instance holds it.
-pub async fn claim_plan_job(
-    conn: &mut Conn,
-    backend: Backend,
-    now: DateTime<Utc>,
-    lease_until: DateTime<Utc>,
-) -> Result<bool, sqlx::Error> {
-    let rows = claim_due(
-        conn,
-        backend,
-        &JobTable {
-            table: "scheduled_jobs",
-            key: "name",
-            unfinished: "name = 'plan_checks'",
-            order_by: "name",
-            returning: "name",
-        },
-        now,
-        lease_until,
-        1,
-    )
-    .await?;
-    Ok(!rows.is_empty())
-}

@@ -6,9 +6,8 @@ use std::collections::HashSet;
 use chrono::{DateTime, Utc};
 use sqlx::Row;
 
-use super::leases::{claim_due, JobTable};
 use super::Conn;
-use crate::db::{ts, Backend};
+use crate::db::ts;
 
 /// One alert: (request id, target, target number, level), as stored.
 pub type AlertKey = (i64, String, i64, String);
@@ -60,49 +59,4 @@ pub async fn record(
     .execute(conn)
     .await?;
     Ok(done.rows_affected() == 1)
-}
-
-/// Claims the scheduled job `name` until `lease_until` if its next run is
-/// due and no other instance holds it: `true` when this caller runs it.
-pub async fn claim_job(
-    conn: &mut Conn,
-    backend: Backend,
-    name: &'static str,
-    now: DateTime<Utc>,
-    lease_until: DateTime<Utc>,
-) -> Result<bool, sqlx::Error> {
-    // The name is a constant of ours, never input: it can be part of the SQL.
-    let unfinished = match name {
-        "sla_alerts" => "name = 'sla_alerts'",
-        other => unreachable!("no scheduled job {other}"),
-    };
-    let rows = claim_due(
-        conn,
-        backend,
-        &JobTable {
-            table: "scheduled_jobs",
-            key: "name",
-            unfinished,
-            order_by: "name",
-            returning: "name",
-        },
-        now,
-        lease_until,
-        1,
-    )
-    .await?;
-    Ok(!rows.is_empty())
-}
-
-/// The job ran (or failed): its lease ends and its next run is `next`.
-pub async fn job_done(conn: &mut Conn, name: &str, next: DateTime<Utc>) -> Result<(), sqlx::Error> {
-    sqlx::query(
-        "UPDATE scheduled_jobs SET locked_until = NULL, attempts = 0, next_attempt_at = $2
-         WHERE name = $1",
-    )
-    .bind(name)
-    .bind(ts(next))
-    .execute(conn)
-    .await?;
-    Ok(())
 }

@@ -365,14 +365,14 @@ fn stale_request(r: &AnyRow) -> Result<StaleRequest, sqlx::Error> {
 
 /// The requests with events their cached position was not folded from
 /// (never folded counts too: -1 events), open or just closed, with whether
-/// they are open. Reads the partial index `requests_sla_new_events`
-/// (migration 0016), empty when nothing changed.
+/// they are open. Reads the expression index `requests_sla_new_events`
+/// (migration 0016): a few entries when nothing changed.
 pub async fn requests_with_new_events(
     conn: &mut Conn,
 ) -> Result<Vec<(StaleRequest, bool)>, sqlx::Error> {
     let rows = sqlx::query(
         "SELECT request_id, kind, sla_event_count, status FROM requests
-         WHERE sla_folded_events <> sla_event_count",
+         WHERE sla_event_count - sla_folded_events > 0",
     )
     .fetch_all(conn)
     .await?;

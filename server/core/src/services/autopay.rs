@@ -38,6 +38,7 @@ use crate::payments::{
 };
 use crate::repo::audit::{self, AuditEvent};
 use crate::repo::autopay::{self as repo, ActiveEnrolment, Charge, ChargeAnswer, Enrolment};
+use crate::repo::leases::ScheduledJob;
 use crate::repo::ledger::{self, NewPayment};
 use crate::repo::{accounts, invoices, outbox, payment_methods, Conn};
 
@@ -45,8 +46,6 @@ use crate::repo::{accounts, invoices, outbox, payment_methods, Conn};
 /// enrolment says which words the customer agreed to.
 pub const CONSENT_VERSION: i64 = 1;
 
-/// The scheduled job's row in `scheduled_jobs` (migration 0015).
-const JOB: &str = "autopay";
 /// How often `portal serve` runs the job.
 pub const AUTOPAY_INTERVAL: Duration = Duration::minutes(5);
 /// How long an instance holds the job.
@@ -512,18 +511,13 @@ impl Services {
     /// several runs it each interval. `None` when another holds it or it
     /// is not due.
     pub async fn run_autopay_when_due(&self) -> ServiceResult<Option<AutopayRun>> {
-        let now = self.clock.now();
-        let claimed = {
-            let mut conn = self.db.pool.acquire().await?;
-            repo::claim_job(&mut conn, self.db.backend(), now, now + JOB_LEASE).await?
-        };
-        if !claimed {
-            return Ok(None);
-        }
-        let result = self.run_autopay(now).await;
-        let mut conn = self.db.pool.acquire().await?;
-        crate::repo::sla_alerts::job_done(&mut conn, JOB, now + AUTOPAY_INTERVAL).await?;
-        result.map(Some)
+        self.run_when_due(
+            ScheduledJob::Autopay,
+            JOB_LEASE,
+            AUTOPAY_INTERVAL,
+            async |now| self.run_autopay(now).await,
+        )
+        .await
     }
 
     /// One run of the job: asks again about unanswered charges, sends due

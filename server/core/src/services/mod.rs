@@ -100,3 +100,30 @@ impl Services {
         Ok(crate::repo::outbox::recent(&mut conn, limit).await?)
     }
 }
+
+impl Services {
+    /// Runs a scheduled job if its next run is due and no other instance
+    /// holds its lease (`None` otherwise), then sets its next run to
+    /// `interval` from now, whether the run succeeded or not.
+    pub(crate) async fn run_when_due<T>(
+        &self,
+        job: crate::repo::leases::ScheduledJob,
+        lease: chrono::Duration,
+        interval: chrono::Duration,
+        run: impl AsyncFnOnce(chrono::DateTime<chrono::Utc>) -> crate::ServiceResult<T>,
+    ) -> crate::ServiceResult<Option<T>> {
+        use crate::repo::leases::{claim_scheduled_job, scheduled_job_done};
+        let now = self.clock.now();
+        let claimed = {
+            let mut conn = self.db.pool.acquire().await?;
+            claim_scheduled_job(&mut conn, self.db.backend(), job, now, now + lease).await?
+        };
+        if !claimed {
+            return Ok(None);
+        }
+        let result = run(now).await;
+        let mut conn = self.db.pool.acquire().await?;
+        scheduled_job_done(&mut conn, job, now + interval).await?;
+        result.map(Some)
+    }
+}

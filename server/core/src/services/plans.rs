@@ -40,13 +40,14 @@ use crate::domain::sla::{Priority, SlaEvent, SlaEventKind};
 use crate::domain::{payable_minor, Currency, Money};
 use crate::email::templates::{
     plan_decision_email, plan_progress_email, plan_staff_email, PlanDecision, PlanDecisionEmail,
-    PlanProgress, PlanStaffNews, RenderedEmail, StaffAlertEmail,
+    PlanProgress, PlanStaffNews, RenderedEmail,
 };
 use crate::error::{ResultExt, ServiceError, ServiceResult};
 use crate::repo::audit::{self, AuditEvent};
+use crate::repo::leases::ScheduledJob;
 use crate::repo::plans::{
     self as repo, AcceptanceRow, CandidateInvoice, NewAcceptance, NewPlan, PlanActor,
-    PlanEventKind, PlanEventRow, PlanInvoiceRow, PlanRow, PLAN_JOB,
+    PlanEventKind, PlanEventRow, PlanInvoiceRow, PlanRow,
 };
 use crate::repo::requests::{self as requests_repo, MessageRow, NewMessage, NewRequest};
 use crate::repo::{outbox, Conn};
@@ -1476,24 +1477,8 @@ impl Services {
         news: &PlanStaffNews<'_>,
         now: DateTime<Utc>,
     ) -> ServiceResult<()> {
-        let Some(context) = requests_repo::notice_context(conn, request_id).await? else {
-            return Ok(());
-        };
-        let link = self.config.link(&format!("/staff/requests/{request_id}"));
-        for (name, email) in requests_repo::staff_recipients(conn, request_id).await? {
-            let message = plan_staff_email(
-                &StaffAlertEmail {
-                    seller_name: &self.config.seller_name,
-                    recipient_name: &name,
-                    customer_name: &context.customer_name,
-                    request_label: "payment plan request",
-                    link: &link,
-                },
-                news,
-            );
-            enqueue(conn, now, &email, &message).await?;
-        }
-        Ok(())
+        self.mail_request_staff(conn, request_id, now, |e| plan_staff_email(e, news))
+            .await
     }
 }
 
@@ -1558,18 +1543,13 @@ impl Services {
     /// not due or another instance holds it. `portal serve` calls this
     /// every so often.
     pub async fn run_plan_checks_when_due(&self) -> ServiceResult<Option<Vec<PlanMoved>>> {
-        let now = self.clock.now();
-        let claimed = {
-            let mut conn = self.db.pool.acquire().await?;
-            repo::claim_plan_job(&mut conn, self.db.backend(), now, now + PLAN_JOB_LEASE).await?
-        };
-        if !claimed {
-            return Ok(None);
-        }
-        let result = self.run_plan_checks(now).await;
-        let mut conn = self.db.pool.acquire().await?;
-        crate::repo::sla_alerts::job_done(&mut conn, PLAN_JOB, now + PLAN_JOB_INTERVAL).await?;
-        result.map(Some)
+        self.run_when_due(
+            ScheduledJob::PlanChecks,
+            PLAN_JOB_LEASE,
+            PLAN_JOB_INTERVAL,
+            async |now| self.run_plan_checks(now).await,
+        )
+        .await
     }
 
     async fn check_plan(

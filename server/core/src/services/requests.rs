@@ -758,22 +758,32 @@ impl Services {
         alert: &StaffAlert<'_>,
         now: DateTime<Utc>,
     ) -> ServiceResult<()> {
+        self.mail_request_staff(conn, request_id, now, |e| staff_alert_email(e, alert))
+            .await
+    }
+
+    /// Queues `render`'s mail about a request to the assignee, or to every
+    /// active staff user when nobody (active) has it.
+    pub(crate) async fn mail_request_staff(
+        &self,
+        conn: &mut Conn,
+        request_id: i64,
+        now: DateTime<Utc>,
+        render: impl Fn(&StaffAlertEmail<'_>) -> crate::email::templates::RenderedEmail,
+    ) -> ServiceResult<()> {
         let Some(context) = repo::notice_context(conn, request_id).await? else {
             return Ok(());
         };
         let link = self.config.link(&format!("/staff/requests/{request_id}"));
         let label = request_label(context.kind, context.invoice_number.as_deref());
         for (name, email) in repo::staff_recipients(conn, request_id).await? {
-            let message = staff_alert_email(
-                &StaffAlertEmail {
-                    seller_name: &self.config.seller_name,
-                    recipient_name: &name,
-                    customer_name: &context.customer_name,
-                    request_label: &label,
-                    link: &link,
-                },
-                alert,
-            );
+            let message = render(&StaffAlertEmail {
+                seller_name: &self.config.seller_name,
+                recipient_name: &name,
+                customer_name: &context.customer_name,
+                request_label: &label,
+                link: &link,
+            });
             outbox::enqueue(
                 conn,
                 now,

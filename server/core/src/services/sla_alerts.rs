@@ -28,12 +28,11 @@ use crate::domain::request::RequestKind;
 use crate::domain::sla::{BusinessCalendar, SlaClock, SlaEvent, TargetClock, TargetState};
 use crate::email::templates::{sla_alert_email, SlaAlertNotice, StaffAlertEmail};
 use crate::error::ServiceResult;
+use crate::repo::leases::ScheduledJob;
 use crate::repo::sla_alerts::{self as repo, AlertKey};
 use crate::repo::staff_requests::{self as staff_repo, QueueWhere, SlaWhere};
 use crate::repo::{outbox, requests as requests_repo, Conn};
 
-/// The name of the job's row in `scheduled_jobs`.
-const JOB: &str = "sla_alerts";
 /// How often the job runs.
 pub const SLA_ALERT_INTERVAL: Duration = Duration::seconds(60);
 /// How long an instance holds the job: a run that takes longer (or dies)
@@ -319,18 +318,13 @@ impl Services {
     /// that fails is retried at the next minute; the lease is released
     /// either way.
     pub async fn run_sla_alerts_when_due(&self) -> ServiceResult<Option<Vec<QueuedAlert>>> {
-        let now = self.clock.now();
-        let claimed = {
-            let mut conn = self.db.pool.acquire().await?;
-            repo::claim_job(&mut conn, self.db.backend(), JOB, now, now + JOB_LEASE).await?
-        };
-        if !claimed {
-            return Ok(None);
-        }
-        let result = self.run_sla_alerts(now).await;
-        let mut conn = self.db.pool.acquire().await?;
-        repo::job_done(&mut conn, JOB, now + SLA_ALERT_INTERVAL).await?;
-        result.map(Some)
+        self.run_when_due(
+            ScheduledJob::SlaAlerts,
+            JOB_LEASE,
+            SLA_ALERT_INTERVAL,
+            async |now| self.run_sla_alerts(now).await,
+        )
+        .await
     }
 }
 
