@@ -276,17 +276,38 @@ pub fn request_update_email(
             None,
         ),
     };
-    let subject = upper_first(&subject);
+    customer_thread_email(
+        e.seller_name,
+        e.recipient_name,
+        &subject,
+        &lead,
+        quoted,
+        "Read the whole thread and answer here",
+        "Read the thread",
+        e.link,
+    )
+}
+
+/// A mail to a customer's contact about their thread: the greeting, `lead`,
+/// AR's words quoted when there are some, a button (`button`; `call` in the
+/// text part) to `link`, and the note that replies are not read.
+fn customer_thread_email(
+    seller_name: &str,
+    recipient_name: &str,
+    subject: &str,
+    lead: &str,
+    quoted: Option<&str>,
+    call: &str,
+    button: &str,
+    link: &str,
+) -> RenderedEmail {
+    let subject = upper_first(subject);
     let quoted_text: String = quoted
         .map(|m| m.lines().map(|l| format!("> {l}\n")).collect::<String>() + "\n")
         .unwrap_or_default();
     let text_body = format!(
-        "Hello {name},\n\n{lead}\n\n{quoted_text}\
-         Read the whole thread and answer here:\n{link}\n\n\
-         Replies to this email are not read; please write in the portal.\n\n{seller}\n",
-        name = e.recipient_name,
-        link = e.link,
-        seller = e.seller_name,
+        "Hello {recipient_name},\n\n{lead}\n\n{quoted_text}{call}:\n{link}\n\n\
+         Replies to this email are not read; please write in the portal.\n\n{seller_name}\n",
     );
     let quoted_html = quoted
         .map(|m| {
@@ -301,14 +322,15 @@ pub fn request_update_email(
         &format!(
             r#"<p>Hello {name},</p>
 <p>{lead}</p>
-{quoted_html}<p><a href="{link}" style="display: inline-block; padding: 10px 18px; background: #1d4ed8; color: #ffffff; border-radius: 6px; text-decoration: none;">Read the thread</a></p>
+{quoted_html}<p><a href="{link}" style="display: inline-block; padding: 10px 18px; background: #1d4ed8; color: #ffffff; border-radius: 6px; text-decoration: none;">{button}</a></p>
 <p>Or copy this address into your browser:<br><span style="word-break: break-all;">{link}</span></p>
 <p>Replies to this email are not read; please write in the portal.</p>
 <p>{seller}</p>"#,
-            name = html_escape(e.recipient_name),
-            lead = html_escape(&lead),
-            link = html_escape(e.link),
-            seller = html_escape(e.seller_name),
+            name = html_escape(recipient_name),
+            lead = html_escape(lead),
+            button = html_escape(button),
+            link = html_escape(link),
+            seller = html_escape(seller_name),
         ),
     );
     RenderedEmail {
@@ -613,45 +635,16 @@ pub fn plan_decision_email(
             "See the plan",
         ),
     };
-    let subject = upper_first(&subject);
-    let quoted_text: String = quoted
-        .map(|m| m.lines().map(|l| format!("> {l}\n")).collect::<String>() + "\n")
-        .unwrap_or_default();
-    let text_body = format!(
-        "Hello {name},\n\n{lead}\n\n{quoted_text}{button}:\n{link}\n\n\
-         Replies to this email are not read; please write in the portal.\n\n{seller}\n",
-        name = e.recipient_name,
-        link = e.link,
-        seller = e.seller_name,
-    );
-    let quoted_html = quoted
-        .map(|m| {
-            format!(
-                "<blockquote style=\"margin: 0 0 1em; padding-left: 12px; border-left: 3px solid #d1d5db; white-space: pre-wrap;\">{}</blockquote>\n",
-                html_escape(m)
-            )
-        })
-        .unwrap_or_default();
-    let html_body = html_document(
+    customer_thread_email(
+        e.seller_name,
+        e.recipient_name,
         &subject,
-        &format!(
-            r#"<p>Hello {name},</p>
-<p>{lead}</p>
-{quoted_html}<p><a href="{link}" style="display: inline-block; padding: 10px 18px; background: #1d4ed8; color: #ffffff; border-radius: 6px; text-decoration: none;">{button}</a></p>
-<p>Or copy this address into your browser:<br><span style="word-break: break-all;">{link}</span></p>
-<p>Replies to this email are not read; please write in the portal.</p>
-<p>{seller}</p>"#,
-            name = html_escape(e.recipient_name),
-            lead = html_escape(&lead),
-            link = html_escape(e.link),
-            seller = html_escape(e.seller_name),
-        ),
-    );
-    RenderedEmail {
-        subject,
-        text_body,
-        html_body,
-    }
+        &lead,
+        quoted,
+        button,
+        button,
+        e.link,
+    )
 }
 
 // ---------------------------------------------------------------------------
