@@ -6,8 +6,9 @@
 pub const REDACTED: &str = "[redacted]";
 
 /// Where a token starts: sign-in links (`/auth/confirm?token=…`, the staff
-/// one too) and invoice links (`/i/…`).
-const MARKERS: [&str; 2] = ["token=", "/i/"];
+/// one too), invoice links (`/i/…`) and autopay's skip links
+/// (`/autopay/skip/…`, one debit each).
+const MARKERS: [&str; 3] = ["token=", "/i/", "/autopay/skip/"];
 
 /// Tokens are 256 bits in base64url (43 characters); a shorter run after a
 /// marker is ordinary text and stays.
@@ -53,13 +54,13 @@ mod tests {
     #[test]
     fn sign_in_and_invoice_links_lose_their_tokens() {
         let text = format!(
-            "Sign in:\n\nhttp://x/auth/confirm?token={TOKEN}\n\nStaff: https://x/staff/auth/confirm?token={TOKEN}&x=1\nInvoice: https://x/i/{TOKEN}\n"
+            "Sign in:\n\nhttp://x/auth/confirm?token={TOKEN}\n\nStaff: https://x/staff/auth/confirm?token={TOKEN}&x=1\nInvoice: https://x/i/{TOKEN}\nSkip: https://x/autopay/skip/{TOKEN}\n"
         );
         let redacted = redact_tokens(&text);
         assert!(!redacted.contains(TOKEN), "{redacted}");
         assert_eq!(
             redacted,
-            "Sign in:\n\nhttp://x/auth/confirm?token=[redacted]\n\nStaff: https://x/staff/auth/confirm?token=[redacted]&x=1\nInvoice: https://x/i/[redacted]\n"
+            "Sign in:\n\nhttp://x/auth/confirm?token=[redacted]\n\nStaff: https://x/staff/auth/confirm?token=[redacted]&x=1\nInvoice: https://x/i/[redacted]\nSkip: https://x/autopay/skip/[redacted]\n"
         );
         let html = format!(
             r#"<a href="https://x/i/{TOKEN}">View</a> <span>https://x/auth/confirm?token={TOKEN}&amp;x=1</span>"#
