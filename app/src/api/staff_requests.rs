@@ -244,8 +244,7 @@ pub async fn staff_queue(query: String) -> Result<StaffQueueView, AppError> {
     let pairs = pairs(&query);
     let (filter, filters) = queue_filter(&pairs);
     let page: i64 = value(&pairs, "page").parse().unwrap_or(1).max(1);
-    let choices = mapped(services.queue_choices(staff_id).await)?;
-    let queue = mapped(services.request_queue_page(staff_id, filter, page).await)?;
+    let (choices, queue) = mapped(services.request_queue_view(staff_id, filter, page).await)?;
     let now = services.clock.now();
     let rows = queue
         .rows

@@ -51,6 +51,11 @@ impl Db {
                 Backend::Postgres => 16,
             })
             .acquire_timeout(Duration::from_secs(10))
+            // No ping before handing out a pooled connection: on PostgreSQL
+            // it is a round trip per acquire (a busy page acquires several
+            // times), and a connection that died anyway fails its statement,
+            // is closed by the pool and replaced on the next acquire.
+            .test_before_acquire(false)
             .after_connect(move |conn, _meta| {
                 Box::pin(async move {
                     if backend == Backend::Sqlite {

@@ -207,6 +207,16 @@ async fn read_settings_hashed(conn: &mut Conn) -> ServiceResult<(SlaSettings, i6
     Ok((SlaSettings { calendar, policies }, hash))
 }
 
+/// The queue forms' choices, for `staff` (already checked to be active).
+async fn read_queue_choices(conn: &mut Conn, staff: &StaffRow) -> ServiceResult<QueueChoices> {
+    Ok(QueueChoices {
+        staff: repo::active_staff_users(conn).await?,
+        customers: repo::open_request_customers(conn).await?,
+        reasons: repo::reasons(conn).await?,
+        reader_is_admin: staff.role == StaffRole::Admin,
+    })
+}
+
 /// The active staff user acting, or `Forbidden` (as `require_active_staff`).
 pub(super) async fn acting_staff(conn: &mut Conn, staff_id: i64) -> ServiceResult<StaffRow> {
     accounts::active_staff(conn, staff_id)
@@ -714,7 +724,11 @@ impl Services {
         staff_id: i64,
         filter: QueueFilter,
     ) -> ServiceResult<Vec<QueueRow>> {
-        Ok(self.queue_rows(staff_id, &filter, None).await?.rows)
+        Ok(self
+            .queue_rows(staff_id, &filter, None, false)
+            .await?
+            .1
+            .rows)
     }
 
     /// One page (1-based, `QUEUE_PAGE_SIZE` rows) of AR's queue.
@@ -735,7 +749,29 @@ impl Services {
         page: i64,
     ) -> ServiceResult<QueuePage> {
         let page = page.max(1);
-        self.queue_rows(staff_id, &filter, Some(page)).await
+        Ok(self
+            .queue_rows(staff_id, &filter, Some(page), false)
+            .await?
+            .1)
+    }
+
+    /// What the queue's page shows: the forms' choices and one page of
+    /// rows, read in one snapshot after one check of the acting staff user
+    /// (the page is AR's busiest: each statement saved is a round trip on
+    /// PostgreSQL; see docs/BENCHMARKS.md).
+    pub async fn request_queue_view(
+        &self,
+        staff_id: i64,
+        filter: QueueFilter,
+        page: i64,
+    ) -> ServiceResult<(QueueChoices, QueuePage)> {
+        let (choices, rows) = self
+            .queue_rows(staff_id, &filter, Some(page.max(1)), true)
+            .await?;
+        let choices = choices.ok_or_else(|| {
+            ServiceError::internal("queue view", "the choices were asked for and not read")
+        })?;
+        Ok((choices, rows))
     }
 
     async fn queue_rows(
@@ -743,7 +779,8 @@ impl Services {
         staff_id: i64,
         filter: &QueueFilter,
         page: Option<i64>,
-    ) -> ServiceResult<QueuePage> {
+        with_choices: bool,
+    ) -> ServiceResult<(Option<QueueChoices>, QueuePage)> {
         let now = self.clock.now();
         let per_page = QUEUE_PAGE_SIZE;
         let empty = QueuePage {
@@ -752,18 +789,23 @@ impl Services {
             page: page.unwrap_or(1),
             per_page,
         };
-        {
-            let mut conn = self.db.pool.acquire().await?;
-            acting_staff(&mut conn, staff_id).await?;
-        }
-        if filter.status.is_some_and(|s| !s.is_open()) {
-            return Ok(empty);
-        }
+        // Folding first is harmless for anyone: it only brings the cached
+        // positions up to date.
         let settings = self.refresh_sla_positions().await?;
+        // One snapshot for the staff check, the choices, the count, the
+        // page and its events.
+        let mut tx = self.db.pool.begin().await?;
+        let staff = acting_staff(&mut tx, staff_id).await?;
+        let choices = match with_choices {
+            true => Some(read_queue_choices(&mut tx, &staff).await?),
+            false => None,
+        };
+        if filter.status.is_some_and(|s| !s.is_open()) {
+            tx.commit().await?;
+            return Ok((choices, empty));
+        }
         let query = filter.repo_where(staff_id);
         let sla = filter.sla_where();
-        // One snapshot for the count, the page and its events.
-        let mut tx = self.db.pool.begin().await?;
         let total = repo::queue_count(&mut tx, &query, sla, now).await?;
         let (limit, offset) = match page {
             Some(p) => (Some(per_page), (p - 1) * per_page),
@@ -787,11 +829,14 @@ impl Services {
                 queue_row(l, &events, &settings, now)
             })
             .collect::<ServiceResult<Vec<_>>>()?;
-        Ok(QueuePage {
-            rows,
-            total,
-            ..empty
-        })
+        Ok((
+            choices,
+            QueuePage {
+                rows,
+                total,
+                ..empty
+            },
+        ))
     }
 
     /// What the queue's filter and assignment forms offer: active staff
@@ -800,16 +845,9 @@ impl Services {
     pub async fn queue_choices(&self, staff_id: i64) -> ServiceResult<QueueChoices> {
         let mut tx = self.db.pool.begin().await?;
         let staff = acting_staff(&mut tx, staff_id).await?;
-        let staff_users = repo::active_staff_users(&mut tx).await?;
-        let customers = repo::open_request_customers(&mut tx).await?;
-        let reasons = repo::reasons(&mut tx).await?;
+        let choices = read_queue_choices(&mut tx, &staff).await?;
         tx.commit().await?;
-        Ok(QueueChoices {
-            staff: staff_users,
-            customers,
-            reasons,
-            reader_is_admin: staff.role == StaffRole::Admin,
-        })
+        Ok(choices)
     }
 
     /// The queue's headline counts for the staff home: open, breached now,
