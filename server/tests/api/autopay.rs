@@ -8,7 +8,7 @@
 use chrono::Duration;
 
 use crate::fake_stripe::FakeStripe;
-use crate::helpers::{northwind, spawn_app_with, AppOptions, Backend, TestApp};
+use crate::helpers::{access_of, northwind, spawn_app_with, AppOptions, Backend, TestApp};
 use crate::on_both_databases;
 use crate::payments::{contact_id, PAYER};
 use portal_core::repo::payment_methods::{insert_method, NewMethod};
@@ -443,6 +443,43 @@ async fn a_soft_decline_is_retried_at_most_twice_over_four_days(backend: Backend
         bodies[2].contains("last automatic attempt"),
         "{}",
         bodies[2]
+    );
+    drop(conn);
+
+    // Each outcome is in the invoice's thread too, with what happens next.
+    let timeline = app
+        .services
+        .invoice_timeline(&access_of(&app, PAYER).await, northwind(&app).await, ids[0])
+        .await
+        .unwrap();
+    let started: Vec<&str> = timeline
+        .iter()
+        .filter(|e| e.what.starts_with("Autopay started payment"))
+        .map(|e| e.what.as_str())
+        .collect();
+    assert_eq!(started.len(), 3, "{timeline:#?}");
+    assert!(
+        started[0].ends_with("(card, attempt 1 of 3)"),
+        "{started:?}"
+    );
+    assert!(
+        started[2].ends_with("(card, attempt 3 of 3)"),
+        "{started:?}"
+    );
+    let failed: Vec<&str> = timeline
+        .iter()
+        .filter(|e| {
+            e.what.starts_with("Autopay payment")
+                && e.what.ends_with("failed; the amount is open again")
+        })
+        .filter_map(|e| e.body.as_deref())
+        .collect();
+    assert_eq!(failed.len(), 3, "{timeline:#?}");
+    assert!(failed[0].contains("will try again on"), "{}", failed[0]);
+    assert!(
+        failed[2].contains("last automatic attempt"),
+        "{}",
+        failed[2]
     );
 }
 

@@ -259,9 +259,15 @@ async fn a_plan_over_the_approval_limits_waits_in_ar_queue(backend: Backend) {
     let app = spawn_app(backend).await;
     let day = today(&app);
     let invoice = new_invoice(&app, 600_000, day).await;
-    let proposal = propose(&app, &form(&[invoice], "", 6, "monthly", day))
-        .await
-        .unwrap();
+    let proposal = propose(
+        &app,
+        &PlanForm {
+            message: ASK.into(),
+            ..form(&[invoice], "", 6, "monthly", day)
+        },
+    )
+    .await
+    .unwrap();
     let ProposalOutcome::Queued { reasons } = &proposal.outcome else {
         panic!("queued: {:?}", proposal.outcome);
     };
@@ -299,7 +305,48 @@ async fn a_plan_over_the_approval_limits_waits_in_ar_queue(backend: Backend) {
         .find(|c| c.invoice.invoice_id == invoice)
         .unwrap();
     assert_eq!(choice.held_by_plan, Some(proposal.plan_id));
+
+    // The plan's thread is part of the invoice's shared timeline: the
+    // customer's message and AR's customer-visible reply, not AR's note.
+    app.services
+        .staff_reply(admin, request_id, REPLY, false)
+        .await
+        .unwrap();
+    app.services
+        .staff_reply(admin, request_id, NOTE, true)
+        .await
+        .unwrap();
+    let timeline = app
+        .services
+        .invoice_timeline(
+            &access_of(&app, PAYER).await,
+            northwind(&app).await,
+            invoice,
+        )
+        .await
+        .unwrap();
+    let said = |what: &str, body: &str| {
+        timeline.iter().any(|e| {
+            e.what == what && e.body.as_deref() == Some(body) && e.request_id == Some(request_id)
+        })
+    };
+    assert!(
+        said("Wrote on the payment plan request", ASK),
+        "{timeline:#?}"
+    );
+    assert!(
+        said("Replied on the payment plan request", REPLY),
+        "{timeline:#?}"
+    );
+    assert!(
+        !timeline.iter().any(|e| e.body.as_deref() == Some(NOTE)),
+        "{timeline:#?}"
+    );
 }
+
+const ASK: &str = "Our budget review ends in March; six months would let us pay it all.";
+const REPLY: &str = "Thanks, we are looking at the terms and will answer this week.";
+const NOTE: &str = "INTERNAL: check their payment record first.";
 
 async fn plan_request(app: &TestApp, plan_id: i64) -> i64 {
     let mut conn = app.services.db.pool.acquire().await.unwrap();

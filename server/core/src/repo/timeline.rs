@@ -179,10 +179,13 @@ pub async fn audit_events(conn: &mut Conn, invoice_id: i64) -> Result<Vec<AuditR
     Ok(out)
 }
 
-/// A customer-visible message on one of the invoice's disputes.
+/// A customer-visible message on one of the invoice's disputes, or on the
+/// request of a payment plan that covers the invoice.
 #[derive(Clone, Debug)]
 pub struct MessageRow {
     pub request_id: i64,
+    /// The request's kind: 'dispute' or 'payment_plan'.
+    pub kind: String,
     pub at: DateTime<Utc>,
     /// 'contact' or 'staff'.
     pub author_kind: String,
@@ -192,23 +195,31 @@ pub struct MessageRow {
     pub attachments: i64,
 }
 
-/// The customer-visible messages of the invoice's disputes, oldest first.
-/// Internal notes are excluded here, by a literal, so they are never read.
+/// The customer-visible messages of the invoice's disputes and of the
+/// payment plans that cover (or covered) it, oldest first. Internal notes
+/// are excluded here, by a literal, so they are never read.
 pub async fn customer_messages(
     conn: &mut Conn,
     invoice_id: i64,
 ) -> Result<Vec<MessageRow>, sqlx::Error> {
     let rows = sqlx::query(
-        "SELECT m.request_id, m.created_at, m.author_kind, m.author_id, m.body,
+        "SELECT m.request_id, r.kind, m.created_at, m.author_kind, m.author_id, m.body,
                 COALESCE(c.name, s.name) AS author_name,
                 CAST((SELECT COUNT(*) FROM request_attachments ra WHERE ra.message_id = m.message_id) AS BIGINT) AS attachments
          FROM request_messages m
          JOIN requests r ON r.request_id = m.request_id
          LEFT JOIN contacts c ON m.author_kind = 'contact' AND c.contact_id = m.author_id
          LEFT JOIN staff_users s ON m.author_kind = 'staff' AND s.staff_id = m.author_id
-         WHERE r.invoice_id = $1 AND r.kind = 'dispute' AND m.visibility = 'customer'
+         WHERE m.visibility = 'customer'
+           AND m.request_id IN (
+               SELECT d.request_id FROM requests d WHERE d.invoice_id = $1 AND d.kind = 'dispute'
+               UNION
+               SELECT p.request_id FROM plan_invoices pi
+               JOIN payment_plans p ON p.plan_id = pi.plan_id
+               WHERE pi.invoice_id = $2)
          ORDER BY m.created_at, m.message_id",
     )
+    .bind(invoice_id)
     .bind(invoice_id)
     .fetch_all(conn)
     .await?;
@@ -216,6 +227,7 @@ pub async fn customer_messages(
         .map(|r| {
             Ok(MessageRow {
                 request_id: r.try_get("request_id")?,
+                kind: r.try_get("kind")?,
                 at: decode(r, "request_messages", "created_at")?,
                 author_kind: r.try_get("author_kind")?,
                 author_id: r.try_get("author_id")?,
@@ -225,6 +237,32 @@ pub async fn customer_messages(
             })
         })
         .collect()
+}
+
+/// What the portal recorded of an autopay charge's answer (the decline's
+/// words and what happens next), for the timeline entry of its payment.
+#[derive(Clone, Debug)]
+pub struct AutopayChargeRow {
+    pub attempt: i64,
+    pub message: Option<String>,
+}
+
+/// One autopay charge by its id (the payment's audit event names it).
+pub async fn autopay_charge(
+    conn: &mut Conn,
+    charge_id: i64,
+) -> Result<Option<AutopayChargeRow>, sqlx::Error> {
+    let row = sqlx::query("SELECT attempt, message FROM autopay_charges WHERE charge_id = $1")
+        .bind(charge_id)
+        .fetch_optional(conn)
+        .await?;
+    row.map(|r| {
+        Ok(AutopayChargeRow {
+            attempt: r.try_get("attempt")?,
+            message: r.try_get("message")?,
+        })
+    })
+    .transpose()
 }
 
 /// A dispute of the invoice as the timeline names it.

@@ -58,7 +58,7 @@ const CHARGE_LEASE: Duration = Duration::minutes(10);
 pub const NOTICE_DAYS: i64 = 2;
 /// A soft decline is tried again at most twice: attempt 2 two days after
 /// attempt 1, attempt 3 two days after that.
-const MAX_ATTEMPTS: i64 = 3;
+pub(crate) const MAX_ATTEMPTS: i64 = 3;
 const RETRY_AFTER: Duration = Duration::days(2);
 /// Stripe keeps an idempotency key for at least 24 hours: past this, a
 /// charge still without an answer is not asked again (a new request under

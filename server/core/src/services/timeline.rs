@@ -222,6 +222,18 @@ pub(crate) async fn timeline_entries(
         .map(|p| (p.payment_id, p.amount_minor))
         .collect();
     let mut told_payments = HashSet::new();
+    // Payments autopay made, by payment: what its charge recorded (the
+    // attempt, a decline's words and what happens next).
+    let mut autopay_charges: HashMap<i64, repo::AutopayChargeRow> = HashMap::new();
+    for a in audit.iter().filter(|a| a.action == Action::PaymentPending) {
+        let payment = a.detail.get("payment_id").and_then(|v| v.as_i64());
+        let charge = a.detail.get("autopay_charge").and_then(|v| v.as_i64());
+        if let (Some(payment_id), Some(charge_id)) = (payment, charge) {
+            if let Some(row) = repo::autopay_charge(conn, charge_id).await? {
+                autopay_charges.insert(payment_id, row);
+            }
+        }
+    }
     let disputes_by_id: HashMap<i64, &repo::DisputeRow> =
         disputes.iter().map(|d| (d.request_id, d)).collect();
     // The last resolution of a dispute that is resolved now carries its note.
@@ -247,40 +259,61 @@ pub(crate) async fn timeline_entries(
                 .or_else(|| a.detail.get("amount_minor").and_then(|v| v.as_i64()))
                 .unwrap_or(0);
             let number = payment_number(payment_id);
-            let what = match a.action {
-                Action::PaymentPending => {
-                    let method = a
-                        .detail
-                        .get("method")
-                        .and_then(|m| m.as_str())
-                        .unwrap_or("");
+            let autopay = autopay_charges.get(&payment_id);
+            let method = in_sentence(method_label(
+                a.detail
+                    .get("method")
+                    .and_then(|m| m.as_str())
+                    .unwrap_or(""),
+            ));
+            let mut body = None;
+            let what = match (a.action, autopay) {
+                (Action::PaymentPending, Some(charge)) => {
                     format!(
-                        "Started payment {number} of {} by {} (checkout open)",
+                        "Autopay started payment {number} of {} ({}, attempt {} of {})",
                         money(amount),
-                        method_label(method).to_lowercase()
+                        method,
+                        charge.attempt,
+                        crate::services::autopay::MAX_ATTEMPTS
                     )
                 }
-                Action::PaymentProcessing => format!(
+                (Action::PaymentSucceeded, Some(_)) => {
+                    format!("Autopay payment {number} of {} received", money(amount))
+                }
+                (Action::PaymentFailed, Some(charge)) => {
+                    body = charge.message.clone();
+                    format!("Autopay payment {number} failed; the amount is open again")
+                }
+                (Action::PaymentPending, None) => {
+                    format!(
+                        "Started payment {number} of {} by {method} (checkout open)",
+                        money(amount),
+                    )
+                }
+                (Action::PaymentProcessing, _) => format!(
                     "Payment {number} of {} submitted; a bank payment takes a few business days",
                     money(amount)
                 ),
-                Action::PaymentSucceeded => {
+                (Action::PaymentSucceeded, _) => {
                     format!("Payment {number} of {} received", money(amount))
                 }
-                Action::PaymentFailed => {
+                (Action::PaymentFailed, _) => {
                     format!("Payment {number} failed; the amount is open again")
                 }
-                Action::PaymentCanceled => {
+                (Action::PaymentCanceled, _) => {
                     format!("Payment {number} canceled; nothing was charged")
                 }
-                Action::PaymentRefunded => format!("Payment {number} refunded"),
-                Action::PaymentPartlyRefunded => format!("Payment {number} partly refunded"),
-                Action::PaymentDisputed => {
+                (Action::PaymentRefunded, _) => format!("Payment {number} refunded"),
+                (Action::PaymentPartlyRefunded, _) => format!("Payment {number} partly refunded"),
+                (Action::PaymentDisputed, _) => {
                     format!("Payment {number} disputed with the card issuer")
                 }
                 _ => continue,
             };
-            entries.push(entry(a.at, EntryKind::Payment, actor, what));
+            entries.push(TimelineEntry {
+                body,
+                ..entry(a.at, EntryKind::Payment, actor, what)
+            });
             continue;
         }
         let request_id = request_of(a);
@@ -415,9 +448,13 @@ pub(crate) async fn timeline_entries(
             1 => " (1 file)".into(),
             n => format!(" ({n} files)"),
         };
+        let on = match m.kind.as_str() {
+            "payment_plan" => "the payment plan request",
+            _ => "the dispute",
+        };
         let what = match actor {
-            Actor::Ar(_) => format!("Replied on the dispute{files}"),
-            _ => format!("Wrote on the dispute{files}"),
+            Actor::Ar(_) => format!("Replied on {on}{files}"),
+            _ => format!("Wrote on {on}{files}"),
         };
         entries.push(TimelineEntry {
             body: Some(m.body),
@@ -464,6 +501,19 @@ pub(crate) async fn timeline_entries(
     Ok(entries)
 }
 
+/// A label inside a sentence: "Card" becomes "card", "ACH bank debit"
+/// keeps its acronym.
+fn in_sentence(label: &str) -> String {
+    let mut chars = label.chars();
+    match (chars.next(), chars.next()) {
+        (Some(first), Some(second)) if !second.is_uppercase() => first
+            .to_lowercase()
+            .chain(label[first.len_utf8()..].chars())
+            .collect(),
+        _ => label.to_owned(),
+    }
+}
+
 /// The request an audit event about a request names.
 fn request_of(a: &AuditRow) -> Option<i64> {
     a.subject.strip_prefix("request:")?.parse().ok()
@@ -479,5 +529,12 @@ mod tests {
         assert_eq!(Actor::Ar(None).words(), "AR");
         assert_eq!(Actor::Ar(Some("Ann".into())).words(), "Ann (AR)");
         assert_eq!(Actor::Contact("Bo".into()).words(), "Bo");
+    }
+
+    #[test]
+    fn method_labels_read_inside_a_sentence() {
+        assert_eq!(in_sentence("Card"), "card");
+        assert_eq!(in_sentence("ACH bank debit"), "ACH bank debit");
+        assert_eq!(in_sentence("Bank transfer"), "bank transfer");
     }
 }
