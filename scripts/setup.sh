@@ -53,8 +53,12 @@ setup_rust() {
     echo "rustup is required (https://rustup.rs); it installs the pinned toolchain by itself" >&2
     exit 1
   fi
+  # A toolchain that rustup put in by itself (from rust-toolchain.toml, on
+  # the first cargo call) can lack the target or the components: check each.
   if ! rustup run "$toolchain" rustc --version >/dev/null 2>&1 ||
-     ! rustup target list --installed --toolchain "$toolchain" | grep -q wasm32-unknown-unknown; then
+     ! rustup target list --installed --toolchain "$toolchain" | grep -q wasm32-unknown-unknown ||
+     ! rustup component list --installed --toolchain "$toolchain" | grep -q '^rustfmt' ||
+     ! rustup component list --installed --toolchain "$toolchain" | grep -q '^clippy'; then
     step "rustup: toolchain $toolchain with wasm32-unknown-unknown"
     rustup toolchain install "$toolchain" --profile minimal -c rustfmt,clippy -t wasm32-unknown-unknown
   fi
