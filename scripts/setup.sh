@@ -97,7 +97,9 @@ setup_wasm_opt() {
 
 setup_serve() {
   # gcc/make for crates that build C.
-  apt_packages ca-certificates build-essential
+  # Noto fonts for generated PDFs (SIL Open Font License 1.1): read from
+  # /usr/share/fonts at start-up (PORTAL_PDF_FONT_DIRS), never downloaded.
+  apt_packages ca-certificates build-essential fonts-noto-core fonts-noto-cjk
   setup_node
   setup_wasm_opt
   setup_rust
@@ -105,6 +107,7 @@ setup_serve() {
 
 setup_test() {
   setup_serve
+  # poppler-utils: pdftotext / pdffonts read generated PDFs back in the tests.
   apt_packages postgresql chromium poppler-utils
   local stamp="$repo/end2end/node_modules/.portal-lock-sha256"
   local want

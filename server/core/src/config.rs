@@ -19,6 +19,8 @@ pub struct Config {
     pub production: bool,
     pub seller_name: String,
     pub seller_address: String,
+    /// Where the PDF fonts are (`PORTAL_PDF_FONT_DIRS`, `:`-separated).
+    pub pdf_font_dirs: String,
     pub mail_from: EmailAddress,
     pub session_idle: Duration,
     pub session_absolute: Duration,
@@ -221,6 +223,8 @@ impl Config {
             seller_name: get("PORTAL_SELLER_NAME").unwrap_or_else(|| "Acme Supply Co.".into()),
             seller_address: get("PORTAL_SELLER_ADDRESS")
                 .unwrap_or_else(|| "100 Market Street, Springfield, USA".into()),
+            pdf_font_dirs: get(crate::pdf::fonts::FONT_DIRS_VAR)
+                .unwrap_or_else(|| crate::pdf::fonts::DEFAULT_FONT_DIRS.into()),
             mail_from,
             session_idle: minutes("PORTAL_SESSION_IDLE_MINUTES", 30)?,
             session_absolute: minutes("PORTAL_SESSION_ABSOLUTE_MINUTES", 12 * 60)?,

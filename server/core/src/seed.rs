@@ -426,8 +426,201 @@ pub async fn seed_demo(services: &Services) -> Result<SeedSummary, sqlx::Error> 
         }
         crate::repo::invoices::refresh_settlement(&mut tx, invoice_id).await?;
     }
+    seed_world_customers(&mut tx, now, today, &mut summary).await?;
     tx.commit().await?;
     Ok(summary)
+}
+
+/// A customer abroad (issue 15): name, contact and invoice lines in their
+/// own script, so the served portal and its PDFs show every script.
+struct WorldCustomer {
+    key: &'static str,
+    name: &'static str,
+    currency: &'static str,
+    tax_rate_bp: i64,
+    contact: (&'static str, &'static str),
+    /// (description, unit price in minor units, quantity)
+    lines: &'static [(&'static str, i64, i64)],
+}
+
+const WORLD_CUSTOMERS: &[WorldCustomer] = &[
+    WorldCustomer {
+        key: "lodz",
+        name: "Zakłady Łódź Sp. z o.o.",
+        currency: "PLN",
+        tax_rate_bp: 2300,
+        contact: ("zamowienia@zaklady-lodz.example", "Małgorzata Wiśniewska"),
+        lines: &[
+            ("Przewóz Łódź–Gdańsk, 東京 delivery", 184_000, 1),
+            ("Łożyska kulkowe SKF 6205, zestaw", 12_950, 12),
+        ],
+    },
+    WorldCustomer {
+        key: "tokyo",
+        name: "株式会社東京ロジスティクス",
+        currency: "JPY",
+        tax_rate_bp: 1000,
+        contact: ("keiri@tokyo-logistics.example", "佐藤 花子"),
+        lines: &[
+            ("油圧ホース 3/4インチ", 8_800, 10),
+            ("配送料（東京都内）", 3_300, 1),
+        ],
+    },
+    WorldCustomer {
+        key: "telaviv",
+        name: "חברת תל אביב לסחר בע״מ",
+        currency: "ILS",
+        tax_rate_bp: 1700,
+        contact: ("ap@telaviv-trade.example", "נועה כהן"),
+        lines: &[
+            ("כפפות בטיחות, 24 זוגות", 21_900, 6),
+            ("Freight – משלוח לחיפה", 45_000, 1),
+        ],
+    },
+    WorldCustomer {
+        key: "athens",
+        name: "Ελληνικά Εμπορικά Α.Ε.",
+        currency: "EUR",
+        tax_rate_bp: 2400,
+        contact: ("logistirio@ellinika.example", "Γιώργος Παπαδόπουλος"),
+        lines: &[
+            ("Ρουλεμάν SKF 6205", 3_100, 20),
+            ("Μεταφορικά Πειραιάς – Θεσσαλονίκη", 26_000, 1),
+        ],
+    },
+];
+
+/// The world customers, each with an admin contact, an invoice paid a
+/// little late (so a receipt) and an open one. Added after everything else
+/// and numbered in a series of their own (INV-YYYY-9xxxx), so the rest of
+/// the demo keeps its ids and numbers.
+async fn seed_world_customers(
+    tx: &mut sqlx::Transaction<'static, sqlx::Any>,
+    now: chrono::DateTime<chrono::Utc>,
+    today: NaiveDate,
+    summary: &mut SeedSummary,
+) -> Result<(), sqlx::Error> {
+    let mut sequence = 90_000;
+    for c in WORLD_CUSTOMERS {
+        let customer_id: i64 = sqlx::query(
+            "INSERT INTO customers (external_id, name, currency, payment_terms_days, segment, created_at)
+             VALUES ($1, $2, $3, 30, 'smb', $4) RETURNING customer_id",
+        )
+        .bind(format!("demo-{}", c.key))
+        .bind(c.name)
+        .bind(c.currency)
+        .bind(ts(now))
+        .fetch_one(&mut **tx)
+        .await?
+        .get("customer_id");
+        summary.customers += 1;
+        let (email, name) = c.contact;
+        let contact_id: i64 = sqlx::query(
+            "INSERT INTO contacts (email, name, created_at) VALUES ($1, $2, $3) RETURNING contact_id",
+        )
+        .bind(email)
+        .bind(name)
+        .bind(ts(now))
+        .fetch_one(&mut **tx)
+        .await?
+        .get("contact_id");
+        sqlx::query("INSERT INTO customer_contacts (customer_id, contact_id, role, created_at) VALUES ($1, $2, 'admin', $3)")
+            .bind(customer_id)
+            .bind(contact_id)
+            .bind(ts(now))
+            .execute(&mut **tx)
+            .await?;
+        summary.contacts += 1;
+
+        // Issued 40 days ago and paid; issued 5 days ago and open.
+        for (age, paid) in [(40, true), (5, false)] {
+            sequence += 1;
+            let issue = today - Duration::days(age);
+            let due = issue + Duration::days(30);
+            let number = format!("INV-{}-{sequence:05}", issue.format("%Y"));
+            let lines: Vec<(i64, &str, i64, i64, i64, i64)> = c
+                .lines
+                .iter()
+                .enumerate()
+                .map(|(i, (description, unit, quantity))| {
+                    let amount = unit * quantity;
+                    let tax = (amount * c.tax_rate_bp + 5_000) / 10_000;
+                    (
+                        i as i64 + 1,
+                        *description,
+                        quantity * 1000,
+                        *unit,
+                        amount,
+                        tax,
+                    )
+                })
+                .collect();
+            let subtotal: i64 = lines.iter().map(|l| l.4).sum();
+            let tax: i64 = lines.iter().map(|l| l.5).sum();
+            let invoice_id: i64 = sqlx::query(
+                "INSERT INTO invoices (customer_id, number, external_id, issue_date, due_date, po_number, currency,
+                                       subtotal_minor, tax_minor, total_minor, created_at)
+                 VALUES ($1, $2, $3, $4, $5, NULL, $6, $7, $8, $9, $10) RETURNING invoice_id",
+            )
+            .bind(customer_id)
+            .bind(&number)
+            .bind(format!("erp-{}-{sequence}", c.key))
+            .bind(date_text(issue))
+            .bind(date_text(due))
+            .bind(c.currency)
+            .bind(subtotal)
+            .bind(tax)
+            .bind(subtotal + tax)
+            .bind(ts(now))
+            .fetch_one(&mut **tx)
+            .await?
+            .get("invoice_id");
+            for (position, description, quantity_milli, unit, amount, line_tax) in lines {
+                sqlx::query(
+                    "INSERT INTO invoice_lines (invoice_id, position, description, quantity_milli, unit_price_minor, tax_rate_bp, amount_minor, tax_minor)
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+                )
+                .bind(invoice_id)
+                .bind(position)
+                .bind(description)
+                .bind(quantity_milli)
+                .bind(unit)
+                .bind(c.tax_rate_bp)
+                .bind(amount)
+                .bind(line_tax)
+                .execute(&mut **tx)
+                .await?;
+            }
+            summary.invoices += 1;
+            if paid {
+                let received_at = ts((due + Duration::days(2))
+                    .and_hms_opt(10, 0, 0)
+                    .expect("valid time")
+                    .and_utc());
+                let payment_id: i64 = sqlx::query(
+                    "INSERT INTO payments (customer_id, currency, amount_minor, method, status, reference, gateway, received_at, created_at, updated_at)
+                     VALUES ($1, $2, $3, 'bank_transfer', 'succeeded', $4, NULL, $5, $5, $5) RETURNING payment_id",
+                )
+                .bind(customer_id)
+                .bind(c.currency)
+                .bind(subtotal + tax)
+                .bind(format!("Wire {}", 800_000 + sequence))
+                .bind(received_at)
+                .fetch_one(&mut **tx)
+                .await?
+                .get("payment_id");
+                sqlx::query("INSERT INTO payment_allocations (payment_id, invoice_id, amount_minor) VALUES ($1, $2, $3)")
+                    .bind(payment_id)
+                    .bind(invoice_id)
+                    .bind(subtotal + tax)
+                    .execute(&mut **tx)
+                    .await?;
+                summary.payments += 1;
+            }
+            crate::repo::invoices::refresh_settlement(&mut **tx, invoice_id).await?;
+        }
+    }
+    Ok(())
 }
 
 /// The two Northwind invoices placed at exactly 1 and 120 days overdue.

@@ -65,6 +65,16 @@ fn answer_streamed(result: Result<StreamedDownload, ServiceError>) -> Response {
     }
 }
 
+/// The language generated PDFs are tagged with: the viewer's
+/// Accept-Language (the portal stores no language per customer; issue 15).
+fn document_language(headers: &HeaderMap) -> String {
+    portal_core::pdf::language_from_accept_language(
+        headers
+            .get(header::ACCEPT_LANGUAGE)
+            .and_then(|v| v.to_str().ok()),
+    )
+}
+
 fn viewer(signed_in: Option<Extension<SignedIn>>) -> Option<Viewer> {
     signed_in.and_then(|Extension(s)| Viewer::of(&s))
 }
@@ -86,6 +96,7 @@ fn pairs(query: &Option<String>) -> Vec<(String, String)> {
 pub async fn invoice_pdf(
     State(services): State<Services>,
     signed_in: Option<Extension<SignedIn>>,
+    headers: HeaderMap,
     Path((customer_id, invoice_id)): Path<(String, String)>,
 ) -> Response {
     let (Some(viewer), Ok(customer_id), Ok(invoice_id)) =
@@ -93,7 +104,12 @@ pub async fn invoice_pdf(
     else {
         return not_found();
     };
-    answer(services.invoice_pdf(&viewer, customer_id, invoice_id).await)
+    let language = document_language(&headers);
+    answer(
+        services
+            .invoice_pdf(&viewer, customer_id, invoice_id, &language)
+            .await,
+    )
 }
 
 pub async fn invoices_csv(
@@ -116,6 +132,7 @@ pub async fn invoices_csv(
 pub async fn invoices_zip(
     State(services): State<Services>,
     signed_in: Option<Extension<SignedIn>>,
+    headers: HeaderMap,
     Path(customer_id): Path<String>,
     RawQuery(query): RawQuery,
 ) -> Response {
@@ -131,7 +148,12 @@ pub async fn invoices_zip(
             }
         }
     }
-    answer_streamed(services.invoices_zip(&access, customer_id, &ids).await)
+    let language = document_language(&headers);
+    answer_streamed(
+        services
+            .invoices_zip(&access, customer_id, &ids, &language)
+            .await,
+    )
 }
 
 async fn statement_download(
@@ -139,7 +161,7 @@ async fn statement_download(
     signed_in: Option<Extension<SignedIn>>,
     customer_id: String,
     query: Option<String>,
-    pdf: bool,
+    pdf: Option<String>,
 ) -> Response {
     let (Some(access), Ok(customer_id)) = (contact(signed_in), customer_id.parse()) else {
         return not_found();
@@ -156,8 +178,12 @@ async fn statement_download(
         Ok(period) => period,
         Err(message) => return answer(Err(ServiceError::invalid(message))),
     };
-    if pdf {
-        answer(services.statement_pdf(&access, customer_id, from, to).await)
+    if let Some(language) = pdf {
+        answer(
+            services
+                .statement_pdf(&access, customer_id, from, to, &language)
+                .await,
+        )
     } else {
         answer(services.statement_csv(&access, customer_id, from, to).await)
     }
@@ -166,10 +192,12 @@ async fn statement_download(
 pub async fn statement_pdf(
     State(services): State<Services>,
     signed_in: Option<Extension<SignedIn>>,
+    headers: HeaderMap,
     Path(customer_id): Path<String>,
     RawQuery(query): RawQuery,
 ) -> Response {
-    statement_download(&services, signed_in, customer_id, query, true).await
+    let language = Some(document_language(&headers));
+    statement_download(&services, signed_in, customer_id, query, language).await
 }
 
 pub async fn statement_csv(
@@ -178,12 +206,13 @@ pub async fn statement_csv(
     Path(customer_id): Path<String>,
     RawQuery(query): RawQuery,
 ) -> Response {
-    statement_download(&services, signed_in, customer_id, query, false).await
+    statement_download(&services, signed_in, customer_id, query, None).await
 }
 
 pub async fn receipt_pdf(
     State(services): State<Services>,
     signed_in: Option<Extension<SignedIn>>,
+    headers: HeaderMap,
     Path((customer_id, payment_id)): Path<(String, String)>,
 ) -> Response {
     let (Some(access), Ok(customer_id), Ok(payment_id)) =
@@ -191,7 +220,12 @@ pub async fn receipt_pdf(
     else {
         return not_found();
     };
-    answer(services.receipt_pdf(&access, customer_id, payment_id).await)
+    let language = document_language(&headers);
+    answer(
+        services
+            .receipt_pdf(&access, customer_id, payment_id, &language)
+            .await,
+    )
 }
 
 /// Where a refused invoice link leads: the problem page, which offers a

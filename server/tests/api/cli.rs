@@ -52,7 +52,8 @@ fn migrate_seed_demo_and_create_staff() {
     let out = portal(dir.path()).arg("seed-demo").output().unwrap();
     let stdout = String::from_utf8(out.stdout).unwrap();
     assert!(
-        stdout.contains("4 customers, 8 contacts, 300 invoices"),
+        // The four main accounts and the four world customers (issue 15).
+        stdout.contains("8 customers, 12 contacts, 308 invoices"),
         "{stdout}"
     );
     let again = portal(dir.path()).arg("seed-demo").output().unwrap();

@@ -36,6 +36,7 @@ pub fn invoice_document(
     invoice: &InvoiceSummary,
     lines: &[LineRow],
     applications: &[Application],
+    language: &str,
 ) -> DocumentSpec {
     let row = &invoice.row;
     let money = |minor| Money::new(minor, row.currency).display();
@@ -124,6 +125,23 @@ pub fn invoice_document(
         config.base_url.as_str().trim_end_matches('/'),
         config.mail_from.as_str()
     )));
+    let plain = |minor| Money::new(minor, row.currency).decimal_string();
+    let mut metadata = vec![
+        ("document".to_owned(), "invoice".to_owned()),
+        ("invoice-number".to_owned(), row.number.clone()),
+        ("issue-date".to_owned(), row.issue_date.to_string()),
+        ("due-date".to_owned(), row.due_date.to_string()),
+        ("currency".to_owned(), row.currency.code().to_owned()),
+        ("subtotal".to_owned(), plain(row.subtotal_minor)),
+        ("tax".to_owned(), plain(row.tax_minor)),
+        ("total".to_owned(), plain(row.total_minor)),
+        ("balance-due".to_owned(), plain(invoice.balance.minor)),
+    ];
+    if let Some(po) = &row.po_number {
+        metadata.push(("po-number".into(), po.clone()));
+    }
+    metadata.push(("seller".into(), config.seller_name.clone()));
+    metadata.push(("buyer".into(), customer_name.to_owned()));
     DocumentSpec {
         title: format!("Invoice {}", row.number),
         seller_name: config.seller_name.clone(),
@@ -131,12 +149,31 @@ pub fn invoice_document(
         facts,
         party: vec![customer_name.to_owned()],
         sections,
+        language: language.to_owned(),
+        metadata,
     }
 }
 
-pub fn statement_document(config: &crate::Config, soa: &StatementOfAccount) -> DocumentSpec {
+pub fn statement_document(
+    config: &crate::Config,
+    soa: &StatementOfAccount,
+    language: &str,
+) -> DocumentSpec {
     let s = &soa.statement;
     let mut sections = Vec::new();
+    let mut metadata = vec![
+        ("document".to_owned(), "statement".to_owned()),
+        ("period-start".to_owned(), s.from.to_string()),
+        ("period-end".to_owned(), s.to.to_string()),
+    ];
+    for c in &s.currencies {
+        metadata.push((
+            format!("closing-balance-{}", c.currency.code()),
+            Money::new(c.closing_minor, c.currency).decimal_string(),
+        ));
+    }
+    metadata.push(("seller".into(), config.seller_name.clone()));
+    metadata.push(("buyer".into(), soa.customer_name.clone()));
     for c in &s.currencies {
         let money = |minor| Money::new(minor, c.currency).display();
         sections.push(Section::Heading(format!(
@@ -230,6 +267,8 @@ pub fn statement_document(config: &crate::Config, soa: &StatementOfAccount) -> D
         ],
         party: vec![soa.customer_name.clone()],
         sections,
+        language: language.to_owned(),
+        metadata,
     }
 }
 
@@ -238,6 +277,7 @@ pub fn receipt_document(
     customer_name: &str,
     p: &PaymentRow,
     allocations: &[AllocationRow],
+    language: &str,
 ) -> DocumentSpec {
     let money = |minor| Money::new(minor, p.currency).display();
     let mut facts = vec![
@@ -259,7 +299,35 @@ pub fn receipt_document(
     if p.refunded_minor > 0 {
         summary.push(("Refunded".into(), money(-p.refunded_minor)));
     }
+    let received = p.received_at.unwrap_or(p.created_at).date_naive();
+    let mut metadata = vec![
+        ("document".to_owned(), "payment-receipt".to_owned()),
+        (
+            "payment-number".to_owned(),
+            crate::domain::payment_number(p.payment_id),
+        ),
+        ("payment-date".to_owned(), received.to_string()),
+        ("currency".to_owned(), p.currency.code().to_owned()),
+        (
+            "amount".to_owned(),
+            Money::new(p.amount_minor, p.currency).decimal_string(),
+        ),
+    ];
+    if !allocations.is_empty() {
+        metadata.push((
+            "invoices".into(),
+            allocations
+                .iter()
+                .map(|a| a.invoice_number.as_str())
+                .collect::<Vec<_>>()
+                .join(" "),
+        ));
+    }
+    metadata.push(("seller".into(), config.seller_name.clone()));
+    metadata.push(("buyer".into(), customer_name.to_owned()));
     DocumentSpec {
+        language: language.to_owned(),
+        metadata,
         title: "Payment receipt".into(),
         seller_name: config.seller_name.clone(),
         seller_address: config.seller_address.clone(),

@@ -23,10 +23,11 @@ impl Services {
         viewer: &Viewer,
         customer_id: i64,
         invoice_id: i64,
+        language: &str,
     ) -> ServiceResult<Download> {
         let (conn, _, row) = self.viewed_invoice(viewer, customer_id, invoice_id).await?;
         drop(conn);
-        let (file_name, source) = self.pdf_source(row).await?;
+        let (file_name, source) = self.pdf_source(row, language).await?;
         let bytes = match source {
             PdfSource::Original(bytes) => bytes,
             PdfSource::Generated(spec) => render_pdf(*spec).await?,
@@ -36,7 +37,11 @@ impl Services {
 
     /// An invoice's file name and what its PDF is made from (the database
     /// reads; rendering is left to the caller's thread).
-    async fn pdf_source(&self, row: InvoiceLedgerRow) -> ServiceResult<(String, PdfSource)> {
+    async fn pdf_source(
+        &self,
+        row: InvoiceLedgerRow,
+        language: &str,
+    ) -> ServiceResult<(String, PdfSource)> {
         let mut conn = self.db.pool.acquire().await?;
         let file_name = format!("{}.pdf", safe_file_name(&row.number));
         if let Some(doc) = repo::original_document(&mut conn, row.invoice_id).await? {
@@ -53,6 +58,7 @@ impl Services {
             &InvoiceSummary::of(row, self.today()),
             &lines,
             &applications,
+            language,
         );
         Ok((file_name, PdfSource::Generated(Box::new(spec))))
     }
@@ -64,6 +70,7 @@ impl Services {
         access: &ContactAccess,
         customer_id: i64,
         ids: &[i64],
+        language: &str,
     ) -> ServiceResult<StreamedDownload> {
         let mut ids: Vec<i64> = ids.to_vec();
         ids.sort_unstable();
@@ -92,9 +99,10 @@ impl Services {
         let (sources_tx, mut sources_rx) = mpsc::channel::<ServiceResult<(String, PdfSource)>>(2);
         let (chunks_tx, chunks) = mpsc::channel(CHUNKS_IN_FLIGHT);
         let services = self.clone();
+        let language = language.to_owned();
         tokio::spawn(async move {
             for row in rows {
-                let source = services.pdf_source(row).await;
+                let source = services.pdf_source(row, &language).await;
                 let failed = source.is_err();
                 if sources_tx.send(source).await.is_err() || failed {
                     break;
@@ -109,7 +117,7 @@ impl Services {
                     .compression_method(zip::CompressionMethod::Deflated);
                 while let Some(source) = sources_rx.blocking_recv() {
                     let (file_name, source) = source.map_err(|e| e.to_string())?;
-                    let bytes = source.into_bytes();
+                    let bytes = source.into_bytes().map_err(|e| e.to_string())?;
                     zip.start_file(file_name.as_str(), options)
                         .map_err(|e| e.to_string())?;
                     zip.write_all(&bytes).map_err(|e| e.to_string())?;
@@ -151,9 +159,9 @@ enum PdfSource {
 impl PdfSource {
     /// The PDF's bytes; laying one out takes a while, so call this on a
     /// blocking thread.
-    fn into_bytes(self) -> Vec<u8> {
+    fn into_bytes(self) -> Result<Vec<u8>, pdf::RenderError> {
         match self {
-            PdfSource::Original(bytes) => bytes,
+            PdfSource::Original(bytes) => Ok(bytes),
             PdfSource::Generated(spec) => pdf::render(&spec),
         }
     }
@@ -202,8 +210,11 @@ impl Write for ChunkWriter {
 }
 
 /// Lays out a PDF off the async threads (a long statement takes a while).
+/// A renderer failure (fonts missing, a standard krilla refuses to break)
+/// is a 500 with the reason in the log.
 pub(super) async fn render_pdf(spec: DocumentSpec) -> ServiceResult<Vec<u8>> {
     tokio::task::spawn_blocking(move || pdf::render(&spec))
         .await
+        .map_err(|e| ServiceError::internal("rendering a PDF", e))?
         .map_err(|e| ServiceError::internal("rendering a PDF", e))
 }

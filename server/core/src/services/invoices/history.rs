@@ -62,6 +62,7 @@ impl Services {
         access: &ContactAccess,
         customer_id: i64,
         payment_id: i64,
+        language: &str,
     ) -> ServiceResult<Download> {
         let receipt = self
             .payment_receipt(access, customer_id, payment_id)
@@ -71,6 +72,7 @@ impl Services {
             &receipt.customer_name,
             &receipt.payment,
             &receipt.allocations,
+            language,
         );
         let bytes = render_pdf(spec).await?;
         Ok(Download::pdf(

@@ -116,9 +116,10 @@ impl Services {
         customer_id: i64,
         from: NaiveDate,
         to: NaiveDate,
+        language: &str,
     ) -> ServiceResult<Download> {
         let soa = self.statement(access, customer_id, from, to).await?;
-        let spec = layouts::statement_document(&self.config, &soa);
+        let spec = layouts::statement_document(&self.config, &soa, language);
         let bytes = render_pdf(spec).await?;
         Ok(Download::pdf(
             format!(
