@@ -7,6 +7,7 @@
 //!   portal invoice-link --invoice NUMBER [--valid-until YYYY-MM-DD]
 //!   portal seed-scale --customers N --invoices M
 //!   portal seed-scale-requests --requests N
+//!   portal reminders run [--at RFC3339]      run the reminder job once
 
 use std::process::ExitCode;
 use std::sync::Arc;
@@ -93,6 +94,29 @@ enum Command {
         #[arg(long, default_value_t = 10_000)]
         requests: usize,
     },
+    /// Payment reminders (issue 13).
+    Reminders {
+        #[command(subcommand)]
+        action: RemindersCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum RemindersCommand {
+    /// Run the reminder job once, now or as at --at (an RFC 3339 instant,
+    /// e.g. 2027-03-15T16:30:00Z), outside its lease: each (invoice, step)
+    /// is still sent at most once. The outbox sends the mail when the
+    /// portal serves.
+    Run {
+        #[arg(long, value_parser = cli_instant)]
+        at: Option<chrono::DateTime<chrono::Utc>>,
+    },
+}
+
+fn cli_instant(text: &str) -> Result<chrono::DateTime<chrono::Utc>, String> {
+    chrono::DateTime::parse_from_rfc3339(text.trim())
+        .map(|t| t.with_timezone(&chrono::Utc))
+        .map_err(|_| format!("\"{text}\" is not an RFC 3339 instant such as 2027-03-15T16:30:00Z"))
 }
 
 /// Dates on the command line follow the rule of dates typed in the portal
@@ -178,6 +202,8 @@ async fn run(command: Command, config: Config) -> Result<(), String> {
             // interval whatever the number of instances; polling more often
             // than that only finds the lease taken or the run not yet due.
             tokio::spawn(run_plan_job(portal.services.clone()));
+            // Reminders and promises to pay (issue 13), under their lease.
+            tokio::spawn(server::startup::run_reminder_job(portal.services.clone()));
             server::serve(portal, listener)
                 .await
                 .map_err(|e| format!("server stopped: {e}"))
@@ -315,6 +341,25 @@ async fn run(command: Command, config: Config) -> Result<(), String> {
                 return Err(format!("no enabled contact has the email {email}"));
             }
             println!("contact {email} disabled; their sessions are ended");
+            Ok(())
+        }
+        Command::Reminders {
+            action: RemindersCommand::Run { at },
+        } => {
+            let at = at.unwrap_or_else(chrono::Utc::now);
+            let run = portal
+                .services
+                .run_reminders(at)
+                .await
+                .map_err(|e| e.to_string())?;
+            println!(
+                "reminders as at {}: {} customers in their window, {} invoice steps sent in {} emails, {} promises closed",
+                at.to_rfc3339(),
+                run.customers_in_window,
+                run.sends,
+                run.emails,
+                run.promises_closed
+            );
             Ok(())
         }
         Command::DisableStaff { email } => {

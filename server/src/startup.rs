@@ -27,6 +27,8 @@ pub enum StartError {
     Smtp(String),
     #[error("{0}")]
     Leptos(String),
+    #[error("{0}")]
+    Fonts(#[from] portal_core::pdf::FontError),
 }
 
 /// A built portal, ready to serve.
@@ -142,6 +144,8 @@ pub async fn build(
     clock: Arc<dyn Clock>,
     transport: Option<Arc<dyn EmailTransport>>,
 ) -> Result<Portal, StartError> {
+    // The PDF fonts, read once; missing ones stop the start with the reason.
+    portal_core::pdf::fonts::init(&config.pdf_font_dirs)?;
     let db = Db::connect(&config.database_url).await?;
     db.migrate().await?;
     let transport: Arc<dyn EmailTransport> = match (transport, &config.smtp_url) {
@@ -235,6 +239,28 @@ pub async fn run_sla_alert_job(services: Services) {
             }
             Ok(_) => {}
             Err(e) => tracing::error!(error = %e, "SLA alert job"),
+        }
+        tokio::time::sleep(Duration::from_secs(20)).await;
+    }
+}
+
+/// The reminder job (services::reminders, issue 13): asks for the job's
+/// lease every 20 seconds; the instance that gets it runs the job, at most
+/// once a minute across instances. Started by `portal serve` only, like
+/// the SLA alerts: tests drive the job with their manual clock.
+pub async fn run_reminder_job(services: Services) {
+    loop {
+        match services.run_reminders_when_due().await {
+            Ok(Some(run)) if run.emails > 0 || run.promises_closed > 0 => {
+                tracing::info!(
+                    emails = run.emails,
+                    sends = run.sends,
+                    promises_closed = run.promises_closed,
+                    "reminders queued"
+                );
+            }
+            Ok(_) => {}
+            Err(e) => tracing::error!(error = %e, "reminder job"),
         }
         tokio::time::sleep(Duration::from_secs(20)).await;
     }

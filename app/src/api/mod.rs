@@ -8,6 +8,7 @@ pub mod dev;
 pub mod invoices;
 pub mod payments;
 pub mod plans;
+pub mod reminders;
 pub mod requests;
 pub mod sessions;
 pub mod site;

@@ -374,6 +374,9 @@ fn InvoiceView(invoice: InvoiceDetailView) -> impl IntoView {
                 .into_any()
             }}
         </section>
+        {(!i.via_link).then(|| view! {
+            <crate::pages::reminders::PromiseSection customer_id=i.customer_id invoice_id=i.invoice_id/>
+        })}
         {match i.timeline.clone() {
             Some(entries) => view! { <InvoiceTimeline heading_id="timeline-heading" entries/> }.into_any(),
             None => view! {

@@ -8,6 +8,7 @@ pub mod not_found;
 pub mod pay;
 pub mod payments;
 pub mod plans;
+pub mod reminders;
 pub mod requests;
 pub mod sessions;
 pub mod sign_in;

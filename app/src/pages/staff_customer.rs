@@ -140,6 +140,8 @@ fn CustomerBody(c: StaffCustomerView) -> impl IntoView {
             }.into_any()).collect()
         />
 
+        <crate::pages::reminders::CustomerRemindersSection customer_id=c.customer_id/>
+
         <section aria-labelledby="timeline-heading">
             <h2 id="timeline-heading">"Timeline"</h2>
             <p class="muted small">"What happened on this account, newest first."</p>

@@ -219,6 +219,7 @@ fn SettingsBody(s: StaffSettingsView) -> impl IntoView {
         </section>
 
         <PlanPolicySection/>
+        <crate::pages::reminders::ReminderSettingsSection/>
     }
 }
 

@@ -15,6 +15,7 @@ pub mod log_path;
 pub mod payment_routes;
 pub mod plain_page;
 pub mod plan_routes;
+pub mod reminder_routes;
 pub mod request_routes;
 pub mod sandbox_routes;
 pub mod security;
@@ -162,6 +163,7 @@ pub fn router(state: AppState, leptos_router: Router<AppState>) -> Router {
         .merge(plan_routes::routes())
         .merge(staff_plan_routes::routes())
         .merge(autopay_routes::routes())
+        .merge(reminder_routes::routes())
         .merge(leptos_router)
         .layer(middleware::from_fn_with_state(
             state.clone(),

@@ -12,6 +12,7 @@ pub mod list_links;
 pub mod money;
 pub mod payment_state;
 pub mod plan;
+pub mod reminder;
 pub mod request;
 pub mod roles;
 pub mod sla;

@@ -862,3 +862,98 @@ pub fn autopay_notice_email(e: &AutopayNoticeEmail<'_>) -> RenderedEmail {
         html_body,
     }
 }
+
+/// A payment reminder (issue 13): the step's subject and body, already
+/// rendered from AR's templates (`domain::reminder::render_body`, text and
+/// escaped HTML), with the seller's name under it.
+pub struct ReminderEmail<'a> {
+    pub seller_name: &'a str,
+    pub subject: &'a str,
+    pub body_text: &'a str,
+    pub body_html: &'a str,
+}
+
+pub fn reminder_email(e: &ReminderEmail<'_>) -> RenderedEmail {
+    let text_body = format!(
+        "{body}\n\n{seller}\n\nEvery link in this email leads to the {seller} billing portal.\n",
+        body = e.body_text.trim_end(),
+        seller = e.seller_name,
+    );
+    let html_body = html_document(
+        e.subject,
+        &format!(
+            "{body}\n<p>{seller}</p>\n<p style=\"color: #6b7280; font-size: 0.9em;\">Every link in this email leads to the {seller} billing portal.</p>",
+            body = e.body_html,
+            seller = html_escape(e.seller_name),
+        ),
+    );
+    RenderedEmail {
+        subject: e.subject.to_owned(),
+        text_body,
+        html_body,
+    }
+}
+
+/// A promise to pay that was not kept (issue 13): reminders resume.
+pub struct PromiseEndedEmail<'a> {
+    pub seller_name: &'a str,
+    pub recipient_name: &'a str,
+    pub customer_name: &'a str,
+    /// "March 20, 2027".
+    pub promised_on: &'a str,
+    /// "USD 1,200.00".
+    pub promised: &'a str,
+    /// "USD 400.00" when part was paid.
+    pub paid: Option<&'a str>,
+    pub invoices: &'a str,
+    pub link: &'a str,
+}
+
+pub fn promise_ended_email(e: &PromiseEndedEmail<'_>) -> RenderedEmail {
+    let subject = format!(
+        "Your promise to pay {} by {} was not kept",
+        e.promised, e.promised_on
+    );
+    let what = match e.paid {
+        Some(paid) => format!("we have received {paid} of it so far"),
+        None => "we have not received the payment".to_owned(),
+    };
+    let text_body = format!(
+        "Hello {name},\n\n\
+         {customer} promised to pay {promised} by {date} for {invoices}, and {what}. \
+         Payment reminders for these invoices start again.\n\n\
+         Pay now or make a new arrangement here:\n{link}\n\n\
+         If you have paid in the meantime, thank you, and please ignore this email.\n\n\
+         {seller}\n",
+        name = e.recipient_name,
+        customer = e.customer_name,
+        promised = e.promised,
+        date = e.promised_on,
+        invoices = e.invoices,
+        link = e.link,
+        seller = e.seller_name,
+    );
+    let html_body = html_document(
+        &subject,
+        &format!(
+            r#"<p>Hello {name},</p>
+<p>{customer} promised to pay <strong>{promised}</strong> by <strong>{date}</strong> for {invoices}, and {what}. Payment reminders for these invoices start again.</p>
+<p><a href="{link}">Pay now or make a new arrangement</a></p>
+<p>If you have paid in the meantime, thank you, and please ignore this email.</p>
+<p>{seller}</p>"#,
+            name = html_escape(e.recipient_name),
+            customer = html_escape(e.customer_name),
+            promised = html_escape(e.promised),
+            date = html_escape(e.promised_on),
+            invoices = html_escape(e.invoices),
+            what = html_escape(&what),
+            link = html_escape(e.link),
+            seller = html_escape(e.seller_name),
+        ),
+    );
+    RenderedEmail {
+        subject,
+        text_body,
+        html_body,
+    }
+}

@@ -62,12 +62,13 @@ pub async fn claim_due(
 }
 
 /// The jobs of `scheduled_jobs`, one row each (migrations 0011, 0014,
-/// 0015): a run is claimed with a lease so one instance runs it at a time.
+/// 0015, 0017): a run is claimed with a lease so one instance runs it at a time.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum ScheduledJob {
     SlaAlerts,
     PlanChecks,
     Autopay,
+    Reminders,
 }
 
 impl ScheduledJob {
@@ -76,6 +77,7 @@ impl ScheduledJob {
             Self::SlaAlerts => "sla_alerts",
             Self::PlanChecks => "plan_checks",
             Self::Autopay => "autopay",
+            Self::Reminders => "reminders",
         }
     }
 
@@ -85,6 +87,7 @@ impl ScheduledJob {
             Self::SlaAlerts => "name = 'sla_alerts'",
             Self::PlanChecks => "name = 'plan_checks'",
             Self::Autopay => "name = 'autopay'",
+            Self::Reminders => "name = 'reminders'",
         }
     }
 }

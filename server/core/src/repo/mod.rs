@@ -14,6 +14,7 @@ pub mod outbox;
 pub mod payment_methods;
 pub mod payments;
 pub mod plans;
+pub mod reminders;
 pub mod request_figures;
 pub mod request_settings;
 pub mod requests;

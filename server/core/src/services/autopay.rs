@@ -182,10 +182,15 @@ struct Target {
     payable_minor: i64,
 }
 
-/// Promises to pay are not built yet (the reminders issue will add them):
-/// an invoice under one must never be charged. Until then, none is.
-fn under_promise_to_pay(_invoice_id: i64) -> bool {
-    false
+/// An invoice under an open promise to pay (issue 13) is never charged:
+/// the customer said when they will pay. `promised` is the account's
+/// invoices under an open promise (`Services::promised_invoices`); a
+/// promise stays open until the reminder job judges it after its day.
+fn under_promise_to_pay(
+    promised: &std::collections::HashMap<i64, NaiveDate>,
+    invoice_id: i64,
+) -> bool {
+    promised.contains_key(&invoice_id)
 }
 
 impl Services {
@@ -640,6 +645,7 @@ impl Services {
         let e = &active.enrolment;
         let horizon = today + Duration::days(e.days_before + NOTICE_DAYS);
         let method = PayMethod::parse(&active.method_kind).unwrap_or(PayMethod::Card);
+        let promised = self.promised_invoices(e.customer_id).await?;
         let mut conn = self.db.pool.acquire().await?;
         let mut targets = Vec::new();
         for plan in plans_repo::customer_plans(&mut conn, e.customer_id).await? {
@@ -653,7 +659,7 @@ impl Services {
                 .collect();
             if held
                 .iter()
-                .any(|i| i.pending_minor > 0 || under_promise_to_pay(i.invoice_id))
+                .any(|i| i.pending_minor > 0 || under_promise_to_pay(&promised, i.invoice_id))
             {
                 continue;
             }
@@ -716,6 +722,7 @@ impl Services {
             let mut conn = self.db.pool.acquire().await?;
             repo::open_invoices_due_by(&mut conn, e.customer_id, horizon).await?
         };
+        let promised = self.promised_invoices(e.customer_id).await?;
         let method = PayMethod::parse(&active.method_kind).unwrap_or(PayMethod::Card);
         Ok(invoices
             .into_iter()
@@ -723,7 +730,7 @@ impl Services {
             // A payment in progress (a checkout, an ACH debit, another
             // autopay charge) holds part of it: leave it alone.
             .filter(|i| i.pending_minor == 0)
-            .filter(|i| !under_promise_to_pay(i.invoice_id))
+            .filter(|i| !under_promise_to_pay(&promised, i.invoice_id))
             .filter_map(|i| {
                 let payable = payable_minor(i.balance_minor, i.pending_minor, i.disputed_minor);
                 let within_cap = match scope {

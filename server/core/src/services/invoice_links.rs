@@ -68,6 +68,35 @@ impl Services {
             .ok_or_else(|| {
                 ServiceError::invalid(format!("No invoice is numbered \"{}\"", number.trim()))
             })?;
+        let minted = self
+            .mint_invoice_link_in(
+                &mut tx,
+                invoice.invoice_id,
+                invoice.customer_id,
+                invoice.due_date,
+                valid_until,
+                created_by,
+                now,
+            )
+            .await?;
+        tx.commit().await?;
+        Ok(minted)
+    }
+
+    /// Mints a link inside the caller's transaction (the reminder job
+    /// mints one per invoice in the transaction that records its send and
+    /// queues its email: no link exists for a mail that was not sent).
+    #[allow(clippy::too_many_arguments)]
+    pub(crate) async fn mint_invoice_link_in(
+        &self,
+        conn: &mut crate::repo::Conn,
+        invoice_id: i64,
+        customer_id: i64,
+        due_date: chrono::NaiveDate,
+        valid_until: Option<DateTime<Utc>>,
+        created_by: &str,
+        now: DateTime<Utc>,
+    ) -> ServiceResult<MintedInvoiceLink> {
         let expires_at = match valid_until {
             Some(t) if t <= now => {
                 return Err(ServiceError::invalid(
@@ -76,7 +105,7 @@ impl Services {
             }
             Some(t) => t,
             None => {
-                let end_of_window = (invoice.due_date
+                let end_of_window = (due_date
                     + Duration::days(self.config.invoice_link_days_after_due))
                 .and_hms_opt(23, 59, 59)
                 .expect("valid time")
@@ -86,8 +115,8 @@ impl Services {
         };
         let minted = mint_token();
         let link_id = invoice_links::insert(
-            &mut tx,
-            invoice.invoice_id,
+            &mut *conn,
+            invoice_id,
             &minted.hash,
             now,
             expires_at,
@@ -95,20 +124,19 @@ impl Services {
         )
         .await?;
         audit::record(
-            &mut tx,
+            &mut *conn,
             now,
             AuditEvent {
                 actor_kind: "system",
                 actor_id: None,
-                customer_id: Some(invoice.customer_id),
+                customer_id: Some(customer_id),
                 action: Action::InvoiceLinkCreated,
                 detail: serde_json::json!({ "invoice_link_id": link_id, "created_by": created_by }),
                 ip: None,
-                subject: Some(format!("invoice:{}", invoice.invoice_id)),
+                subject: Some(format!("invoice:{invoice_id}")),
             },
         )
         .await?;
-        tx.commit().await?;
         Ok(MintedInvoiceLink {
             link_id,
             url: self

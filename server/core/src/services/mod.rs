@@ -10,6 +10,7 @@ pub mod invoices;
 pub mod payment_methods;
 pub mod payments;
 pub mod plans;
+pub mod reminders;
 pub mod request_figures;
 pub mod request_reopen;
 pub mod request_settings;

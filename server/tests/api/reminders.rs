@@ -1,0 +1,1226 @@
+//! Reminder emails and promises to pay (issue 13), with the manual clock
+//! and the real SMTP sink: each step goes out once, inside the customer's
+//! own window (also across a daylight-saving change), to payers and admins
+//! only, with a fresh invoice link per invoice and one "pay all" link;
+//! every suppression rule holds at send time; two instances running at
+//! once send nothing twice; a manual send does not bring the next step the
+//! next morning; a promise pauses reminders and a broken one resumes them
+//! and tells the customer.
+//!
+//! Dates are in March 2030: the US changes to daylight saving time on
+//! Sunday 10 March 2030 (New York UTC-5 -> UTC-4, Los Angeles UTC-8 ->
+//! UTC-7); Tokyo stays UTC+9. 1 March 2030 is a Friday. The UTC instants
+//! below are worked out by hand, independently of the portal's code.
+
+use chrono::{DateTime, Duration, NaiveDate, TimeZone, Utc};
+
+use crate::helpers::{
+    access_of, location, page_html, signed_in_as, spawn_app, spawn_app_with, staff_id, AppOptions,
+    Backend, TestApp,
+};
+use crate::on_both_databases;
+use portal_core::services::reminders::PromiseDraft;
+
+on_both_databases!(
+    each_step_goes_out_once_inside_the_window_to_payers_and_admins,
+    every_suppression_rule_holds_at_send_time,
+    two_instances_at_once_send_nothing_twice,
+    tokyo_and_los_angeles_customers_get_reminders_in_their_own_window_across_dst,
+    a_manual_send_does_not_bring_the_next_step_the_next_morning,
+    a_promise_pauses_reminders_and_a_broken_one_resumes_them_and_tells_the_customer,
+    a_promise_from_the_invoice_page_works_without_javascript,
+    ar_admins_edit_cadences_and_pauses_and_agents_are_refused,
+    autopay_leaves_an_invoice_under_a_promise_alone,
+    a_customer_pause_that_ends_resumes_with_the_latest_step_only,
+    sixty_days_of_the_job_match_an_independent_model,
+);
+
+fn utc(y: i32, m: u32, d: u32, h: u32, mi: u32) -> DateTime<Utc> {
+    Utc.with_ymd_and_hms(y, m, d, h, mi, 0).unwrap()
+}
+
+fn date(y: i32, m: u32, d: u32) -> NaiveDate {
+    NaiveDate::from_ymd_opt(y, m, d).unwrap()
+}
+
+/// Moves the manual clock forward to `to`.
+fn travel(app: &TestApp, to: DateTime<Utc>) {
+    let now = app.clock.now_for_tests();
+    assert!(to >= now, "the clock only moves forward ({now} -> {to})");
+    app.clock.advance(to - now);
+}
+
+async fn exec(app: &TestApp, sql: &str) {
+    let mut conn = app.services.db.pool.acquire().await.unwrap();
+    sqlx::query(sql).execute(&mut *conn).await.unwrap();
+}
+
+/// The portal with its demo data, whose customers are paused for good, so
+/// only the test's own customers get reminders.
+async fn start(backend: Backend) -> TestApp {
+    let app = spawn_app(backend).await;
+    exec(
+        &app,
+        "INSERT INTO customer_reminders (customer_id, paused_until, updated_at)
+         SELECT customer_id, '9999-12-31', '2026-01-01T00:00:00.000000Z' FROM customers",
+    )
+    .await;
+    app
+}
+
+/// A customer with a payer, an admin and a viewer (`{role}-{key}@rem.example`)
+/// in `zone` (None: the seller's, New York).
+async fn customer(app: &TestApp, key: &str, zone: Option<&str>) -> i64 {
+    let mut conn = app.services.db.pool.acquire().await.unwrap();
+    let now = "2026-01-01T00:00:00.000000Z";
+    let id: i64 = sqlx::query_scalar(
+        "INSERT INTO customers (external_id, name, currency, payment_terms_days, created_at)
+         VALUES ($1, $2, 'USD', 30, $3) RETURNING customer_id",
+    )
+    .bind(format!("rem-{key}"))
+    .bind(format!("Reminder {key} Ltd"))
+    .bind(now)
+    .fetch_one(&mut *conn)
+    .await
+    .unwrap();
+    for role in ["payer", "admin", "viewer"] {
+        let contact: i64 = sqlx::query_scalar(
+            "INSERT INTO contacts (email, name, created_at) VALUES ($1, $2, $3) RETURNING contact_id",
+        )
+        .bind(format!("{role}-{key}@rem.example"))
+        .bind(format!("{role} of {key}"))
+        .bind(now)
+        .fetch_one(&mut *conn)
+        .await
+        .unwrap();
+        sqlx::query(
+            "INSERT INTO customer_contacts (customer_id, contact_id, role, created_at) VALUES ($1, $2, $3, $4)",
+        )
+        .bind(id)
+        .bind(contact)
+        .bind(role)
+        .bind(now)
+        .execute(&mut *conn)
+        .await
+        .unwrap();
+    }
+    if let Some(zone) = zone {
+        sqlx::query(
+            "INSERT INTO customer_reminders (customer_id, time_zone, updated_at) VALUES ($1, $2, $3)",
+        )
+        .bind(id)
+        .bind(zone)
+        .bind(now)
+        .execute(&mut *conn)
+        .await
+        .unwrap();
+    }
+    id
+}
+
+/// An open USD invoice of 100.00, due `due`.
+async fn invoice(app: &TestApp, customer_id: i64, number: &str, due: NaiveDate) -> i64 {
+    let mut conn = app.services.db.pool.acquire().await.unwrap();
+    let id: i64 = sqlx::query_scalar(
+        "INSERT INTO invoices (customer_id, number, issue_date, due_date, currency,
+             subtotal_minor, tax_minor, total_minor, created_at)
+         VALUES ($1, $2, $3, $4, 'USD', 10000, 0, 10000, '2026-01-01T00:00:00.000000Z')
+         RETURNING invoice_id",
+    )
+    .bind(customer_id)
+    .bind(number)
+    .bind((due - Duration::days(30)).to_string())
+    .bind(due.to_string())
+    .fetch_one(&mut *conn)
+    .await
+    .unwrap();
+    portal_core::repo::invoices::refresh_settlement(&mut conn, id)
+        .await
+        .unwrap();
+    id
+}
+
+/// A payment of `amount_minor` received by hand on the invoice.
+async fn paid_by_hand(app: &TestApp, customer_id: i64, invoice_id: i64, amount_minor: i64) {
+    let now = portal_core::db::ts(app.clock.now_for_tests());
+    let mut tx = app.services.db.pool.begin().await.unwrap();
+    let payment_id: i64 = sqlx::query_scalar(
+        "INSERT INTO payments (customer_id, currency, amount_minor, method, status, reference,
+             received_at, created_at, updated_at)
+         VALUES ($1, 'USD', $2, 'check', 'succeeded', 'cheque 7', $3, $3, $3) RETURNING payment_id",
+    )
+    .bind(customer_id)
+    .bind(amount_minor)
+    .bind(&now)
+    .fetch_one(&mut *tx)
+    .await
+    .unwrap();
+    sqlx::query(
+        "INSERT INTO payment_allocations (payment_id, invoice_id, amount_minor) VALUES ($1, $2, $3)",
+    )
+    .bind(payment_id)
+    .bind(invoice_id)
+    .bind(amount_minor)
+    .execute(&mut *tx)
+    .await
+    .unwrap();
+    portal_core::repo::invoices::refresh_settlement(&mut tx, invoice_id)
+        .await
+        .unwrap();
+    tx.commit().await.unwrap();
+}
+
+/// Sets `assignment` (`column = value`) on the invoice.
+async fn set_invoice(app: &TestApp, invoice_id: i64, assignment: &str) {
+    exec(
+        app,
+        &format!("UPDATE invoices SET {assignment} WHERE invoice_id = {invoice_id}"),
+    )
+    .await;
+}
+
+/// The contact promises to pay the one invoice by `on` (the whole balance).
+async fn promise(
+    app: &TestApp,
+    contact_id: i64,
+    customer_id: i64,
+    invoice_id: i64,
+    on: NaiveDate,
+) -> Result<i64, portal_core::ServiceError> {
+    app.services
+        .promise_to_pay(
+            contact_id,
+            customer_id,
+            &PromiseDraft {
+                invoice_ids: vec![invoice_id],
+                promised_on: on.to_string(),
+                ..Default::default()
+            },
+        )
+        .await
+}
+
+async fn run(app: &TestApp) -> portal_core::services::reminders::ReminderRun {
+    app.services
+        .run_reminders(app.clock.now_for_tests())
+        .await
+        .expect("the reminder job runs")
+}
+
+/// The reminders queued to `to` (subject, text), oldest first.
+async fn reminders_to(app: &TestApp, to: &str) -> Vec<(String, String)> {
+    let mut conn = app.services.db.pool.acquire().await.unwrap();
+    sqlx::query_as::<_, (String, String)>(
+        "SELECT o.subject, o.text_body FROM email_outbox o
+         JOIN reminder_emails r ON r.email_id = o.email_id
+         WHERE o.to_address = $1 ORDER BY o.email_id",
+    )
+    .bind(to)
+    .fetch_all(&mut *conn)
+    .await
+    .unwrap()
+}
+
+/// Every outbox mail's subject to `to`, oldest first.
+async fn subjects_to(app: &TestApp, to: &str) -> Vec<String> {
+    let mut conn = app.services.db.pool.acquire().await.unwrap();
+    sqlx::query_scalar::<_, String>(
+        "SELECT subject FROM email_outbox WHERE to_address = $1 ORDER BY email_id",
+    )
+    .bind(to)
+    .fetch_all(&mut *conn)
+    .await
+    .unwrap()
+}
+
+/// (invoice id, step offset or None for manual, sent_at) of every send.
+async fn sends(app: &TestApp, customer_id: i64) -> Vec<(i64, Option<i64>, String)> {
+    let mut conn = app.services.db.pool.acquire().await.unwrap();
+    sqlx::query_as::<_, (i64, Option<i64>, String)>(
+        "SELECT s.invoice_id, st.offset_days, s.sent_at FROM reminder_sends s
+         LEFT JOIN reminder_steps st ON st.step_id = s.step_id
+         WHERE s.customer_id = $1 ORDER BY s.send_id",
+    )
+    .bind(customer_id)
+    .fetch_all(&mut *conn)
+    .await
+    .unwrap()
+}
+
+/// The step offset of every send (None for a manual one), oldest first.
+async fn step_offsets(app: &TestApp, customer_id: i64) -> Vec<Option<i64>> {
+    sends(app, customer_id)
+        .await
+        .into_iter()
+        .map(|s| s.1)
+        .collect()
+}
+
+async fn each_step_goes_out_once_inside_the_window_to_payers_and_admins(backend: Backend) {
+    let app = start(backend).await;
+    let c = customer(&app, "basic", None).await;
+    // Due Thursday 14 March 2030: step -3 on Monday 11 March (EDT, UTC-4).
+    let inv = invoice(&app, c, "REM-BASIC-1", date(2030, 3, 14)).await;
+
+    travel(&app, utc(2030, 3, 11, 12, 59)); // 08:59 in New York
+    assert_eq!(run(&app).await.emails, 0, "before the window");
+    travel(&app, utc(2030, 3, 11, 13, 0)); // 09:00
+    let first = run(&app).await;
+    assert_eq!(
+        (first.sends, first.emails),
+        (1, 2),
+        "payer and admin, not the viewer"
+    );
+    for _ in 0..3 {
+        travel(&app, app.clock.now_for_tests() + Duration::minutes(1));
+        assert_eq!(run(&app).await.emails, 0, "a step goes out once");
+    }
+    assert!(reminders_to(&app, "viewer-basic@rem.example")
+        .await
+        .is_empty());
+    let mails = reminders_to(&app, "payer-basic@rem.example").await;
+    assert_eq!(mails.len(), 1);
+    let (subject, text) = &mails[0];
+    assert!(subject.starts_with("Coming up"), "{subject}");
+    assert!(text.contains("Hello payer of basic"), "{text}");
+    assert!(
+        text.contains("REM-BASIC-1") && text.contains("$100.00"),
+        "{text}"
+    );
+    assert!(
+        text.contains(&format!("/accounts/{c}/pay?invoice={inv}")),
+        "the pay-all link chooses the invoice: {text}"
+    );
+
+    // What the SMTP server received: the invoice link opens the invoice.
+    let mail = app.smtp.wait_for("admin-basic@rem.example", 1).await;
+    assert!(mail.html.contains("REM-BASIC-1"));
+    let link = mail
+        .text
+        .split_whitespace()
+        .find(|w| w.contains("/i/"))
+        .expect("an invoice link")
+        .to_owned();
+    let opened = app.get(link.trim_start_matches(&app.address)).await;
+    assert!(
+        opened.status().is_success() || opened.status().is_redirection(),
+        "the invoice link opens: {}",
+        opened.status()
+    );
+    assert!(
+        app.count(&format!(
+            "SELECT COUNT(*) FROM invoice_links WHERE invoice_id = {inv} AND created_by = 'reminder'"
+        ))
+        .await
+            == 1,
+        "one link minted for the one mail"
+    );
+
+    // Due today (step 0) on Thursday, 10:59 still in the window.
+    travel(&app, utc(2030, 3, 14, 14, 59));
+    assert_eq!(run(&app).await.emails, 2);
+    // +7 on Thursday 21 March; 11:00 is outside the window, the next morning is fine.
+    travel(&app, utc(2030, 3, 21, 15, 0));
+    assert_eq!(run(&app).await.emails, 0, "11:00 is past the window");
+    travel(&app, utc(2030, 3, 22, 13, 30));
+    assert_eq!(run(&app).await.emails, 2, "caught up the next morning");
+    let offsets = step_offsets(&app, c).await;
+    assert_eq!(offsets, vec![Some(-3), Some(0), Some(7)]);
+
+    // AR's preview of the next working day names what the job will send
+    // then: the +14 step on Thursday 28 March, and nothing the day before.
+    let staff = staff_id(&app, "ar@seller.example").await;
+    let preview = app
+        .services
+        .preview_reminders(staff, date(2030, 3, 28))
+        .await
+        .unwrap();
+    assert_eq!(preview.len(), 1);
+    assert_eq!(
+        (
+            preview[0].invoice_number.as_str(),
+            preview[0].offset_days,
+            preview[0].recipients
+        ),
+        ("REM-BASIC-1", 14, 2)
+    );
+    assert!(app
+        .services
+        .preview_reminders(staff, date(2030, 3, 27))
+        .await
+        .unwrap()
+        .is_empty());
+    travel(&app, utc(2030, 3, 28, 13, 0));
+    assert_eq!(run(&app).await.sends, 1, "the preview was right");
+}
+
+async fn every_suppression_rule_holds_at_send_time(backend: Backend) {
+    let app = start(backend).await;
+    let c = customer(&app, "rules", None).await;
+    let due = date(2030, 3, 14); // step 0 on Thursday 14 March
+    let control = invoice(&app, c, "REM-R-CONTROL", due).await;
+    let paid = invoice(&app, c, "REM-R-PAID", due).await;
+    let void = invoice(&app, c, "REM-R-VOID", due).await;
+    let pending = invoice(&app, c, "REM-R-PENDING", due).await;
+    let disputed = invoice(&app, c, "REM-R-DISPUTED", due).await;
+    let part = invoice(&app, c, "REM-R-PART", due).await;
+    let planned = invoice(&app, c, "REM-R-PLAN", due).await;
+    let promised = invoice(&app, c, "REM-R-PROMISED", due).await;
+    let paused = invoice(&app, c, "REM-R-PAUSED", due).await;
+    let other = customer(&app, "paused", None).await;
+    let of_paused_customer = invoice(&app, other, "REM-R-CUSTOMER-PAUSED", due).await;
+
+    travel(&app, utc(2030, 3, 13, 14, 0)); // the day before, 10:00
+    paid_by_hand(&app, c, paid, 10_000).await;
+    set_invoice(&app, void, "voided_at = '2030-03-13T14:00:00.000000Z'").await;
+    set_invoice(&app, pending, "pending_minor = 10000").await;
+    set_invoice(&app, disputed, "disputed_minor = 10000").await;
+    set_invoice(&app, part, "disputed_minor = 3000").await;
+    // A plan within the seller's policy is approved at once.
+    let payer = access_of(&app, "payer-rules@rem.example").await;
+    let plan = app
+        .services
+        .propose_plan(
+            &payer,
+            c,
+            &portal_core::services::plans::PlanForm {
+                invoice_ids: vec![planned],
+                down_payment: String::new(),
+                count: "2".into(),
+                frequency: "monthly".into(),
+                first_date: date(2030, 3, 20).to_string(),
+                message: String::new(),
+            },
+            portal_core::services::plans::ClientInfo {
+                ip: None,
+                user_agent: None,
+            },
+        )
+        .await
+        .expect("a plan");
+    let _ = plan;
+    assert_eq!(
+        app.count(&format!(
+            "SELECT COUNT(*) FROM plan_invoices pi JOIN payment_plans p ON p.plan_id = pi.plan_id
+             WHERE pi.invoice_id = {planned} AND p.status = 'active'"
+        ))
+        .await,
+        1,
+        "the plan is active"
+    );
+    promise(&app, payer.contact_id, c, promised, date(2030, 3, 20))
+        .await
+        .expect("a promise");
+    let admin = staff_id(&app, "ar@seller.example").await;
+    app.services
+        .pause_invoice_reminders(admin, paused, "2030-03-15")
+        .await
+        .unwrap();
+    app.services
+        .set_customer_reminders(admin, other, None, "2030-03-31", "")
+        .await
+        .unwrap();
+
+    travel(&app, utc(2030, 3, 14, 13, 0)); // 09:00 on the due date
+    run(&app).await;
+    let mails = reminders_to(&app, "payer-rules@rem.example").await;
+    assert_eq!(mails.len(), 1, "one email lists every invoice due");
+    let text = &mails[0].1;
+    assert!(text.contains("REM-R-CONTROL"), "{text}");
+    for (number, rule) in [
+        ("REM-R-PAID", "paid"),
+        ("REM-R-VOID", "void"),
+        ("REM-R-PENDING", "payment in progress"),
+        ("REM-R-DISPUTED", "disputed in full"),
+        ("REM-R-PLAN", "in a running plan"),
+        ("REM-R-PROMISED", "under a promise to pay"),
+        ("REM-R-PAUSED", "invoice paused"),
+    ] {
+        assert!(
+            !text.contains(number),
+            "{rule}: {number} must not be reminded\n{text}"
+        );
+    }
+    // Part disputed: the reminder asks for the undisputed rest only.
+    let line = text
+        .lines()
+        .find(|l| l.contains("REM-R-PART"))
+        .expect("the part-disputed invoice is reminded");
+    assert!(
+        line.contains("$70.00") && line.contains("$30.00 of it is disputed"),
+        "{line}"
+    );
+    assert!(text.contains("Total: $170.00"), "{text}");
+    assert!(
+        reminders_to(&app, "payer-paused@rem.example")
+            .await
+            .is_empty(),
+        "customer paused"
+    );
+    let _ = (control, of_paused_customer);
+
+    // Already sent: a second run in the window sends nothing again.
+    travel(&app, utc(2030, 3, 14, 14, 0));
+    assert_eq!(run(&app).await.sends, 0, "already sent for this step");
+
+    // The invoice pause ends on the 15th: from the 16th the invoice is
+    // reminded (its step 0, still inside the catch-up).
+    travel(&app, utc(2030, 3, 15, 13, 0));
+    run(&app).await;
+    assert!(
+        !reminders_to(&app, "payer-rules@rem.example")
+            .await
+            .iter()
+            .any(|(_, t)| t.contains("REM-R-PAUSED")),
+        "paused through the 15th"
+    );
+    travel(&app, utc(2030, 3, 18, 13, 0)); // Monday
+    run(&app).await;
+    assert!(
+        reminders_to(&app, "payer-rules@rem.example")
+            .await
+            .iter()
+            .any(|(_, t)| t.contains("REM-R-PAUSED")),
+        "resumed after the pause"
+    );
+}
+
+async fn two_instances_at_once_send_nothing_twice(backend: Backend) {
+    let app = start(backend).await;
+    let mut customers = Vec::new();
+    for k in 0..4 {
+        let c = customer(&app, &format!("twin{k}"), None).await;
+        for n in 0..3 {
+            invoice(&app, c, &format!("REM-TWIN-{k}-{n}"), date(2030, 3, 14)).await;
+        }
+        customers.push(c);
+    }
+    let mut options = AppOptions::new(backend);
+    options.database_url = Some(app.database_url.clone());
+    options.seed = false;
+    options.clock = Some(app.clock.clone());
+    options.smtp = Some(app.smtp.clone());
+    let other = spawn_app_with(options).await;
+
+    for (day, hour) in [(11, 13), (14, 13)] {
+        travel(&app, utc(2030, 3, day, hour, 0));
+        for _ in 0..3 {
+            let now = app.clock.now_for_tests();
+            let (a, b) = tokio::join!(
+                app.services.run_reminders(now),
+                other.services.run_reminders(now)
+            );
+            a.expect("instance one");
+            b.expect("instance two");
+            travel(&app, now + Duration::minutes(1));
+        }
+    }
+    for (k, c) in customers.iter().enumerate() {
+        let sent = sends(&app, *c).await;
+        assert_eq!(sent.len(), 6, "3 invoices x 2 steps, once each");
+        let mails = reminders_to(&app, &format!("payer-twin{k}@rem.example")).await;
+        assert_eq!(mails.len(), 2, "one email per step day");
+        assert_eq!(
+            mails[0].1.matches("REM-TWIN-").count(),
+            3,
+            "each email lists the three invoices once"
+        );
+    }
+}
+
+async fn tokyo_and_los_angeles_customers_get_reminders_in_their_own_window_across_dst(
+    backend: Backend,
+) {
+    let app = start(backend).await;
+    let tokyo = customer(&app, "tokyo", Some("Asia/Tokyo")).await;
+    let la = customer(&app, "la", Some("America/Los_Angeles")).await;
+    // Due Monday 11 March 2030: step -3 on Friday 8 March (before the
+    // change), step 0 on Monday (after it).
+    invoice(&app, tokyo, "REM-TOKYO", date(2030, 3, 11)).await;
+    invoice(&app, la, "REM-LA", date(2030, 3, 11)).await;
+
+    // The job every 15 minutes from Thursday noon UTC to Tuesday.
+    travel(&app, utc(2030, 3, 7, 12, 0));
+    while app.clock.now_for_tests() < utc(2030, 3, 12, 12, 0) {
+        run(&app).await;
+        app.clock.advance(Duration::minutes(15));
+    }
+    let at = |sends: Vec<(i64, Option<i64>, String)>| -> Vec<(Option<i64>, String)> {
+        sends.into_iter().map(|(_, o, t)| (o, t)).collect()
+    };
+    // Tokyo (UTC+9): 09:00 local is 00:00 UTC the same day.
+    assert_eq!(
+        at(sends(&app, tokyo).await),
+        vec![
+            (Some(-3), "2030-03-08T00:00:00.000000Z".to_owned()),
+            (Some(0), "2030-03-11T00:00:00.000000Z".to_owned()),
+        ]
+    );
+    // Los Angeles: 09:00 PST (UTC-8) on Friday, 09:00 PDT (UTC-7) on Monday.
+    assert_eq!(
+        at(sends(&app, la).await),
+        vec![
+            (Some(-3), "2030-03-08T17:00:00.000000Z".to_owned()),
+            (Some(0), "2030-03-11T16:00:00.000000Z".to_owned()),
+        ]
+    );
+}
+
+async fn a_manual_send_does_not_bring_the_next_step_the_next_morning(backend: Backend) {
+    let app = start(backend).await;
+    let c = customer(&app, "manual", None).await;
+    // Due Tuesday 5 March 2030; AR sends by hand on Monday 11 March (+6).
+    let inv = invoice(&app, c, "REM-MANUAL", date(2030, 3, 5)).await;
+    travel(&app, utc(2030, 3, 11, 17, 0)); // 13:00 in New York: after the window
+    let admin = staff_id(&app, "ar@seller.example").await;
+    let sent = app
+        .services
+        .send_reminder_now(admin, c, &[inv])
+        .await
+        .expect("a manual send");
+    assert_eq!((sent.invoices, sent.emails), (1, 2));
+    // The next morning (+7, the step's own day) nothing goes out, nor the day after.
+    for day in [12, 13] {
+        travel(&app, utc(2030, 3, day, 13, 0));
+        assert_eq!(run(&app).await.sends, 0, "March {day}");
+    }
+    // Three days after the manual one, the +7 step goes.
+    travel(&app, utc(2030, 3, 14, 13, 0));
+    assert_eq!(run(&app).await.sends, 1);
+    let offsets = step_offsets(&app, c).await;
+    assert_eq!(offsets, vec![None, Some(7)]);
+    let subjects: Vec<String> = reminders_to(&app, "payer-manual@rem.example")
+        .await
+        .into_iter()
+        .map(|m| m.0)
+        .collect();
+    assert_eq!(subjects.len(), 2);
+    assert!(subjects[1].starts_with("Overdue"), "{subjects:?}");
+}
+
+async fn a_promise_pauses_reminders_and_a_broken_one_resumes_them_and_tells_the_customer(
+    backend: Backend,
+) {
+    let app = start(backend).await;
+    let c = customer(&app, "promise", None).await;
+    // Due Tuesday 5 March 2030.
+    let broken = invoice(&app, c, "REM-P-BROKEN", date(2030, 3, 5)).await;
+    let kept = invoice(&app, c, "REM-P-KEPT", date(2030, 3, 5)).await;
+    travel(&app, utc(2030, 3, 5, 14, 0)); // step 0
+    assert_eq!(run(&app).await.sends, 2);
+    let payer = access_of(&app, "payer-promise@rem.example").await;
+    for id in [broken, kept] {
+        promise(&app, payer.contact_id, c, id, date(2030, 3, 13))
+            .await
+            .expect("a promise");
+    }
+    // Beyond the 30-day horizon: refused.
+    let too_far = promise(&app, payer.contact_id, c, broken, date(2030, 4, 30)).await;
+    assert!(too_far.is_err());
+    // Step +7 falls on Tuesday 12 March, under the promise: nothing.
+    travel(&app, utc(2030, 3, 12, 13, 0));
+    assert_eq!(run(&app).await.sends, 0, "paused by the promise");
+    // One invoice is paid on the promised day.
+    travel(&app, utc(2030, 3, 13, 18, 0));
+    paid_by_hand(&app, c, kept, 10_000).await;
+    // The next morning the broken promise resumes the cadence and the
+    // customer is told; the kept one just closes.
+    travel(&app, utc(2030, 3, 14, 13, 0));
+    let resumed = run(&app).await;
+    assert_eq!(resumed.promises_closed, 2);
+    assert_eq!(resumed.sends, 1);
+    let subjects = subjects_to(&app, "payer-promise@rem.example").await;
+    assert_eq!(
+        subjects
+            .iter()
+            .filter(|s| s.contains("was not kept"))
+            .count(),
+        1,
+        "{subjects:?}"
+    );
+    let mails = reminders_to(&app, "payer-promise@rem.example").await;
+    let last = &mails.last().unwrap().1;
+    assert!(
+        last.contains("REM-P-BROKEN") && !last.contains("REM-P-KEPT"),
+        "{last}"
+    );
+    assert!(
+        subjects_to(&app, "admin-promise@rem.example")
+            .await
+            .iter()
+            .all(|s| !s.contains("was not kept")),
+        "the contact who promised is told"
+    );
+    let statuses = {
+        let mut conn = app.services.db.pool.acquire().await.unwrap();
+        sqlx::query_scalar::<_, String>(
+            "SELECT status FROM promises_to_pay WHERE customer_id = $1 ORDER BY promise_id",
+        )
+        .bind(c)
+        .fetch_all(&mut *conn)
+        .await
+        .unwrap()
+    };
+    assert_eq!(statuses, vec!["broken", "kept"]);
+}
+
+async fn a_promise_from_the_invoice_page_works_without_javascript(backend: Backend) {
+    let app = start(backend).await;
+    let c = customer(&app, "form", None).await;
+    let inv = invoice(&app, c, "REM-FORM", date(2030, 3, 5)).await;
+    travel(&app, utc(2030, 3, 6, 15, 0));
+    let payer = app.signed_in_client("payer-form@rem.example").await;
+    let path = format!("/accounts/{c}/invoices/{inv}/promise");
+    let answer = app
+        .post_form_with(
+            &payer,
+            &path,
+            &[("promised_on", "2030-03-12"), ("amount", "60.00")],
+        )
+        .await;
+    assert_eq!(answer.status(), 303);
+    let back = location(&answer);
+    assert!(back.contains("promised=1"), "{back}");
+    let page = page_html(&app, &payer, &back).await;
+    assert!(
+        page.contains("You promised to pay"),
+        "the invoice page shows the promise"
+    );
+    let stored = app
+        .count(&format!(
+            "SELECT COUNT(*) FROM promises_to_pay WHERE customer_id = {c} AND amount_minor = 6000 AND channel = 'portal'"
+        ))
+        .await;
+    assert_eq!(stored, 1);
+    // A date too far: back to the page with the problem, nothing stored.
+    let refused = app
+        .post_form_with(&payer, &path, &[("promised_on", "2031-01-01")])
+        .await;
+    assert_eq!(refused.status(), 303);
+    let back = location(&refused);
+    assert!(back.contains("promise_problem="), "{back}");
+    // A viewer may not promise.
+    let viewer = app.signed_in_client("viewer-form@rem.example").await;
+    let answer = app
+        .post_form_with(&viewer, &path, &[("promised_on", "2030-03-12")])
+        .await;
+    assert_eq!(answer.status(), 403);
+    // Another account's invoice: not found.
+    let other = customer(&app, "form2", None).await;
+    let foreign = invoice(&app, other, "REM-FORM-2", date(2030, 3, 5)).await;
+    let answer = app
+        .post_form_with(
+            &payer,
+            &format!("/accounts/{other}/invoices/{foreign}/promise"),
+            &[("promised_on", "2030-03-12")],
+        )
+        .await;
+    assert_eq!(answer.status(), 404);
+}
+
+async fn ar_admins_edit_cadences_and_pauses_and_agents_are_refused(backend: Backend) {
+    let app = start(backend).await;
+    let c = customer(&app, "admin", None).await;
+    invoice(&app, c, "REM-ADMIN", date(2030, 3, 14)).await;
+    let admin = app.signed_in_staff_client().await;
+    // A gentler cadence for key accounts: only +10.
+    let answer = app
+        .post_form_with(
+            &admin,
+            "/staff/settings/reminders/cadences",
+            &[("name", "Key accounts")],
+        )
+        .await;
+    assert_eq!(answer.status(), 303);
+    let cadence: i64 = app
+        .count("SELECT cadence_id FROM reminder_cadences WHERE name = 'Key accounts'")
+        .await;
+    let steps: Vec<i64> = {
+        let mut conn = app.services.db.pool.acquire().await.unwrap();
+        sqlx::query_scalar::<_, i64>(
+            "SELECT step_id FROM reminder_steps WHERE cadence_id = $1 AND retired_at IS NULL",
+        )
+        .bind(cadence)
+        .fetch_all(&mut *conn)
+        .await
+        .unwrap()
+    };
+    assert_eq!(
+        steps.len(),
+        5,
+        "a new cadence starts as a copy of the default"
+    );
+    for step in &steps {
+        let answer = app
+            .post_form_with(
+                &admin,
+                &format!("/staff/settings/reminders/steps/{step}/remove"),
+                &[],
+            )
+            .await;
+        assert_eq!(answer.status(), 303);
+    }
+    let answer = app
+        .post_form_with(
+            &admin,
+            "/staff/settings/reminders/steps",
+            &[
+                ("cadence_id", &cadence.to_string()),
+                ("offset_days", "+10"),
+                ("subject", "A gentle note from {seller_name}"),
+                (
+                    "body",
+                    "Hello {contact_name},\n\n{invoices}\n\n{pay_all_link}",
+                ),
+            ],
+        )
+        .await;
+    assert_eq!(answer.status(), 303);
+    // An unknown variable is refused with the problem in the redirect.
+    let answer = app
+        .post_form_with(
+            &admin,
+            "/staff/settings/reminders/steps",
+            &[
+                ("cadence_id", &cadence.to_string()),
+                ("offset_days", "20"),
+                ("subject", "Hi {first_name}"),
+                ("body", "x"),
+            ],
+        )
+        .await;
+    assert_eq!(answer.status(), 303);
+    assert!(location(&answer).contains("reminder_problem="));
+    // The customer gets that cadence.
+    let answer = app
+        .post_form_with(
+            &admin,
+            &format!("/staff/customers/{c}/reminders"),
+            &[
+                ("cadence_id", &cadence.to_string()),
+                ("paused_until", ""),
+                ("time_zone", ""),
+            ],
+        )
+        .await;
+    assert_eq!(answer.status(), 303);
+    let page = page_html(&app, &admin, "/staff/settings").await;
+    assert!(
+        page.contains("Key accounts") && page.contains("A gentle note"),
+        "settings list the cadence"
+    );
+    let customer_page = page_html(&app, &admin, &format!("/staff/customers/{c}")).await;
+    assert!(
+        customer_page.contains("Key accounts"),
+        "the customer page names its cadence"
+    );
+
+    travel(&app, utc(2030, 3, 11, 13, 0));
+    assert_eq!(run(&app).await.sends, 0, "no -3 step in the gentle cadence");
+    travel(&app, utc(2030, 3, 25, 13, 0)); // +11: the +10 step, a day late
+    assert_eq!(run(&app).await.sends, 1);
+    assert!(reminders_to(&app, "payer-admin@rem.example").await[0]
+        .0
+        .starts_with("A gentle note"));
+    // The customer page lists the send with its emails' outbox status.
+    app.smtp.wait_for("admin-admin@rem.example", 1).await;
+    app.worker.deliver_due().await.unwrap();
+    // (The clock moved past the first session's lifetime: sign in again.)
+    let admin = app.signed_in_staff_client().await;
+    let customer_page = page_html(&app, &admin, &format!("/staff/customers/{c}")).await;
+    assert!(
+        customer_page.contains("REM-ADMIN") && customer_page.contains("of 2 emails sent"),
+        "the history shows the send"
+    );
+
+    // An agent reads but may not change.
+    let agent = signed_in_as(&app, "agent@seller.example", true).await;
+    let answer = app
+        .post_form_with(
+            &agent,
+            "/staff/settings/reminders/cadences",
+            &[("name", "Agents' own")],
+        )
+        .await;
+    assert_eq!(answer.status(), 403);
+    let answer = app
+        .post_form_with(
+            &agent,
+            &format!("/staff/customers/{c}/reminders"),
+            &[
+                ("cadence_id", ""),
+                ("paused_until", "2030-12-31"),
+                ("time_zone", ""),
+            ],
+        )
+        .await;
+    assert_eq!(answer.status(), 403);
+}
+
+async fn autopay_leaves_an_invoice_under_a_promise_alone(backend: Backend) {
+    use portal_core::payments::sandbox::SandboxMethod;
+    use portal_core::repo::payment_methods::{insert_method, NewMethod};
+    use portal_core::services::autopay::{EnrolmentDraft, CONSENT_VERSION};
+
+    let app = start(backend).await;
+    let c = customer(&app, "autopay", None).await;
+    travel(&app, utc(2030, 3, 4, 15, 0));
+    // Both due in two days: autopay's notices go out now.
+    let promised = invoice(&app, c, "REM-AP-PROMISED", date(2030, 3, 6)).await;
+    let plain = invoice(&app, c, "REM-AP-PLAIN", date(2030, 3, 6)).await;
+    let payer = access_of(&app, "payer-autopay@rem.example").await;
+    exec(
+        &app,
+        &format!(
+            "UPDATE customers SET gateway_customer_id = 'cus_sandbox_rem' WHERE customer_id = {c}"
+        ),
+    )
+    .await;
+    let method_id = {
+        let mut conn = app.services.db.pool.acquire().await.unwrap();
+        insert_method(
+            &mut conn,
+            &NewMethod {
+                customer_id: c,
+                gateway: "sandbox",
+                gateway_method_id: &SandboxMethod::CardOk.new_id(),
+                kind: "card",
+                brand: "visa",
+                last4: "4242",
+                exp_month: Some(12),
+                exp_year: Some(2034),
+                contact_id: payer.contact_id,
+            },
+            app.clock.now_for_tests(),
+        )
+        .await
+        .unwrap()
+    };
+    app.services
+        .enrol_autopay(
+            payer.contact_id,
+            c,
+            &EnrolmentDraft {
+                scope: "all".into(),
+                days_before: "0".into(),
+                method_id: method_id.to_string(),
+                agreed: true,
+                consent_version: CONSENT_VERSION.to_string(),
+                ..Default::default()
+            },
+            None,
+            None,
+        )
+        .await
+        .expect("enrolled");
+    promise(&app, payer.contact_id, c, promised, date(2030, 3, 20))
+        .await
+        .unwrap();
+    app.services
+        .run_autopay(app.clock.now_for_tests())
+        .await
+        .unwrap();
+    let notices =
+        |id: i64| format!("SELECT COUNT(*) FROM autopay_notices WHERE target = 'invoice:{id}'");
+    assert_eq!(
+        app.count(&notices(plain)).await,
+        1,
+        "the other invoice is announced"
+    );
+    assert_eq!(
+        app.count(&notices(promised)).await,
+        0,
+        "no debit for an invoice under a promise"
+    );
+}
+
+async fn a_customer_pause_that_ends_resumes_with_the_latest_step_only(backend: Backend) {
+    let app = start(backend).await;
+    let paused = customer(&app, "resume", None).await;
+    let steady = customer(&app, "steady", None).await;
+    // Due 10 January 2030: its +30 step fell on 9 February, long past.
+    invoice(&app, paused, "REM-RESUME", date(2030, 1, 10)).await;
+    invoice(&app, steady, "REM-STEADY", date(2030, 1, 10)).await;
+    travel(&app, utc(2030, 1, 1, 12, 0));
+    let admin = staff_id(&app, "ar@seller.example").await;
+    app.services
+        .set_customer_reminders(admin, paused, None, "2030-03-12", "")
+        .await
+        .unwrap();
+    travel(&app, utc(2030, 3, 12, 13, 0)); // Tuesday, the pause's last day
+    assert_eq!(run(&app).await.sends, 0);
+    travel(&app, utc(2030, 3, 13, 13, 0)); // the morning after
+    assert_eq!(run(&app).await.sends, 1);
+    let mails = reminders_to(&app, "payer-resume@rem.example").await;
+    assert_eq!(mails.len(), 1);
+    assert!(mails[0].0.starts_with("Final notice"), "{:?}", mails[0].0);
+    assert!(mails[0].1.contains("REM-RESUME"));
+    // Nothing for the old invoice of a customer never paused: its steps
+    // went (or were missed) long ago, and go-live mails nobody a backlog.
+    assert!(reminders_to(&app, "payer-steady@rem.example")
+        .await
+        .is_empty());
+    let offsets = step_offsets(&app, paused).await;
+    assert_eq!(offsets, vec![Some(30)], "the latest step only, once");
+}
+
+/// 60 days of the job over the demo data and a few edge cases, run every
+/// 10 simulated minutes (the window opens on the hour, so every window
+/// sees runs from its first minute), against a model written here from
+/// the rules in words: on each local weekday that is not a holiday, an
+/// open, remindable invoice gets the latest step whose date has come, if
+/// no reminder went on or after that date and it is at most 7 days late
+/// (counted from the end of a pause when later). What the job recorded
+/// must equal the model, and the SMTP server must receive one email per
+/// payer or admin per customer and day with something to send.
+async fn sixty_days_of_the_job_match_an_independent_model(backend: Backend) {
+    use std::collections::{BTreeSet, HashMap};
+
+    let app = spawn_app(backend).await;
+    // Start at the next midnight UTC; the edge cases are set around it.
+    let now = app.clock.now_for_tests();
+    let start = Utc.from_utc_datetime(
+        &(now.date_naive() + Duration::days(1))
+            .and_hms_opt(0, 0, 0)
+            .unwrap(),
+    );
+    let end = start + Duration::days(60);
+    let d0 = start.date_naive();
+    let tokyo = customer(&app, "sim-tokyo", Some("Asia/Tokyo")).await;
+    let la = customer(&app, "sim-la", Some("America/Los_Angeles")).await;
+    let ny = customer(&app, "sim-ny", None).await;
+    for (c, key) in [(tokyo, "T"), (la, "L"), (ny, "N")] {
+        for (n, days) in [-40i64, -20, -9, -2, 0, 3, 10, 25, 45]
+            .into_iter()
+            .enumerate()
+        {
+            invoice(
+                &app,
+                c,
+                &format!("SIM-{key}-{n}"),
+                d0 + Duration::days(days),
+            )
+            .await;
+        }
+    }
+    let part = invoice(&app, ny, "SIM-N-PART", d0 + Duration::days(5)).await;
+    let whole = invoice(&app, ny, "SIM-N-WHOLE", d0 + Duration::days(5)).await;
+    let pending = invoice(&app, la, "SIM-L-PENDING", d0 + Duration::days(5)).await;
+    let paused = invoice(&app, tokyo, "SIM-T-PAUSED", d0 + Duration::days(5)).await;
+    set_invoice(&app, part, "disputed_minor = 2500").await;
+    set_invoice(&app, whole, "disputed_minor = 10000").await;
+    set_invoice(&app, pending, "pending_minor = 100").await;
+    let admin = staff_id(&app, "ar@seller.example").await;
+    let pause_end = d0 + Duration::days(16);
+    app.services
+        .pause_invoice_reminders(admin, paused, &pause_end.to_string())
+        .await
+        .unwrap();
+
+    // The model's facts, read once (nothing is paid during the 60 days).
+    struct Inv {
+        id: i64,
+        customer: i64,
+        due: NaiveDate,
+        remindable: bool,
+        pause_end: Option<NaiveDate>,
+    }
+    let holidays: BTreeSet<NaiveDate> = app
+        .services
+        .sla_settings()
+        .await
+        .unwrap()
+        .calendar
+        .holidays()
+        .clone();
+    let (invoices, zones, recipients) = {
+        let mut conn = app.services.db.pool.acquire().await.unwrap();
+        let rows = sqlx::query_as::<_, (i64, i64, String, i64, i64, i64, Option<String>)>(
+            "SELECT invoice_id, customer_id, due_date, balance_minor, pending_minor, disputed_minor, voided_at
+             FROM invoices",
+        )
+        .fetch_all(&mut *conn)
+        .await
+        .unwrap();
+        let planned: BTreeSet<i64> = sqlx::query_scalar::<_, i64>(
+            "SELECT pi.invoice_id FROM plan_invoices pi JOIN payment_plans p ON p.plan_id = pi.plan_id
+             WHERE pi.released_at IS NULL AND p.status IN ('active', 'at_risk')",
+        )
+        .fetch_all(&mut *conn)
+        .await
+        .unwrap()
+        .into_iter()
+        .collect();
+        let invoices: Vec<Inv> = rows
+            .into_iter()
+            .map(
+                |(id, customer, due, balance, pending, disputed, voided)| Inv {
+                    id,
+                    customer,
+                    due: due.parse().unwrap(),
+                    remindable: voided.is_none()
+                        && balance > 0
+                        && pending == 0
+                        && balance > disputed
+                        && !planned.contains(&id),
+                    pause_end: (id == paused).then_some(pause_end),
+                },
+            )
+            .collect();
+        let zones: HashMap<i64, chrono_tz_free::Zone> = HashMap::from([
+            (tokyo, chrono_tz_free::Zone::Tokyo),
+            (la, chrono_tz_free::Zone::LosAngeles),
+        ]);
+        let recipients: Vec<(i64, String)> = sqlx::query_as::<_, (i64, String)>(
+            "SELECT cc.customer_id, c.email FROM customer_contacts cc
+             JOIN contacts c ON c.contact_id = cc.contact_id
+             WHERE cc.role IN ('payer', 'admin') AND c.disabled_at IS NULL",
+        )
+        .fetch_all(&mut *conn)
+        .await
+        .unwrap();
+        (invoices, zones, recipients)
+    };
+    let offsets = [-3i64, 0, 7, 14, 30];
+    let mut expected: BTreeSet<(i64, i64, NaiveDate)> = BTreeSet::new();
+    let mut mail_days: BTreeSet<(i64, NaiveDate)> = BTreeSet::new();
+    for inv in invoices.iter().filter(|i| i.remindable) {
+        let zone = zones
+            .get(&inv.customer)
+            .copied()
+            .unwrap_or(chrono_tz_free::Zone::NewYork);
+        let mut last_sent: Option<NaiveDate> = None;
+        let mut day = d0 - Duration::days(1);
+        while day <= end.date_naive() + Duration::days(1) {
+            let (open_at, close_at) = zone.window(day);
+            let working = !matches!(day.format("%a").to_string().as_str(), "Sat" | "Sun")
+                && !holidays.contains(&day);
+            let paused_today = inv.pause_end.is_some_and(|e| day <= e);
+            if working && open_at >= start && close_at <= end && !paused_today {
+                let reached = offsets
+                    .iter()
+                    .filter(|o| inv.due + Duration::days(**o) <= day)
+                    .max();
+                if let Some(o) = reached {
+                    let step_day = inv.due + Duration::days(*o);
+                    let resumed = inv
+                        .pause_end
+                        .map(|e| e + Duration::days(1))
+                        .filter(|r| *r > step_day && *r <= day);
+                    let late_from = resumed.unwrap_or(step_day);
+                    let covered = last_sent.is_some_and(|s| s >= step_day);
+                    if !covered && (day - late_from).num_days() <= 7 {
+                        expected.insert((inv.id, *o, day));
+                        mail_days.insert((inv.customer, day));
+                        last_sent = Some(day);
+                    }
+                }
+            }
+            day += Duration::days(1);
+        }
+    }
+
+    travel(&app, start);
+    while app.clock.now_for_tests() < end {
+        run(&app).await;
+        app.clock.advance(Duration::minutes(10));
+    }
+    let sent: BTreeSet<(i64, i64, NaiveDate)> = {
+        let mut conn = app.services.db.pool.acquire().await.unwrap();
+        sqlx::query_as::<_, (i64, i64, String)>(
+            "SELECT s.invoice_id, st.offset_days, s.sent_on FROM reminder_sends s
+             JOIN reminder_steps st ON st.step_id = s.step_id",
+        )
+        .fetch_all(&mut *conn)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|(i, o, d)| (i, o, d.parse().unwrap()))
+        .collect()
+    };
+    let missing: Vec<_> = expected.difference(&sent).collect();
+    let extra: Vec<_> = sent.difference(&expected).collect();
+    assert!(
+        missing.is_empty() && extra.is_empty(),
+        "model and job differ: missing {missing:?}, extra {extra:?}"
+    );
+    assert!(
+        expected.len() > 20,
+        "the 60 days send something: {}",
+        expected.len()
+    );
+    // The SMTP server receives one email per payer/admin per mail day.
+    let mut per_address: HashMap<&str, usize> = HashMap::new();
+    for (c, email) in &recipients {
+        let days = mail_days.iter().filter(|(m, _)| m == c).count();
+        *per_address.entry(email.as_str()).or_default() += days;
+    }
+    let total: usize = per_address.values().sum();
+    assert_eq!(
+        app.count("SELECT COUNT(*) FROM reminder_emails").await as usize,
+        total,
+        "queued"
+    );
+    for (address, count) in &per_address {
+        if *count > 0 {
+            app.smtp.wait_for(address, *count).await;
+        }
+        assert_eq!(app.smtp.messages_to(address).len(), *count, "{address}");
+    }
+}
+
+/// Local send windows worked out by hand (no time-zone library): the US
+/// zones change on the second Sunday of March and the first of November.
+mod chrono_tz_free {
+    use chrono::{DateTime, Datelike, Duration, NaiveDate, TimeZone, Utc};
+
+    #[derive(Clone, Copy)]
+    pub enum Zone {
+        NewYork,
+        LosAngeles,
+        Tokyo,
+    }
+
+    fn nth_sunday(year: i32, month: u32, n: u32) -> NaiveDate {
+        let first = NaiveDate::from_ymd_opt(year, month, 1).unwrap();
+        let to_sunday = (7 - first.weekday().num_days_from_sunday()) % 7;
+        first + Duration::days(i64::from(to_sunday + 7 * (n - 1)))
+    }
+
+    fn us_dst(day: NaiveDate) -> bool {
+        let begins = nth_sunday(day.year(), 3, 2);
+        let ends = nth_sunday(day.year(), 11, 1);
+        day >= begins && day < ends
+    }
+
+    impl Zone {
+        /// The UTC offset in hours on `day` (the windows are mid-morning,
+        /// long after the 02:00 changes).
+        fn offset(self, day: NaiveDate) -> i64 {
+            match self {
+                Zone::Tokyo => 9,
+                Zone::NewYork => {
+                    if us_dst(day) {
+                        -4
+                    } else {
+                        -5
+                    }
+                }
+                Zone::LosAngeles => {
+                    if us_dst(day) {
+                        -7
+                    } else {
+                        -8
+                    }
+                }
+            }
+        }
+
+        /// The window 09:00-11:00 local on `day`, in UTC.
+        pub fn window(self, day: NaiveDate) -> (DateTime<Utc>, DateTime<Utc>) {
+            let nine = Utc.from_utc_datetime(&day.and_hms_opt(9, 0, 0).unwrap())
+                - Duration::hours(self.offset(day));
+            (nine, nine + Duration::hours(2))
+        }
+    }
+}
