@@ -160,7 +160,7 @@ fn ReminderSettingsBody(s: ReminderSettingsPageView) -> impl IntoView {
                                             <label for=format!("{id}-offset")>"Days from the due date"</label>
                                             <input id=format!("{id}-offset") name="offset_days" type="text" value=st.offset.clone()/>
                                         </div>
-                                        <div class="field">
+                                        <div class="choice">
                                             <input id=format!("{id}-optional") name="optional" type="checkbox" value="1" checked=st.optional/>
                                             <label for=format!("{id}-optional")>"Friendly step (customers may unsubscribe from it)"</label>
                                         </div>
@@ -193,7 +193,7 @@ fn ReminderSettingsBody(s: ReminderSettingsPageView) -> impl IntoView {
                                             <label for=format!("{id}-offset")>"Days from the due date (e.g. -3, 0, +7)"</label>
                                             <input id=format!("{id}-offset") name="offset_days" type="text"/>
                                         </div>
-                                        <div class="field">
+                                        <div class="choice">
                                             <input id=format!("{id}-optional") name="optional" type="checkbox" value="1"/>
                                             <label for=format!("{id}-optional")>"Friendly step"</label>
                                         </div>
@@ -354,7 +354,7 @@ fn CustomerRemindersBody(r: CustomerRemindersPageView) -> impl IntoView {
                         {promise_invoices.iter().map(|i| {
                             let box_id = format!("promise-{}", i.invoice_id);
                             view! {
-                                <div class="field">
+                                <div class="choice">
                                     <input id=box_id.clone() type="checkbox" name="invoice" value=i.invoice_id.to_string()/>
                                     <label for=box_id>{format!("{} ({})", i.number, i.balance)}</label>
                                 </div>
