@@ -21,6 +21,18 @@ pub struct RenderedEmail {
     pub html_body: String,
 }
 
+impl RenderedEmail {
+    /// The outbox row that sends this email to `to`.
+    pub fn addressed_to<'a>(&'a self, to: &'a str) -> crate::repo::outbox::NewEmail<'a> {
+        crate::repo::outbox::NewEmail {
+            to,
+            subject: &self.subject,
+            text_body: &self.text_body,
+            html_body: &self.html_body,
+        }
+    }
+}
+
 pub struct SignInEmail<'a> {
     pub seller_name: &'a str,
     pub recipient_name: &'a str,

@@ -1454,7 +1454,8 @@ impl Services {
             plan_label: &label,
             link: &link,
         });
-        enqueue(conn, now, &email, &message).await
+        outbox::enqueue(conn, now, message.addressed_to(&email)).await?;
+        Ok(())
     }
 
     /// The proposer while they are still an active contact of the account
@@ -1480,26 +1481,6 @@ impl Services {
         self.mail_request_staff(conn, request_id, now, |e| plan_staff_email(e, news))
             .await
     }
-}
-
-async fn enqueue(
-    conn: &mut Conn,
-    now: DateTime<Utc>,
-    to: &str,
-    message: &RenderedEmail,
-) -> ServiceResult<()> {
-    outbox::enqueue(
-        conn,
-        now,
-        outbox::NewEmail {
-            to,
-            subject: &message.subject,
-            text_body: &message.text_body,
-            html_body: &message.html_body,
-        },
-    )
-    .await?;
-    Ok(())
 }
 
 /// "INV-1", "INV-1 and INV-2", "INV-1, INV-2 and INV-3".

@@ -36,7 +36,7 @@ use crate::domain::reminder::{
 };
 use crate::domain::{Currency, Money, StaffRole};
 use crate::email::templates::{
-    promise_ended_email, reminder_email, PromiseEndedEmail, ReminderEmail, RenderedEmail,
+    promise_ended_email, reminder_email, PromiseEndedEmail, ReminderEmail,
 };
 use crate::error::{is_unique_violation, ServiceError, ServiceResult};
 use crate::repo::leases::ScheduledJob;
@@ -273,26 +273,6 @@ async fn active_staff_role(conn: &mut Conn, staff_id: i64) -> ServiceResult<Staf
         .ok_or_else(|| ServiceError::Forbidden("This is for active AR staff only".into()))
 }
 
-/// Queues a rendered email to `to` in the outbox: its id.
-async fn enqueue_message(
-    conn: &mut Conn,
-    now: DateTime<Utc>,
-    to: &str,
-    message: &RenderedEmail,
-) -> Result<i64, sqlx::Error> {
-    outbox::enqueue(
-        conn,
-        now,
-        outbox::NewEmail {
-            to,
-            subject: &message.subject,
-            text_body: &message.text_body,
-            html_body: &message.html_body,
-        },
-    )
-    .await
-}
-
 fn random_batch(prefix: &str) -> String {
     format!("{prefix}:{}", crate::domain::token::mint_token().hash)
 }
@@ -481,7 +461,7 @@ impl Services {
                 body_text: &body_text,
                 body_html: &body_html,
             });
-            let email_id = enqueue_message(tx, now, email, &message).await?;
+            let email_id = outbox::enqueue(tx, now, message.addressed_to(email)).await?;
             repo::insert_email(tx, email_id, batch, customer.customer_id, *contact_id).await?;
         }
         Ok(recipients.len())
@@ -566,7 +546,7 @@ impl Services {
                         invoices: &invoice_words,
                         link: &link,
                     });
-                    enqueue_message(&mut tx, now, email, &message).await?;
+                    outbox::enqueue(&mut tx, now, message.addressed_to(email)).await?;
                 }
             }
             tx.commit().await?;
