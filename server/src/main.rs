@@ -353,9 +353,9 @@ async fn run(command: Command, config: Config) -> Result<(), String> {
                 .await
                 .map_err(|e| e.to_string())?;
             println!(
-                "reminders as at {}: {} customers in their window, {} invoice steps sent in {} emails, {} promises closed",
+                "reminders as at {}: {} customers decided for their day, {} invoice steps sent in {} emails, {} promises closed",
                 at.to_rfc3339(),
-                run.customers_in_window,
+                run.customers_decided,
                 run.sends,
                 run.emails,
                 run.promises_closed

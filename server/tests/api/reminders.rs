@@ -33,6 +33,7 @@ on_both_databases!(
     autopay_leaves_an_invoice_under_a_promise_alone,
     a_customer_pause_that_ends_resumes_with_the_latest_step_only,
     sixty_days_of_the_job_match_an_independent_model,
+    a_customer_is_decided_once_a_day_and_what_comes_later_goes_the_next_morning,
 );
 
 fn utc(y: i32, m: u32, d: u32, h: u32, mi: u32) -> DateTime<Utc> {
@@ -965,8 +966,9 @@ async fn a_customer_pause_that_ends_resumes_with_the_latest_step_only(backend: B
 }
 
 /// 60 days of the job over the demo data and a few edge cases, run every
-/// 10 simulated minutes (the window opens on the hour, so every window
-/// sees runs from its first minute), against a model written here from
+/// simulated minute (86,400 runs: the job decides a customer once per
+/// local day, so the runs after the first in a window read three small
+/// things and stop), against a model written here from
 /// the rules in words: on each local weekday that is not a holiday, an
 /// open, remindable invoice gets the latest step whose date has come, if
 /// no reminder went on or after that date and it is at most 7 days late
@@ -1123,7 +1125,7 @@ async fn sixty_days_of_the_job_match_an_independent_model(backend: Backend) {
     travel(&app, start);
     while app.clock.now_for_tests() < end {
         run(&app).await;
-        app.clock.advance(Duration::minutes(10));
+        app.clock.advance(Duration::minutes(1));
     }
     let sent: BTreeSet<(i64, i64, NaiveDate)> = {
         let mut conn = app.services.db.pool.acquire().await.unwrap();
@@ -1223,4 +1225,58 @@ mod chrono_tz_free {
             (nine, nine + Duration::hours(2))
         }
     }
+}
+
+/// The job decides a customer once per local day: the first run inside
+/// its window writes the day down, and the later runs that day read
+/// nothing of it. An invoice that reaches a step after that (imported at
+/// 09:30 with its -3 step today) goes the next working morning, within the
+/// catch-up.
+async fn a_customer_is_decided_once_a_day_and_what_comes_later_goes_the_next_morning(
+    backend: Backend,
+) {
+    let app = start(backend).await;
+    let c = customer(&app, "daily", None).await;
+    // Due Friday 15 March 2030: step -3 on Tuesday 12 March.
+    invoice(&app, c, "REM-DAILY-1", date(2030, 3, 15)).await;
+    travel(&app, utc(2030, 3, 12, 13, 5)); // 09:05 in New York (EDT)
+    let first = run(&app).await;
+    // (The demo's customers, paused in these tests, are decided too.)
+    assert!(first.customers_decided >= 1);
+    assert_eq!(first.sends, 1);
+    let decided: Vec<String> = {
+        let mut conn = app.services.db.pool.acquire().await.unwrap();
+        sqlx::query_scalar("SELECT checked_on FROM reminder_checks WHERE customer_id = $1")
+            .bind(c)
+            .fetch_all(&mut *conn)
+            .await
+            .unwrap()
+    };
+    assert_eq!(decided, vec!["2030-03-12".to_string()]);
+
+    // Imported later that morning, due Friday too: its -3 step is today.
+    let late = invoice(&app, c, "REM-DAILY-2", date(2030, 3, 15)).await;
+    travel(&app, utc(2030, 3, 12, 13, 30));
+    let later = run(&app).await;
+    assert_eq!(
+        (later.customers_decided, later.sends, later.emails),
+        (0, 0, 0),
+        "decided for the day"
+    );
+    let of_late = |all: Vec<(i64, Option<i64>, String)>| {
+        all.into_iter()
+            .filter(|s| s.0 == late)
+            .map(|s| s.1)
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(of_late(sends(&app, c).await), Vec::<Option<i64>>::new());
+
+    // Wednesday morning: the new invoice's -3 step, a day late.
+    travel(&app, utc(2030, 3, 13, 13, 0));
+    let next = run(&app).await;
+    assert_eq!(next.sends, 1);
+    assert_eq!(of_late(sends(&app, c).await), vec![Some(-3)]);
+    let mails = reminders_to(&app, "payer-daily@rem.example").await;
+    assert_eq!(mails.len(), 2, "one mail each morning");
+    assert!(mails[1].1.contains("REM-DAILY-2") && !mails[1].1.contains("REM-DAILY-1"));
 }

@@ -23,13 +23,23 @@ pub struct ReminderSettingsRow {
     pub ar_contact_email: Option<String>,
 }
 
-pub async fn settings(conn: &mut Conn) -> Result<ReminderSettingsRow, sqlx::Error> {
+/// The reminder settings and the SLA business calendar's JSON (the
+/// seller's zone and holidays) in one read: every run of the job starts
+/// with it.
+pub async fn settings_and_calendar(
+    conn: &mut Conn,
+) -> Result<(ReminderSettingsRow, String), sqlx::Error> {
     let r = sqlx::query(
-        "SELECT window_start_minute, window_end_minute, promise_horizon_days, ar_contact_name, ar_contact_email
+        "SELECT window_start_minute, window_end_minute, promise_horizon_days, ar_contact_name, ar_contact_email,
+             (SELECT value FROM sla_settings WHERE key = 'business_calendar') AS calendar
          FROM reminder_settings WHERE settings_id = 1",
     )
     .fetch_one(conn)
     .await?;
+    Ok((settings_row(&r)?, r.try_get("calendar")?))
+}
+
+fn settings_row(r: &AnyRow) -> Result<ReminderSettingsRow, sqlx::Error> {
     Ok(ReminderSettingsRow {
         window_start_minute: r.try_get("window_start_minute")?,
         window_end_minute: r.try_get("window_end_minute")?,
@@ -37,6 +47,16 @@ pub async fn settings(conn: &mut Conn) -> Result<ReminderSettingsRow, sqlx::Erro
         ar_contact_name: r.try_get("ar_contact_name")?,
         ar_contact_email: r.try_get("ar_contact_email")?,
     })
+}
+
+pub async fn settings(conn: &mut Conn) -> Result<ReminderSettingsRow, sqlx::Error> {
+    let r = sqlx::query(
+        "SELECT window_start_minute, window_end_minute, promise_horizon_days, ar_contact_name, ar_contact_email
+         FROM reminder_settings WHERE settings_id = 1",
+    )
+    .fetch_one(conn)
+    .await?;
+    settings_row(&r)
 }
 
 pub async fn store_settings(
@@ -209,11 +229,15 @@ pub struct CustomerReminderRow {
     pub cadence_id: Option<i64>,
     pub paused_until: Option<NaiveDate>,
     pub time_zone: Option<String>,
+    /// The customer's local date the job last decided its reminders on.
+    pub checked_on: Option<NaiveDate>,
 }
 
 const CUSTOMER_COLUMNS: &str =
-    "c.customer_id, c.name, r.cadence_id, r.paused_until, r.time_zone FROM customers c
-     LEFT JOIN customer_reminders r ON r.customer_id = c.customer_id";
+    "c.customer_id, c.name, r.cadence_id, r.paused_until, r.time_zone, k.checked_on
+     FROM customers c
+     LEFT JOIN customer_reminders r ON r.customer_id = c.customer_id
+     LEFT JOIN reminder_checks k ON k.customer_id = c.customer_id";
 
 fn customer_row(r: &AnyRow) -> Result<CustomerReminderRow, sqlx::Error> {
     Ok(CustomerReminderRow {
@@ -222,7 +246,34 @@ fn customer_row(r: &AnyRow) -> Result<CustomerReminderRow, sqlx::Error> {
         cadence_id: r.try_get("cadence_id")?,
         paused_until: decode_opt(r, "customer_reminders", "paused_until")?,
         time_zone: r.try_get("time_zone")?,
+        checked_on: decode_opt(r, "reminder_checks", "checked_on")?,
     })
+}
+
+/// Notes that the job decided these customers' reminders for their local
+/// day (one statement per 500 customers).
+pub async fn mark_checked(
+    conn: &mut Conn,
+    checked: &[(i64, NaiveDate)],
+    now: DateTime<Utc>,
+) -> Result<(), sqlx::Error> {
+    for chunk in checked.chunks(500) {
+        let values: Vec<String> = (0..chunk.len())
+            .map(|i| format!("(${}, ${}, ${})", 3 * i + 1, 3 * i + 2, 3 * i + 3))
+            .collect();
+        let sql = format!(
+            "INSERT INTO reminder_checks (customer_id, checked_on, checked_at) VALUES {}
+             ON CONFLICT (customer_id) DO UPDATE SET checked_on = excluded.checked_on,
+                 checked_at = excluded.checked_at",
+            values.join(", ")
+        );
+        let mut query = sqlx::query(&sql);
+        for (customer_id, day) in chunk {
+            query = query.bind(*customer_id).bind(date_text(*day)).bind(ts(now));
+        }
+        query.execute(&mut *conn).await?;
+    }
+    Ok(())
 }
 
 /// Customers with something open to remind of.

@@ -35,6 +35,7 @@ use crate::domain::reminder::{
     SendWindow, StepDef, Value, Verdict,
 };
 use crate::domain::{Currency, Money, StaffRole};
+use crate::domain::sla::BusinessCalendar;
 use crate::email::templates::{
     promise_ended_email, reminder_email, PromiseEndedEmail, ReminderEmail,
 };
@@ -55,7 +56,9 @@ const ADMINS_ONLY: &str = "Only AR admins can change reminders. Ask an admin to 
 /// What one run did.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct ReminderRun {
-    pub customers_in_window: usize,
+    /// Customers inside their window whose day this run decided (the
+    /// later runs of the same day pass them by).
+    pub customers_decided: usize,
     /// Emails queued (one per contact per customer).
     pub emails: usize,
     /// (invoice, step) pairs sent.
@@ -279,25 +282,41 @@ fn random_batch(prefix: &str) -> String {
 
 impl Services {
     async fn reminder_context(&self, conn: &mut Conn) -> ServiceResult<Context> {
-        let calendar = self.sla_settings().await?.calendar;
-        let settings = repo::settings(conn).await?;
+        let mut ctx = self.reminder_calendar(conn).await?;
+        read_cadences(conn, &mut ctx).await?;
+        Ok(ctx)
+    }
+
+    /// The part of the context that says who is inside their window (the
+    /// cadences are read only when someone is).
+    async fn reminder_calendar(&self, conn: &mut Conn) -> ServiceResult<Context> {
+        let (settings, calendar) = repo::settings_and_calendar(conn).await?;
+        let calendar: BusinessCalendar = serde_json::from_str(&calendar).map_err(|e| {
+            ServiceError::internal("sla_settings key business_calendar does not parse", e)
+        })?;
         let window = SendWindow::new(
             u32::try_from(settings.window_start_minute).unwrap_or(540),
+/// The cadences' live steps and the default cadence, into `ctx`.
+async fn read_cadences(conn: &mut Conn, ctx: &mut Context) -> ServiceResult<()> {
+    ctx.default_cadence = repo::cadences(conn)
+        .await?
+        .into_iter()
+        .find(|c| c.is_default)
+        .map(|c| c.cadence_id);
+    ctx.steps = repo::live_steps(conn).await?;
+    Ok(())
+}
+
             u32::try_from(settings.window_end_minute).unwrap_or(660),
         )
         .unwrap_or_default();
-        let default_cadence = repo::cadences(conn)
-            .await?
-            .into_iter()
-            .find(|c| c.is_default)
-            .map(|c| c.cadence_id);
         Ok(Context {
             seller_zone: calendar.time_zone(),
             holidays: calendar.holidays().clone(),
             window,
             settings,
-            steps: repo::live_steps(conn).await?,
-            default_cadence,
+            steps: Vec::new(),
+            default_cadence: None,
         })
     }
 
@@ -316,25 +335,37 @@ impl Services {
     /// One run as at `now`: safe to repeat, and to run on several
     /// instances at once (each (invoice, step) is sent once).
     pub async fn run_reminders(&self, now: DateTime<Utc>) -> ServiceResult<ReminderRun> {
-        let (ctx, customers) = {
-            let mut conn = self.db.pool.acquire().await?;
-            let ctx = self.reminder_context(&mut conn).await?;
-            let customers = repo::customers_with_open_invoices(&mut conn).await?;
-            (ctx, customers)
-        };
+        let mut conn = self.db.pool.acquire().await?;
+        let mut ctx = self.reminder_calendar(&mut conn).await?;
+        // Who is inside their window and not yet decided for their day: on
+        // most runs nobody, and the run ends after these three reads.
+        let todo: Vec<(CustomerReminderRow, NaiveDate)> =
+            repo::customers_with_open_invoices(&mut conn)
+                .await?
+                .into_iter()
+                .filter_map(|customer| {
+                    let zone = ctx.zone_of(&customer);
+                    let today = local_send_day(now, zone, ctx.window, &ctx.holidays)?;
+                    (customer.checked_on != Some(today)).then_some((customer, today))
+                })
+                .collect();
         let mut run = ReminderRun::default();
-        for customer in customers {
-            let zone = ctx.zone_of(&customer);
-            let Some(today) = local_send_day(now, zone, ctx.window, &ctx.holidays) else {
-                continue;
-            };
-            run.customers_in_window += 1;
-            if let Err(e) = self
+        if todo.is_empty() {
+            return Ok(run);
+        }
+        read_cadences(&mut conn, &mut ctx).await?;
+        drop(conn);
+        let mut checked = Vec::with_capacity(todo.len());
+        for (customer, today) in todo {
+            run.customers_decided += 1;
+            match self
                 .remind_customer(&ctx, &customer, today, now, &mut run)
                 .await
             {
-                // One account's trouble must not stop the others.
-                e.log("reminders");
+                Ok(()) => checked.push((customer.customer_id, today)),
+                // One account's trouble must not stop the others; it is
+                // tried again on the next run.
+                Err(e) => e.log("reminders"),
             }
         }
         if run.emails > 0 {
@@ -343,6 +374,12 @@ impl Services {
         Ok(run)
     }
 
+        // Decided for the day: later runs today pass these customers by. A
+        // crash before this write only makes the next run decide again,
+        // which sends nothing twice (the sends are unique).
+        let mut tx = self.db.begin_write().await?;
+        repo::mark_checked(&mut tx, &checked, now).await?;
+        tx.commit().await?;
     async fn remind_customer(
         &self,
         ctx: &Context,
