@@ -2,6 +2,7 @@
 //! core's records (amounts already formatted with the currency's minor unit).
 
 pub mod autopay;
+pub mod discounts;
 pub mod plans;
 pub mod requests;
 pub mod staff_admin;
@@ -71,6 +72,9 @@ pub struct InvoiceRowView {
     pub disputable: bool,
     /// The running payment plan it is in (issue 12), if any.
     pub in_plan: Option<i64>,
+    /// "Pay by Dec 10 and save $24.00 (3 days left)" while an
+    /// early-payment discount runs (issue 13).
+    pub discount: Option<String>,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -251,6 +255,8 @@ pub struct InvoiceDetailView {
     pub pending: Option<String>,
     /// The pay page for this invoice, when something can be paid now.
     pub pay_href: Option<String>,
+    /// The early-payment discount on offer (issue 13), in words.
+    pub discount: Option<String>,
     /// The running payment plan it is in (issue 12), for the account's
     /// contacts (not shown through an invoice link).
     pub plan_id: Option<i64>,
@@ -370,6 +376,10 @@ pub struct PayInvoiceView {
     /// What an open dispute holds back from paying (issue 11).
     pub disputed: Option<String>,
     pub payable: String,
+    /// The early-payment discount (issue 13): "Pay by Dec 10 and save
+    /// $24.00 (3 days left)"; the amount field then starts at the
+    /// discounted total.
+    pub discount: Option<String>,
     /// The amount field's starting value (plain decimal, e.g. "1234.50").
     pub amount_value: String,
 }
@@ -403,6 +413,8 @@ pub struct PayFormView {
     /// Paying a plan's next instalment (`?plan=`, issue 12): what the
     /// amounts are, in words.
     pub plan_note: Option<String>,
+    /// The seller's line on ACH, when both card and ACH are offered.
+    pub ach_note: Option<String>,
     /// Why the selection cannot be paid as it is (the form is then empty).
     pub problem: Option<String>,
 }
@@ -413,6 +425,8 @@ pub struct ReviewLineView {
     pub number: String,
     pub amount: String,
     pub credit: Option<String>,
+    /// The early-payment discount this payment takes (issue 13).
+    pub discount: Option<String>,
     pub charge: String,
 }
 
@@ -425,6 +439,8 @@ pub struct PayReviewView {
     pub credits: Vec<(String, String)>,
     pub total: String,
     pub credit_total: Option<String>,
+    /// The early-payment discounts taken, in all (issue 13).
+    pub discount_total: Option<String>,
     pub charge: String,
     pub charge_is_zero: bool,
     pub method: String,

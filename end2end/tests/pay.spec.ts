@@ -34,6 +34,8 @@ async function pickInvoices(page: Page, n: number): Promise<Open[]> {
   for (const row of await page.locator("table.invoices tbody tr").all()) {
     // A payment in flight or an open dispute holds part of the balance back.
     if ((await row.locator(".status-pending, .status-disputed").count()) > 0) continue;
+    // A running early-payment discount makes paying in full charge less.
+    if ((await row.locator(".discount-offer").count()) > 0) continue;
     const balance = cents(await row.locator("td.num").last().innerText());
     if (balance <= 2000) continue;
     picked.push({ number: (await row.locator("th[scope=row]").innerText()).trim(), balance });

@@ -231,6 +231,16 @@ async fn run(command: Command, config: Config) -> Result<(), String> {
             if !requests.already_present {
                 println!("demo disputes loaded: {}", requests.disputes);
             }
+            // A month of reminders, a paused customer, promises kept and broken.
+            let reminders = portal_core::seed::seed_demo_reminders(&portal.services)
+                .await
+                .map_err(|e| format!("seeding the demo reminders failed: {e}"))?;
+            if !reminders.already_present {
+                println!(
+                    "demo reminders loaded: {} sent in {} emails, {} promises to pay",
+                    reminders.sends, reminders.emails, reminders.promises
+                );
+            }
             Ok(())
         }
         Command::InvoiceLink {

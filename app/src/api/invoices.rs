@@ -232,6 +232,7 @@ pub async fn invoice_detail(
         pending: (row.pending_minor > 0).then(|| money(row.pending_minor)),
         pay_href: (d.can_pay && d.invoice.payable_minor() > 0)
             .then(|| format!("/accounts/{customer_id}/pay?invoice={invoice_id}")),
+        discount: d.invoice.discount_sentence(),
         plan_id,
     })
 }

@@ -5,6 +5,7 @@ pub mod accounts;
 pub mod auth;
 pub mod autopay;
 pub mod dev;
+pub mod discounts;
 pub mod invoices;
 pub mod payments;
 pub mod plans;
@@ -182,6 +183,7 @@ pub(crate) mod ssr {
         let disputed = (i.disputed_minor() > 0)
             .then(|| Money::new(i.disputed_minor(), i.row.currency).display());
         let disputable = i.disputable();
+        let discount = i.discount_sentence();
         crate::models::InvoiceRowView {
             invoice_id: i.row.invoice_id,
             total: i.total().display(),
@@ -197,6 +199,7 @@ pub(crate) mod ssr {
             disputed,
             disputable,
             in_plan: in_plan.get(&i.row.invoice_id).copied(),
+            discount,
         }
     }
 

@@ -204,6 +204,7 @@ pub async fn pay_form(customer_id: String, query: String) -> Result<PayFormView,
             methods: vec![],
             email: String::new(),
             plan_note: None,
+            ach_note: None,
             problem: Some(problem),
         })
     };
@@ -230,6 +231,12 @@ pub async fn pay_form(customer_id: String, query: String) -> Result<PayFormView,
     };
     let money = |minor| Money::new(minor, choice.currency).display();
     let method = typed("method".into()).unwrap_or_else(|| "card".into());
+    // Issue 13: the seller's line on ACH, where both methods are offered.
+    let ach_note = if choice.methods.len() > 1 {
+        Some(super::ssr::mapped(services.ach_note().await)?).filter(|n| !n.is_empty())
+    } else {
+        None
+    };
     Ok(PayFormView {
         customer_id,
         customer_name: choice.customer_name.clone(),
@@ -246,13 +253,21 @@ pub async fn pay_form(customer_id: String, query: String) -> Result<PayFormView,
                 disputed: (i.disputed_minor > 0)
                     .then(|| money(i.disputed_minor.min(i.balance_minor))),
                 payable: money(i.payable_minor()),
+                discount: i.discount.map(|d| {
+                    format!(
+                        "{}: pay {} to settle it in full",
+                        d.sentence(choice.currency),
+                        money(d.pay_minor)
+                    )
+                }),
                 amount_value: typed(format!("amount_{}", i.invoice_id)).unwrap_or_else(|| {
                     let plan_amount = plan_amounts
                         .iter()
                         .find(|(invoice, _)| *invoice == i.invoice_id)
                         .map(|(_, amount)| *amount);
-                    Money::new(plan_amount.unwrap_or(i.payable_minor()), choice.currency)
-                        .decimal_string()
+                    // The discounted total while the discount runs.
+                    let full = i.discount.map_or(i.payable_minor(), |d| d.pay_minor);
+                    Money::new(plan_amount.unwrap_or(full), choice.currency).decimal_string()
                 }),
             })
             .collect(),
@@ -282,6 +297,7 @@ pub async fn pay_form(customer_id: String, query: String) -> Result<PayFormView,
             })
             .collect(),
         email: typed("email".into()).unwrap_or(choice.contact_email),
+        ach_note,
         plan_note: plan_id.map(|plan_id| {
             format!(
                 "The amounts pay the next instalment of payment plan {plan_id}, {}. You can change them: paying more counts toward the next instalments.",
@@ -344,6 +360,7 @@ pub async fn pay_review(customer_id: String, query: String) -> Result<PayReviewV
                         number: l.number.clone(),
                         amount: money(l.amount_minor),
                         credit: (l.credit_minor > 0).then(|| money(l.credit_minor)),
+                        discount: (l.discount_minor > 0).then(|| money(l.discount_minor)),
                         charge: money(l.charge_minor),
                     })
                     .collect(),
@@ -354,6 +371,7 @@ pub async fn pay_review(customer_id: String, query: String) -> Result<PayReviewV
                     .collect(),
                 total: money(plan.total_minor()),
                 credit_total: (plan.credit_minor() > 0).then(|| money(plan.credit_minor())),
+                discount_total: (plan.discount_minor() > 0).then(|| money(plan.discount_minor())),
                 charge: money(plan.charge_minor()),
                 charge_is_zero: plan.charge_minor() == 0,
                 method: plan.method.label().to_owned(),
@@ -372,6 +390,7 @@ pub async fn pay_review(customer_id: String, query: String) -> Result<PayReviewV
             credits: vec![],
             total: String::new(),
             credit_total: None,
+            discount_total: None,
             charge: String::new(),
             charge_is_zero: false,
             method: String::new(),

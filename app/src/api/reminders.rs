@@ -119,6 +119,10 @@ pub struct CustomerRemindersPageView {
     pub notice: Option<String>,
     pub problem: Option<String>,
     pub today: String,
+    /// The account's billing address (a recipient of reminders); empty: none.
+    pub billing_email: String,
+    /// Addresses that unsubscribed from the optional (friendly) steps.
+    pub unsubscribed: Vec<String>,
 }
 
 #[cfg(feature = "ssr")]
@@ -244,6 +248,8 @@ fn problem_words(code: &str) -> String {
         "amount" => "The promised amount must be above zero and at most what the invoices owe.",
         "invoice" => "Choose open invoices of one currency that are not already under a promise.",
         "conflict" => "Someone else just changed this; look again and retry.",
+        "billing_email" => "The billing address is not an email address.",
+        "customer" => "For a test with real invoices, write the ID of a customer with open invoices (it is in the customer page's address), or leave it empty for sample invoices.",
         _ => "Nothing to remind of: the chosen invoices are paid, being paid, disputed in full or in a payment plan.",
     }
     .to_owned()
@@ -295,7 +301,11 @@ pub async fn staff_reminder_settings(query: String) -> Result<ReminderSettingsPa
             .iter()
             .map(|(n, w)| (format!("{{{n}}}"), (*w).to_owned()))
             .collect(),
-        notice: (get(&pairs, "saved") == Some("reminders")).then(|| "Saved.".to_owned()),
+        notice: match (get(&pairs, "saved"), get(&pairs, "tested")) {
+            (_, Some(to)) => Some(format!("A test was sent to {to}. Its links lead nowhere.")),
+            (Some("reminders"), _) => Some("Saved.".to_owned()),
+            _ => None,
+        },
         problem: get(&pairs, "reminder_problem").map(problem_words),
         preview_day: day.format("%A, %b %-d, %Y").to_string(),
         preview: preview
@@ -340,8 +350,14 @@ pub async fn staff_customer_reminders(
             Some("Promise recorded: reminders for those invoices pause until its date.".to_owned())
         }
         (Some("invoice_pause"), _) => Some("Invoice pause saved.".to_owned()),
+        (Some("billing_email"), _) => Some("Billing address saved.".to_owned()),
         _ => None,
     };
+    let recipients = mapped(
+        services()?
+            .reminder_recipients_view(staff_id, customer_id)
+            .await,
+    )?;
     let problem = get(&pairs, "reminder_problem")
         .or_else(|| get(&pairs, "promise_problem"))
         .map(problem_words);
@@ -413,5 +429,54 @@ pub async fn staff_customer_reminders(
         notice,
         problem,
         today: v.today.to_string(),
+        billing_email: recipients.billing_email.unwrap_or_default(),
+        unsubscribed: recipients
+            .unsubscribed
+            .into_iter()
+            .map(|(email, at)| format!("{email} (since {})", at.format("%Y-%m-%d")))
+            .collect(),
+    })
+}
+
+/// The friendly-reminders choice on the account page (payers and admins,
+/// who get reminders).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct FriendlyRemindersView {
+    pub customer_id: i64,
+    /// Whether the contact gets reminders at all (payer or admin).
+    pub gets_reminders: bool,
+    pub on: bool,
+    pub notice: Option<String>,
+}
+
+/// Whether the signed-in contact gets the account's friendly reminders.
+#[server(endpoint = "friendly_reminders")]
+pub async fn friendly_reminders(
+    customer_id: String,
+    query: String,
+) -> Result<FriendlyRemindersView, AppError> {
+    use super::ssr::{id, mapped, require_contact, services};
+
+    let access = require_contact()?;
+    let customer_id = id(&customer_id)?;
+    let gets_reminders = access
+        .membership(customer_id)
+        .is_some_and(|m| m.role.can_pay());
+    let on = mapped(
+        services()?
+            .friendly_reminders_on(access.contact_id, customer_id)
+            .await,
+    )?;
+    let pairs = query_pairs(&query);
+    let notice = match get(&pairs, "friendly") {
+        Some("on") => Some("Friendly reminders are on again.".to_owned()),
+        Some("off") => Some("Friendly reminders are off.".to_owned()),
+        _ => None,
+    };
+    Ok(FriendlyRemindersView {
+        customer_id,
+        gets_reminders,
+        on,
+        notice,
     })
 }

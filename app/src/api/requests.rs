@@ -70,6 +70,7 @@ pub(crate) mod ssr {
             RequestKind::Dispute => "Dispute",
             RequestKind::PaymentPlan => "Payment plan",
             RequestKind::Question => "Question",
+            RequestKind::Promise => "Promise to pay not kept",
         }
     }
 

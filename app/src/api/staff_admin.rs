@@ -54,6 +54,7 @@ mod ssr_words {
             RequestKind::Dispute => "Disputes",
             RequestKind::PaymentPlan => "Payment plans",
             RequestKind::Question => "Questions",
+            RequestKind::Promise => "Broken promises to pay",
         }
     }
 

@@ -540,8 +540,45 @@ pub async fn staff_request(
         _ => None,
     }
     .map(str::to_owned);
+    let promise = match mapped(services.promise_item_facts(request_id).await)? {
+        Some(p) => {
+            let of = |minor: i64| {
+                portal_core::domain::Currency::parse(&p.currency)
+                    .ok()
+                    .map(|c| Money::new(minor, c).display())
+                    .unwrap_or_else(|| format!("{} {minor}", p.currency))
+            };
+            vec![
+                ("Invoices".to_owned(), p.invoice_numbers.join(", ")),
+                ("Promised by".to_owned(), p.promised_on.clone()),
+                ("Promised".to_owned(), of(p.promised_minor)),
+                ("Paid by then".to_owned(), of(p.paid_minor)),
+                (
+                    "Outcome".to_owned(),
+                    if p.status == "partly_kept" {
+                        "Partly kept"
+                    } else {
+                        "Not kept"
+                    }
+                    .to_owned(),
+                ),
+                (
+                    "Made".to_owned(),
+                    if p.channel == "phone" {
+                        "By phone, recorded by AR"
+                    } else {
+                        "In the portal"
+                    }
+                    .to_owned(),
+                ),
+            ]
+        }
+        None => Vec::new(),
+    };
     Ok(StaffRequestView {
         request_id: r.request_id,
+        kind_key: r.kind.as_str().to_owned(),
+        promise,
         title: match &r.invoice_number {
             Some(number) => format!("{} on invoice {number}", kind_label(r.kind)),
             None => format!("{} #{}", kind_label(r.kind), r.request_id),

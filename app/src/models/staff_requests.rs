@@ -130,6 +130,11 @@ pub struct KeptInput {
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct StaffRequestView {
     pub request_id: i64,
+    /// `RequestKind::as_str`: what the page decides by (`kind` is words).
+    pub kind_key: String,
+    /// A broken promise's facts (label, value), for an item of kind
+    /// "promise" (issue 13).
+    pub promise: Vec<(String, String)>,
     pub title: String,
     pub customer_name: String,
     pub customer_href: String,

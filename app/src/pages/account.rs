@@ -7,6 +7,7 @@ use crate::components::{AccountNav, AccountSection, InvoiceStatus, LoadedPage, S
 use crate::error::AppError;
 use crate::models::AccountOverviewView;
 use crate::pages::home::role_label;
+use crate::pages::reminders::FriendlyRemindersSection;
 
 /// `/accounts/:customer_id`: balance per currency and the open invoices.
 #[component]
@@ -107,6 +108,7 @@ fn AccountView(account: AccountOverviewView) -> impl IntoView {
                 <a href=format!("/accounts/{}/invoices", account.customer_id)>"All invoices"</a>
             </p>
         </section>
+        <FriendlyRemindersSection customer_id=account.customer_id/>
     }
 }
 

@@ -171,7 +171,10 @@ fn InvoiceListView(list: InvoiceListView) -> impl IntoView {
                                             <InvoiceStatus key=i.status_key.clone() label=i.status_label.clone() pending=i.pending.clone() disputed=i.disputed.clone() in_plan=i.in_plan/>
                                         </td>
                                         <td class="num">{i.total.clone()}</td>
-                                        <td class="num">{i.balance.clone()}</td>
+                                        <td class="num">
+                                            {i.balance.clone()}
+                                            {i.discount.clone().map(|d| view! { <span class="discount-offer small">{d}</span> })}
+                                        </td>
                                         {dispute}
                                     </tr>
                                 }
@@ -248,7 +251,7 @@ fn InvoiceView(invoice: InvoiceDetailView) -> impl IntoView {
         {if i.via_link {
             view! {
                 <div class="notice notice-info link-banner">
-                    <p>"You are viewing one invoice from a link in an email. To see all invoices, statements and payments of "
+                    <p>"You are viewing one invoice from a link in an email. To pay it, or to see all invoices, statements and payments of "
                         {i.customer_name.clone()} ", sign in."</p>
                     <a class="button" href="/sign-in">"See your whole account"</a>
                 </div>
@@ -291,6 +294,7 @@ fn InvoiceView(invoice: InvoiceDetailView) -> impl IntoView {
                     </dl>
                     <p class="muted small">"The disputed amount is held until the dispute is resolved."</p>
                 })}
+                {i.discount.clone().map(|d| view! { <p class="discount-offer">{d}</p> })}
                 {i.pay_href.clone().map(|href| view! { <a class="button" href=href>"Pay this invoice"</a> })}
                 <a class="button secondary" href=i.pdf_href.clone() download="">{pdf_label}</a>
             </div>

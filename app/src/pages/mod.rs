@@ -1,6 +1,7 @@
 pub mod account;
 pub mod autopay;
 pub mod dev_mailbox;
+pub mod discounts;
 pub mod home;
 pub mod invoice_link;
 pub mod invoices;

@@ -84,6 +84,8 @@ fn PayFormBody(f: PayFormView) -> impl IntoView {
                                                 <input id=field.clone() name=field type="text" inputmode="decimal" autocomplete="off" required=true
                                                     class="amount" value=i.amount_value.clone() aria-describedby=hint.clone()/>
                                                 <span id=hint class="muted small">{format!("at most {}", i.payable)}</span>
+                                                // Issue 13: the discounted total settles it by the date.
+                                                {i.discount.clone().map(|d| view! { <span class="discount-offer small">{d}</span> })}
                                             </td>
                                         </tr>
                                     }
@@ -117,6 +119,7 @@ fn PayFormBody(f: PayFormView) -> impl IntoView {
                                 </div>
                             }
                         }).collect_view()}
+                        {f.ach_note.clone().map(|note| view! { <p class="muted small ach-note">{note}</p> })}
                     </fieldset>
                     <div class="card">
                         <label for="receipt-email">"Email the receipt to"</label>
@@ -181,7 +184,10 @@ fn PayReviewBody(r: PayReviewView) -> impl IntoView {
                         {r.lines.iter().map(|l| view! {
                             <tr>
                                 <th scope="row">{l.number.clone()}</th>
-                                <td class="num">{l.amount.clone()}</td>
+                                <td class="num">
+                                    {l.amount.clone()}
+                                    {l.discount.clone().map(|d| view! { <span class="discount-offer small">{format!("less {d} early-payment discount")}</span> })}
+                                </td>
                                 <td class="num">{l.credit.clone().unwrap_or_else(|| "—".into())}</td>
                                 <td class="num">{l.charge.clone()}</td>
                             </tr>
@@ -199,6 +205,9 @@ fn PayReviewBody(r: PayReviewView) -> impl IntoView {
                 <dl class="facts">
                     <div><dt>"Method"</dt><dd>{r.method.clone()}</dd></div>
                     <div><dt>"Receipt to"</dt><dd>{r.email.clone()}</dd></div>
+                    {r.discount_total.clone().map(|d| view! {
+                        <div><dt>"Early-payment discount"</dt><dd>{format!("{d}, credited when the payment succeeds")}</dd></div>
+                    })}
                     {r.credits.iter().map(|(number, used)| view! {
                         <div><dt>{format!("Credit {number}")}</dt><dd>{format!("{used} applied")}</dd></div>
                     }).collect_view()}

@@ -7,8 +7,8 @@ use leptos::prelude::*;
 use leptos_router::hooks::use_location;
 
 use crate::api::reminders::{
-    invoice_promise, staff_customer_reminders, staff_reminder_settings, CustomerRemindersPageView,
-    PromiseSectionView, ReminderSettingsPageView,
+    friendly_reminders, invoice_promise, staff_customer_reminders, staff_reminder_settings,
+    CustomerRemindersPageView, FriendlyRemindersView, PromiseSectionView, ReminderSettingsPageView,
 };
 use crate::components::ScrollTable;
 
@@ -175,6 +175,11 @@ fn ReminderSettingsBody(s: ReminderSettingsPageView) -> impl IntoView {
                                         {s.can_edit.then(|| view! { <p class="actions"><button type="submit">"Save this step"</button></p> })}
                                     </fieldset>
                                 </form>
+                                <form method="post" action=format!("/staff/settings/reminders/steps/{}/test", st.step_id) class="inline-form">
+                                    <label for=format!("{id}-test-customer")>"Customer ID for real invoices (empty: sample invoices)"</label>
+                                    <input id=format!("{id}-test-customer") name="customer" type="text" inputmode="numeric" size="8"/>
+                                    <button type="submit">"Send a test to me"</button>
+                                </form>
                                 {s.can_edit.then(|| view! {
                                     <form method="post" action=format!("/staff/settings/reminders/steps/{}/remove", st.step_id) class="inline-form">
                                         <button type="submit" class="link-button">"Remove the step "{st.day_words.clone()}</button>
@@ -301,6 +306,20 @@ fn CustomerRemindersBody(r: CustomerRemindersPageView) -> impl IntoView {
                     {r.can_edit.then(|| view! { <p class="actions"><button type="submit">"Save"</button></p> })}
                 </fieldset>
             </form>
+            <form method="post" action=format!("/staff/customers/{c}/reminders/billing-email")>
+                <fieldset disabled=read_only>
+                    <legend>"Billing address"</legend>
+                    <div class="field">
+                        <label for="reminder-billing">"Also send reminders to (empty: contacts only)"</label>
+                        <input id="reminder-billing" name="billing_email" type="email" autocomplete="off" value=r.billing_email.clone()/>
+                        <p class="hint">"Its emails carry each invoice's link, not the \"pay all\" link (that one needs a sign-in)."</p>
+                    </div>
+                    {r.can_edit.then(|| view! { <p class="actions"><button type="submit">"Save the billing address"</button></p> })}
+                </fieldset>
+            </form>
+            {(!r.unsubscribed.is_empty()).then(|| view! {
+                <p>"Unsubscribed from the friendly reminders (overdue notices still go): "{r.unsubscribed.join(", ")}</p>
+            })}
             {has_invoices.then(|| view! {
                 <form method="post" action=format!("/staff/customers/{c}/reminders/send")>
                     <fieldset>
@@ -408,4 +427,51 @@ fn CustomerRemindersBody(r: CustomerRemindersPageView) -> impl IntoView {
             }}
         </section>
     }
+}
+
+/// "Friendly reminders" on the account page: a payer or admin who used the
+/// one-click unsubscribe turns them back on here (or off).
+#[component]
+pub fn FriendlyRemindersSection(customer_id: i64) -> impl IntoView {
+    let location = use_location();
+    let choice = Resource::new(
+        move || location.search.get().trim_start_matches('?').to_owned(),
+        move |query| friendly_reminders(customer_id.to_string(), query),
+    );
+    quiet_section!(
+        choice,
+        |f: FriendlyRemindersView| view! { <FriendlyRemindersBody f/> }
+    )
+}
+
+#[component]
+fn FriendlyRemindersBody(f: FriendlyRemindersView) -> impl IntoView {
+    if !f.gets_reminders {
+        return ().into_any();
+    }
+    let (words, button, value) = if f.on {
+        (
+            "You get friendly reminders before and on an invoice's due date, and notices when one is overdue.",
+            "Stop friendly reminders",
+            "0",
+        )
+    } else {
+        (
+            "You get no friendly reminders before or on an invoice's due date; notices about overdue invoices still come.",
+            "Turn friendly reminders back on",
+            "1",
+        )
+    };
+    view! {
+        <section id="reminders" aria-labelledby="friendly-heading">
+            <h2 id="friendly-heading">"Payment reminders"</h2>
+            {f.notice.clone().map(|n| view! { <p class="notice notice-info" role="status">{n}</p> })}
+            <form method="post" action=format!("/accounts/{}/reminders/friendly", f.customer_id)>
+                <p>{words}</p>
+                <input type="hidden" name="on" value=value/>
+                <p class="actions"><button type="submit">{button}</button></p>
+            </form>
+        </section>
+    }
+    .into_any()
 }

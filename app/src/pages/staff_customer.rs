@@ -140,6 +140,7 @@ fn CustomerBody(c: StaffCustomerView) -> impl IntoView {
             }.into_any()).collect()
         />
 
+        <crate::pages::discounts::PaymentTermsSection customer_id=c.customer_id/>
         <crate::pages::reminders::CustomerRemindersSection customer_id=c.customer_id/>
 
         <section aria-labelledby="timeline-heading">

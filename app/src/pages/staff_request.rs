@@ -35,8 +35,8 @@ pub fn StaffRequestPage() -> impl IntoView {
 fn RequestBody(r: StaffRequestView) -> impl IntoView {
     let title = format!("{} · AR workspace", r.title);
     let base = format!("/staff/requests/{}", r.request_id);
-    // `kind` is the label of `RequestKind::PaymentPlan` (api::requests).
-    let is_plan = r.kind == "Payment plan";
+    let is_plan = r.kind_key == "payment_plan";
+    let promise = r.promise.clone();
     view! {
         <Title text=title/>
         <p><a href="/staff/requests">"← Requests"</a></p>
@@ -50,6 +50,15 @@ fn RequestBody(r: StaffRequestView) -> impl IntoView {
         // A payment plan is decided in its own section (issue 12), not
         // with a dispute's outcomes.
         {is_plan.then(|| view! { <StaffPlanSection/> })}
+        // A broken promise to pay (issue 13): what was promised and paid.
+        {(!promise.is_empty()).then(|| view! {
+            <section class="card" aria-labelledby="promise-heading">
+                <h2 id="promise-heading">"The promise to pay"</h2>
+                <dl class="facts">
+                    {promise.into_iter().map(|(label, value)| view! { <dt>{label}</dt><dd>{value}</dd> }).collect_view()}
+                </dl>
+            </section>
+        })}
         <SlaTargets r=r.clone()/>
         <section class="card" aria-labelledby="thread-heading">
             <h2 id="thread-heading">"Thread"</h2>

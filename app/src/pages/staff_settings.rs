@@ -220,6 +220,7 @@ fn SettingsBody(s: StaffSettingsView) -> impl IntoView {
 
         <PlanPolicySection/>
         <crate::pages::reminders::ReminderSettingsSection/>
+        <crate::pages::discounts::PaymentSettingsSection/>
     }
 }
 

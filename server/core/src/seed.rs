@@ -427,8 +427,73 @@ pub async fn seed_demo(services: &Services) -> Result<SeedSummary, sqlx::Error> 
         crate::repo::invoices::refresh_settlement(&mut tx, invoice_id).await?;
     }
     seed_world_customers(&mut tx, now, today, &mut summary).await?;
+    seed_discount_terms(&mut tx, now, today, &mut summary).await?;
     tx.commit().await?;
     Ok(summary)
+}
+
+/// Early-payment discounts (issue 13 item 7): Northwind pays on "2/10 net
+/// 30", and one of its invoices, issued 3 days ago for $1,199.99, is
+/// offered "Pay by … and save $24.00 (7 days left)". Numbered in a series
+/// of its own (INV-YYYY-8xxxx) after everything else, so the rest of the
+/// demo keeps its ids and numbers. Its other invoices were issued before
+/// the terms were agreed: they carry their own "no discount" terms.
+async fn seed_discount_terms(
+    tx: &mut sqlx::Transaction<'static, sqlx::Any>,
+    now: chrono::DateTime<chrono::Utc>,
+    today: NaiveDate,
+    summary: &mut SeedSummary,
+) -> Result<(), sqlx::Error> {
+    let customer_id: i64 =
+        sqlx::query("SELECT customer_id FROM customers WHERE external_id = 'demo-northwind'")
+            .fetch_one(&mut **tx)
+            .await?
+            .get("customer_id");
+    sqlx::query("UPDATE invoices SET discount_bp = 0 WHERE customer_id = $1")
+        .bind(customer_id)
+        .execute(&mut **tx)
+        .await?;
+    sqlx::query(
+        "UPDATE customers SET discount_bp = 200, discount_days = 10 WHERE customer_id = $1",
+    )
+    .bind(customer_id)
+    .execute(&mut **tx)
+    .await?;
+    let issue = today - Duration::days(3);
+    let due = issue + Duration::days(30);
+    let number = format!("INV-{}-{:05}", issue.format("%Y"), 80_001);
+    // 2 pallets of copier paper at $554.27 plus 8.25% tax: $1,199.99 (2%: $24.00).
+    let (quantity_milli, unit, amount, tax) = (2_000i64, 55_427i64, 110_854i64, 9_145i64);
+    let invoice_id: i64 = sqlx::query(
+        "INSERT INTO invoices (customer_id, number, external_id, issue_date, due_date, po_number, currency,
+                               subtotal_minor, tax_minor, total_minor, created_at)
+         VALUES ($1, $2, 'erp-discount-1', $3, $4, 'PO-48810', 'USD', $5, $6, $7, $8) RETURNING invoice_id",
+    )
+    .bind(customer_id)
+    .bind(&number)
+    .bind(date_text(issue))
+    .bind(date_text(due))
+    .bind(amount)
+    .bind(tax)
+    .bind(amount + tax)
+    .bind(ts(now))
+    .fetch_one(&mut **tx)
+    .await?
+    .get("invoice_id");
+    sqlx::query(
+        "INSERT INTO invoice_lines (invoice_id, position, description, quantity_milli, unit_price_minor, tax_rate_bp, amount_minor, tax_minor)
+         VALUES ($1, 1, 'Copier paper, A4, pallet', $2, $3, 825, $4, $5)",
+    )
+    .bind(invoice_id)
+    .bind(quantity_milli)
+    .bind(unit)
+    .bind(amount)
+    .bind(tax)
+    .execute(&mut **tx)
+    .await?;
+    crate::repo::invoices::refresh_settlement(tx, invoice_id).await?;
+    summary.invoices += 1;
+    Ok(())
 }
 
 /// A customer abroad (issue 15): name, contact and invoice lines in their
@@ -1227,6 +1292,325 @@ pub async fn seed_demo_requests(services: &Services) -> crate::ServiceResult<Dem
         .await?;
     summary.disputes += 1;
 
+    Ok(summary)
+}
+
+// ---------------------------------------------------------------------------
+// Demo reminders and promises to pay (issue 13 item 9)
+// ---------------------------------------------------------------------------
+
+/// What `seed_demo_reminders` made.
+#[derive(Debug, Default, PartialEq, Eq)]
+pub struct DemoRemindersSummary {
+    /// (invoice, step) reminders the past runs sent.
+    pub sends: usize,
+    /// Reminder emails of those runs.
+    pub emails: usize,
+    /// Promises to pay (one kept, one broken).
+    pub promises: usize,
+    pub already_present: bool,
+}
+
+/// The gentler cadence of the demo, given to Northwind Traders.
+pub const DEMO_KEY_ACCOUNTS: &str = "Key accounts";
+
+/// How many days of reminder history the demo has.
+const REMINDER_HISTORY_DAYS: i64 = 30;
+
+/// The open invoice of `customer_key` in `currency` with nothing held
+/// back (no dispute, no payment in flight) that fell due on or before
+/// `due_by`, the latest first; any such invoice when none is that old.
+async fn promisable_invoice(
+    services: &Services,
+    customer_key: &str,
+    currency: Currency,
+    due_by: NaiveDate,
+) -> crate::ServiceResult<(i64, i64, i64)> {
+    let mut conn = services.db.pool.acquire().await?;
+    let rows = sqlx::query(
+        "SELECT i.invoice_id, i.customer_id, i.balance_minor, i.due_date FROM invoices i
+         JOIN customers c ON c.customer_id = i.customer_id
+         WHERE c.external_id = $1 AND i.currency = $2 AND i.balance_minor > 0
+           AND i.voided_at IS NULL AND i.disputed_minor = 0 AND i.pending_minor = 0
+         ORDER BY i.due_date DESC, i.invoice_id DESC",
+    )
+    .bind(format!("demo-{customer_key}"))
+    .bind(currency.code())
+    .fetch_all(&mut *conn)
+    .await?;
+    let all: Vec<(i64, i64, i64, String)> = rows
+        .iter()
+        .map(|r| {
+            (
+                r.get::<i64, _>("invoice_id"),
+                r.get::<i64, _>("customer_id"),
+                r.get::<i64, _>("balance_minor"),
+                r.get::<String, _>("due_date"),
+            )
+        })
+        .collect();
+    let due_by = date_text(due_by);
+    all.iter()
+        .find(|(_, _, _, due)| *due <= due_by)
+        .or_else(|| all.first())
+        .map(|(id, customer, balance, _)| (*id, *customer, *balance))
+        .ok_or_else(|| {
+            crate::ServiceError::invalid(format!(
+                "the demo customer {customer_key} has no open {} invoice to promise",
+                currency.code()
+            ))
+        })
+}
+
+async fn customer_id_by_key(services: &Services, key: &str) -> crate::ServiceResult<i64> {
+    let mut conn = services.db.pool.acquire().await?;
+    let row = sqlx::query("SELECT customer_id FROM customers WHERE external_id = $1")
+        .bind(format!("demo-{key}"))
+        .fetch_one(&mut *conn)
+        .await?;
+    Ok(row.get("customer_id"))
+}
+
+/// `portal seed-demo`'s reminders: the seeded "Standard" cadence for most
+/// customers and a gentler "Key accounts" one (no nudge before the due
+/// date, the first note ten days after it) for Northwind Traders; Holding
+/// Americas paused until two weeks from today; a promise to pay kept
+/// (Northwind: promised, paid before the date, closed as kept) and one
+/// broken (Holding Europe: the date passed with nothing paid, so the
+/// reminders resumed and the payer was told). Written by the real
+/// services at past instants, the reminder job included: it ran every
+/// day of the last 30 at 09:30 in the seller's zone, so the staff
+/// customer pages and the invoice timelines show the reminders those
+/// customers would have had. Their emails are marked sent (as the
+/// outbox worker would have sent them then, tokens redacted), so starting
+/// the portal does not mail a month of history at once. Does nothing when
+/// the "Key accounts" cadence exists.
+///
+/// Not part of [`seed_demo`], which every integration test loads: the
+/// reminder tests start from no history and pause every demo customer.
+pub async fn seed_demo_reminders(
+    services: &Services,
+) -> crate::ServiceResult<DemoRemindersSummary> {
+    use crate::services::reminders::PromiseDraft;
+    use chrono::TimeZone;
+
+    let admin = id_by_email(services, "staff_users", "ar@seller.example").await?;
+    if services
+        .reminder_settings_view(admin)
+        .await?
+        .cadences
+        .iter()
+        .any(|(c, _)| c.name == DEMO_KEY_ACCOUNTS)
+    {
+        return Ok(DemoRemindersSummary {
+            already_present: true,
+            ..Default::default()
+        });
+    }
+    let zone = services.sla_settings().await?.calendar.time_zone();
+    let today = services.clock.now().with_timezone(&zone).date_naive();
+    // The instant of `hour:minute` in the seller's zone, `days` days ago.
+    let at = |days: i64, hour: u32, minute: u32| {
+        let local = (today - Duration::days(days))
+            .and_hms_opt(hour, minute, 0)
+            .expect("valid time");
+        zone.from_local_datetime(&local)
+            .earliest()
+            .unwrap_or_else(|| zone.from_utc_datetime(&local))
+            .with_timezone(&chrono::Utc)
+    };
+    let first_email: i64 = {
+        let mut conn = services.db.pool.acquire().await?;
+        sqlx::query("SELECT COALESCE(MAX(email_id), 0) AS n FROM email_outbox")
+            .fetch_one(&mut *conn)
+            .await?
+            .get("n")
+    };
+    let northwind = customer_id_by_key(services, "northwind").await?;
+    let holding_us = customer_id_by_key(services, "holding-us").await?;
+    let nadia = id_by_email(services, "contacts", "ap@northwind.example").await?;
+    let jonas = id_by_email(services, "contacts", "eu.ap@holding.example").await?;
+
+    // A month and a day ago: AR makes the gentler cadence for key
+    // accounts and gives it to Northwind.
+    let start = REMINDER_HISTORY_DAYS + 1;
+    let past = services_at(services, at(start, 8, 0));
+    let key = past.add_reminder_cadence(admin, DEMO_KEY_ACCOUNTS).await?;
+    let copied: Vec<_> = past
+        .reminder_settings_view(admin)
+        .await?
+        .cadences
+        .into_iter()
+        .filter(|(c, _)| c.cadence_id == key)
+        .flat_map(|(_, steps)| steps)
+        .collect();
+    for step in copied {
+        let gentler = match step.offset_days {
+            7 => Some((
+                10,
+                "A note about invoices from {seller_name}",
+                "Hello {contact_name},\n\nAs a valued partner you may simply have these invoices of {customer_name} in your next payment run; we mention them in case they slipped through.\n\n{invoices}\n\nTotal: {totals}\n\nPay them here when convenient: {pay_all_link}\n\nIf you have already paid, thank you, and please ignore this email.",
+            )),
+            14 => Some((
+                21,
+                "Still open: invoices from {seller_name}",
+                "Hello {contact_name},\n\nThese invoices of {customer_name} are three weeks past due.\n\n{invoices}\n\nTotal overdue: {totals}\n\nPay them here, or tell us when you will from the invoice page: {pay_all_link}\n\nIf something is wrong with an invoice, open it and raise a dispute, so we can sort it out.",
+            )),
+            30 => Some((
+                45,
+                "Please get in touch: overdue invoices from {seller_name}",
+                "Hello {contact_name},\n\nThese invoices of {customer_name} are now six weeks past due.\n\n{invoices}\n\nTotal overdue: {totals}\n\nPay them here: {pay_all_link}\n\nIf there is a reason you cannot pay, please talk to {ar_contact}; we would rather find a way together.",
+            )),
+            _ => None,
+        };
+        match gentler {
+            Some((offset, subject, body)) => {
+                past.save_reminder_step(
+                    admin,
+                    key,
+                    Some(step.step_id),
+                    &offset.to_string(),
+                    false,
+                    subject,
+                    body,
+                )
+                .await?;
+            }
+            None => past.retire_reminder_step(admin, step.step_id).await?,
+        }
+    }
+    past.set_customer_reminders(admin, northwind, Some(key), "", "")
+        .await?;
+
+    // The story's invoices: Northwind's promise is kept, Holding Europe's
+    // broken. Each fell due before the history's middle, so it had
+    // reminders before its promise.
+    let (kept_invoice, _, kept_balance) = promisable_invoice(
+        services,
+        "northwind",
+        Currency::USD,
+        today - Duration::days(20),
+    )
+    .await?;
+    let (broken_invoice, holding_eu, _) = promisable_invoice(
+        services,
+        "holding-eu",
+        Currency::EUR,
+        today - Duration::days(20),
+    )
+    .await?;
+
+    let mut summary = DemoRemindersSummary::default();
+    for days in (1..=start).rev() {
+        // The job's run of that morning (a weekend or holiday sends nothing).
+        let run = services_at(services, at(days, 9, 30))
+            .run_reminders(at(days, 9, 30))
+            .await?;
+        summary.sends += run.sends;
+        summary.emails += run.emails;
+        match days {
+            // Holding Americas is moving to a new ERP: AR pauses its
+            // reminders until two weeks from today.
+            12 => {
+                services_at(services, at(days, 11, 30))
+                    .set_customer_reminders(
+                        admin,
+                        holding_us,
+                        None,
+                        &(today + Duration::days(14)).to_string(),
+                        "",
+                    )
+                    .await?;
+            }
+            // Jonas promises to pay by six days ago, and does not.
+            10 => {
+                services_at(services, at(days, 15, 0))
+                    .promise_to_pay(
+                        jonas,
+                        holding_eu,
+                        &PromiseDraft {
+                            invoice_ids: vec![broken_invoice],
+                            promised_on: (today - Duration::days(6)).to_string(),
+                            amount: String::new(),
+                            note: "Waiting for the quarter's budget release.".into(),
+                        },
+                    )
+                    .await?;
+                summary.promises += 1;
+            }
+            // Nadia promises to pay by three days ago...
+            9 => {
+                services_at(services, at(days, 10, 15))
+                    .promise_to_pay(
+                        nadia,
+                        northwind,
+                        &PromiseDraft {
+                            invoice_ids: vec![kept_invoice],
+                            promised_on: (today - Duration::days(3)).to_string(),
+                            amount: String::new(),
+                            note: String::new(),
+                        },
+                    )
+                    .await?;
+                summary.promises += 1;
+            }
+            // ...and her wire arrives five days ago: the next run closes
+            // the promise as kept.
+            5 => {
+                let received = ts(at(days, 14, 0));
+                let mut tx = services.db.begin_write().await?;
+                let payment_id: i64 = sqlx::query(
+                    "INSERT INTO payments (customer_id, currency, amount_minor, method, status, reference, gateway, received_at, created_at, updated_at)
+                     VALUES ($1, 'USD', $2, 'bank_transfer', 'succeeded', 'Wire 771204', NULL, $3, $3, $3) RETURNING payment_id",
+                )
+                .bind(northwind)
+                .bind(kept_balance)
+                .bind(&received)
+                .fetch_one(&mut *tx)
+                .await?
+                .get("payment_id");
+                sqlx::query("INSERT INTO payment_allocations (payment_id, invoice_id, amount_minor) VALUES ($1, $2, $3)")
+                    .bind(payment_id)
+                    .bind(kept_invoice)
+                    .bind(kept_balance)
+                    .execute(&mut *tx)
+                    .await?;
+                crate::repo::invoices::refresh_settlement(&mut tx, kept_invoice).await?;
+                tx.commit().await?;
+            }
+            _ => {}
+        }
+    }
+
+    // The history's emails went out back then: marked sent a minute after
+    // they were queued, their tokens redacted as the SMTP worker does.
+    let mut conn = services.db.pool.acquire().await?;
+    let pending = sqlx::query(
+        "SELECT email_id, text_body, html_body, headers, created_at FROM email_outbox
+         WHERE email_id > $1 AND status = 'pending' ORDER BY email_id",
+    )
+    .bind(first_email)
+    .fetch_all(&mut *conn)
+    .await?;
+    for row in pending {
+        use crate::email::redact::redact_tokens;
+        let created: chrono::DateTime<chrono::Utc> =
+            crate::repo::decode::decode(&row, "email_outbox", "created_at")?;
+        let sent_at = created + Duration::minutes(1);
+        let text = redact_tokens(&row.get::<String, _>("text_body"));
+        let html = redact_tokens(&row.get::<String, _>("html_body"));
+        let headers = row
+            .get::<Option<String>, _>("headers")
+            .map(|h| redact_tokens(&h));
+        crate::repo::outbox::mark_sent(
+            &mut conn,
+            row.get("email_id"),
+            "smtp",
+            sent_at,
+            Some((&text, &html, headers.as_deref())),
+        )
+        .await?;
+    }
     Ok(summary)
 }
 

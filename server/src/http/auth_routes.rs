@@ -114,13 +114,22 @@ async fn confirm(
         }
         Err(e) => return HttpError::from(e).into_response(),
     };
+    // The page a signed-out contact asked for, read before the session
+    // is renewed (checked again: only this portal's customer pages).
+    let back = session
+        .get::<String>(super::session_guard::RETURN_TO)
+        .await
+        .ok()
+        .flatten()
+        .filter(|t| super::session_guard::is_return_path(t));
     let started = start_session(&session, principal, services.clock.now(), headers, &ip);
     if let Err(e) = started.await {
         tracing::error!(error = %e, "could not start a session");
         return server_error();
     }
     Redirect::to(match principal {
-        Principal::Contact { .. } | Principal::InvoiceLink { .. } => "/",
+        Principal::Contact { .. } => back.as_deref().unwrap_or("/"),
+        Principal::InvoiceLink { .. } => "/",
         Principal::Staff { .. } => "/staff",
     })
     .into_response()

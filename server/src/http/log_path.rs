@@ -7,7 +7,7 @@
 use std::borrow::Cow;
 
 /// The paths whose next segment is a token.
-const TOKEN_PREFIXES: [&str; 2] = ["/i/", "/autopay/skip/"];
+const TOKEN_PREFIXES: [&str; 3] = ["/i/", "/autopay/skip/", "/reminders/unsubscribe/"];
 
 /// `path` with the token of a capability path replaced by `<redacted>`.
 pub fn loggable_path(path: &str) -> Cow<'_, str> {
@@ -33,6 +33,10 @@ mod tests {
             "/i/<redacted>/fresh"
         );
         assert_eq!(loggable_path("/i/"), "/i/<redacted>");
+        assert_eq!(
+            loggable_path(&format!("/reminders/unsubscribe/{token}")),
+            "/reminders/unsubscribe/<redacted>"
+        );
         assert_eq!(
             loggable_path(&format!("/autopay/skip/{token}")),
             "/autopay/skip/<redacted>"

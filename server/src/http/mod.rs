@@ -7,6 +7,7 @@ pub mod auth_routes;
 pub mod autopay_routes;
 pub mod client_ip;
 pub mod dev_only;
+pub mod discount_routes;
 pub mod error;
 pub mod forms;
 pub mod invoice_routes;
@@ -15,6 +16,7 @@ pub mod log_path;
 pub mod payment_routes;
 pub mod plain_page;
 pub mod plan_routes;
+pub mod reminder_extra_routes;
 pub mod reminder_routes;
 pub mod request_routes;
 pub mod sandbox_routes;
@@ -164,6 +166,8 @@ pub fn router(state: AppState, leptos_router: Router<AppState>) -> Router {
         .merge(staff_plan_routes::routes())
         .merge(autopay_routes::routes())
         .merge(reminder_routes::routes())
+        .merge(discount_routes::routes())
+        .merge(reminder_extra_routes::routes())
         .merge(leptos_router)
         .layer(middleware::from_fn_with_state(
             state.clone(),
@@ -174,6 +178,13 @@ pub fn router(state: AppState, leptos_router: Router<AppState>) -> Router {
             state.clone(),
             security::same_origin_for_state_changes,
         ))
+        // One-click unsubscribe (RFC 8058): the mail client POSTs it with
+        // no session and no Origin of ours; the token is the capability.
+        // The GET only shows a button that POSTs.
+        .route(
+            "/reminders/unsubscribe/{token}",
+            get(reminder_extra_routes::unsubscribe_page).post(reminder_extra_routes::unsubscribe),
+        )
         // Stripe's webhooks: no session, no same-origin check (Stripe is
         // not a page of ours); the signature on the body is the check.
         .route(

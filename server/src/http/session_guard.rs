@@ -42,6 +42,24 @@ fn area_of(path: &str) -> Area {
     }
 }
 
+/// Session key of the page a signed-out contact asked for (a "pay all"
+/// link from a reminder): confirming the sign-in link in the same browser
+/// lands there (issue 13).
+pub const RETURN_TO: &str = "return_to";
+
+/// Whether `target` may be returned to after sign-in: a path of this
+/// portal's customer pages, never another site (no scheme, no `//`, no
+/// backslash, no control character).
+pub fn is_return_path(target: &str) -> bool {
+    let path = target.split(['?', '#']).next().unwrap_or("");
+    target.starts_with('/')
+        && !target.starts_with("//")
+        && !target.contains('\\')
+        && !target.chars().any(char::is_control)
+        && path.starts_with("/accounts/")
+        && area_of(path) == Area::Contact
+}
+
 /// Writes "last seen" at most this often, so most requests don't write.
 const TOUCH_EVERY: chrono::Duration = chrono::Duration::seconds(60);
 
@@ -143,7 +161,13 @@ pub async fn session_guard(
             return Redirect::to("/staff").into_response()
         }
         (Area::Contact, None) | (Area::SignedIn, None) => {
-            return Redirect::to(contact_sign_in).into_response()
+            let asked = req.uri().path_and_query().map(|p| p.as_str());
+            if req.method() == axum::http::Method::GET {
+                if let Some(target) = asked.filter(|t| is_return_path(t)) {
+                    let _ = session.insert(RETURN_TO, target.to_owned()).await;
+                }
+            }
+            return Redirect::to(contact_sign_in).into_response();
         }
         (Area::Staff, Some(Principal::Contact { .. }))
         | (Area::Staff, Some(Principal::InvoiceLink { .. }))
@@ -217,5 +241,23 @@ mod tests {
         assert_eq!(area_of("/sign-in"), Area::Public);
         assert_eq!(area_of("/api/account_overview"), Area::Public);
         assert_eq!(area_of("/sessions"), Area::SignedIn);
+    }
+
+    #[test]
+    fn only_customer_pages_of_this_portal_are_returned_to() {
+        assert!(is_return_path("/accounts/3/pay?invoice=7&invoice=9"));
+        assert!(is_return_path("/accounts/3/invoices/7"));
+        for elsewhere in [
+            "//evil.example/accounts/3",
+            "https://evil.example/accounts/3",
+            "/\\evil.example/accounts/3",
+            "/accounts/3/pay?x=\n",
+            "/staff/customers/3",
+            "/sign-in",
+            "accounts/3",
+            "",
+        ] {
+            assert!(!is_return_path(elsewhere), "{elsewhere}");
+        }
     }
 }

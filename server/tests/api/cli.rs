@@ -52,8 +52,9 @@ fn migrate_seed_demo_and_create_staff() {
     let out = portal(dir.path()).arg("seed-demo").output().unwrap();
     let stdout = String::from_utf8(out.stdout).unwrap();
     assert!(
-        // The four main accounts and the four world customers (issue 15).
-        stdout.contains("8 customers, 12 contacts, 308 invoices"),
+        // The four main accounts and the four world customers (issue 15),
+        // and one invoice with an early-payment discount (issue 13).
+        stdout.contains("8 customers, 12 contacts, 309 invoices"),
         "{stdout}"
     );
     let again = portal(dir.path()).arg("seed-demo").output().unwrap();

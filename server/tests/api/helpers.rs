@@ -65,6 +65,8 @@ pub struct ReceivedMail {
     pub subject: String,
     pub text: String,
     pub html: String,
+    /// Every header (name, value) as received, in order.
+    pub headers: Vec<(String, String)>,
 }
 
 impl ReceivedMail {
@@ -223,11 +225,17 @@ fn parse_mail(to: Vec<String>, raw: String) -> ReceivedMail {
             _ => {}
         }
     }
+    let headers = parsed
+        .headers
+        .iter()
+        .map(|h| (h.get_key(), h.get_value()))
+        .collect();
     ReceivedMail {
         to,
         subject,
         text,
         html,
+        headers,
     }
 }
 

@@ -36,29 +36,29 @@ on_both_databases!(
     a_customer_is_decided_once_a_day_and_what_comes_later_goes_the_next_morning,
 );
 
-fn utc(y: i32, m: u32, d: u32, h: u32, mi: u32) -> DateTime<Utc> {
+pub(crate) fn utc(y: i32, m: u32, d: u32, h: u32, mi: u32) -> DateTime<Utc> {
     Utc.with_ymd_and_hms(y, m, d, h, mi, 0).unwrap()
 }
 
-fn date(y: i32, m: u32, d: u32) -> NaiveDate {
+pub(crate) fn date(y: i32, m: u32, d: u32) -> NaiveDate {
     NaiveDate::from_ymd_opt(y, m, d).unwrap()
 }
 
 /// Moves the manual clock forward to `to`.
-fn travel(app: &TestApp, to: DateTime<Utc>) {
+pub(crate) fn travel(app: &TestApp, to: DateTime<Utc>) {
     let now = app.clock.now_for_tests();
     assert!(to >= now, "the clock only moves forward ({now} -> {to})");
     app.clock.advance(to - now);
 }
 
-async fn exec(app: &TestApp, sql: &str) {
+pub(crate) async fn exec(app: &TestApp, sql: &str) {
     let mut conn = app.services.db.pool.acquire().await.unwrap();
     sqlx::query(sql).execute(&mut *conn).await.unwrap();
 }
 
 /// The portal with its demo data, whose customers are paused for good, so
 /// only the test's own customers get reminders.
-async fn start(backend: Backend) -> TestApp {
+pub(crate) async fn start(backend: Backend) -> TestApp {
     let app = spawn_app(backend).await;
     exec(
         &app,
@@ -71,7 +71,7 @@ async fn start(backend: Backend) -> TestApp {
 
 /// A customer with a payer, an admin and a viewer (`{role}-{key}@rem.example`)
 /// in `zone` (None: the seller's, New York).
-async fn customer(app: &TestApp, key: &str, zone: Option<&str>) -> i64 {
+pub(crate) async fn customer(app: &TestApp, key: &str, zone: Option<&str>) -> i64 {
     let mut conn = app.services.db.pool.acquire().await.unwrap();
     let now = "2026-01-01T00:00:00.000000Z";
     let id: i64 = sqlx::query_scalar(
@@ -120,7 +120,7 @@ async fn customer(app: &TestApp, key: &str, zone: Option<&str>) -> i64 {
 }
 
 /// An open USD invoice of 100.00, due `due`.
-async fn invoice(app: &TestApp, customer_id: i64, number: &str, due: NaiveDate) -> i64 {
+pub(crate) async fn invoice(app: &TestApp, customer_id: i64, number: &str, due: NaiveDate) -> i64 {
     let mut conn = app.services.db.pool.acquire().await.unwrap();
     let id: i64 = sqlx::query_scalar(
         "INSERT INTO invoices (customer_id, number, issue_date, due_date, currency,
@@ -142,7 +142,12 @@ async fn invoice(app: &TestApp, customer_id: i64, number: &str, due: NaiveDate) 
 }
 
 /// A payment of `amount_minor` received by hand on the invoice.
-async fn paid_by_hand(app: &TestApp, customer_id: i64, invoice_id: i64, amount_minor: i64) {
+pub(crate) async fn paid_by_hand(
+    app: &TestApp,
+    customer_id: i64,
+    invoice_id: i64,
+    amount_minor: i64,
+) {
     let now = portal_core::db::ts(app.clock.now_for_tests());
     let mut tx = app.services.db.pool.begin().await.unwrap();
     let payment_id: i64 = sqlx::query_scalar(
@@ -201,7 +206,7 @@ async fn promise(
         .await
 }
 
-async fn run(app: &TestApp) -> portal_core::services::reminders::ReminderRun {
+pub(crate) async fn run(app: &TestApp) -> portal_core::services::reminders::ReminderRun {
     app.services
         .run_reminders(app.clock.now_for_tests())
         .await

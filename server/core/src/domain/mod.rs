@@ -4,6 +4,7 @@ pub mod attachment;
 pub mod audit;
 pub mod backoff;
 pub mod dates;
+pub mod discount;
 pub mod email_address;
 pub mod invoice_link;
 pub mod invoice_query;

@@ -12,16 +12,25 @@ pub enum RequestKind {
     Dispute,
     PaymentPlan,
     Question,
+    /// A promise to pay that was not kept (issue 13): the reminder job puts
+    /// it in AR's queue; the customer never raises one.
+    Promise,
 }
 
 impl RequestKind {
-    pub const ALL: [RequestKind; 3] = [Self::Dispute, Self::PaymentPlan, Self::Question];
+    pub const ALL: [RequestKind; 4] = [
+        Self::Dispute,
+        Self::PaymentPlan,
+        Self::Question,
+        Self::Promise,
+    ];
 
     pub const fn as_str(self) -> &'static str {
         match self {
             Self::Dispute => "dispute",
             Self::PaymentPlan => "payment_plan",
             Self::Question => "question",
+            Self::Promise => "promise",
         }
     }
 

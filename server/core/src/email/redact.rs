@@ -7,8 +7,10 @@ pub const REDACTED: &str = "[redacted]";
 
 /// Where a token starts: sign-in links (`/auth/confirm?token=…`, the staff
 /// one too), invoice links (`/i/…`) and autopay's skip links
-/// (`/autopay/skip/…`, one debit each).
-const MARKERS: [&str; 3] = ["token=", "/i/", "/autopay/skip/"];
+/// (`/autopay/skip/…`, one debit each) and reminders' one-click
+/// unsubscribe links (`/reminders/unsubscribe/…`, in the body and the
+/// List-Unsubscribe header).
+const MARKERS: [&str; 4] = ["token=", "/i/", "/autopay/skip/", "/reminders/unsubscribe/"];
 
 /// Tokens are 256 bits in base64url (43 characters); a shorter run after a
 /// marker is ordinary text and stays.
@@ -68,6 +70,22 @@ mod tests {
         assert_eq!(
             redact_tokens(&html),
             r#"<a href="https://x/i/[redacted]">View</a> <span>https://x/auth/confirm?token=[redacted]&amp;x=1</span>"#
+        );
+    }
+
+    #[test]
+    fn unsubscribe_links_lose_their_tokens_in_body_and_header() {
+        let header = format!(
+            "List-Unsubscribe: <https://x/reminders/unsubscribe/{TOKEN}>\nList-Unsubscribe-Post: List-Unsubscribe=One-Click"
+        );
+        assert_eq!(
+            redact_tokens(&header),
+            "List-Unsubscribe: <https://x/reminders/unsubscribe/[redacted]>\nList-Unsubscribe-Post: List-Unsubscribe=One-Click"
+        );
+        let body = format!("Stop these: https://x/reminders/unsubscribe/{TOKEN}\n");
+        assert_eq!(
+            redact_tokens(&body),
+            "Stop these: https://x/reminders/unsubscribe/[redacted]\n"
         );
     }
 

@@ -2,6 +2,7 @@
 //! outbox row itself, shown at /dev/mailbox) when no SMTP_URL is set.
 
 use async_trait::async_trait;
+use lettre::message::header::{HeaderName, HeaderValue};
 use lettre::message::{Mailbox, MultiPart};
 use lettre::{AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
 
@@ -47,7 +48,11 @@ impl EmailTransport for SmtpTransport {
             .to_address
             .parse()
             .map_err(|e| format!("bad recipient: {e}"))?;
-        let message = Message::builder()
+        let mut builder = Message::builder();
+        for (name, value) in extra_headers(email.headers.as_deref())? {
+            builder = builder.raw_header(HeaderValue::new(name, value));
+        }
+        let message = builder
             .from(self.from.clone())
             .to(to)
             .subject(email.subject.clone())
@@ -69,6 +74,25 @@ impl EmailTransport for SmtpTransport {
     }
 }
 
+/// The outbox row's extra header lines ("Name: value", one a line), as
+/// lettre headers. A malformed line fails the send (it is a bug of ours,
+/// and a reminder must not go without its unsubscribe header).
+fn extra_headers(lines: Option<&str>) -> Result<Vec<(HeaderName, String)>, String> {
+    lines
+        .unwrap_or("")
+        .lines()
+        .filter(|l| !l.trim().is_empty())
+        .map(|line| {
+            let (name, value) = line
+                .split_once(':')
+                .ok_or_else(|| format!("bad header line: {line}"))?;
+            let name = HeaderName::new_from_ascii(name.trim().to_owned())
+                .map_err(|_| format!("bad header name: {name}"))?;
+            Ok((name, value.trim().to_owned()))
+        })
+        .collect()
+}
+
 /// Development only: the message stays in the outbox table, where the dev
 /// mailbox page reads it. Sign-in links are also written to the log so a
 /// developer can click them from the terminal.
@@ -88,6 +112,7 @@ impl EmailTransport for DevMailbox {
     }
 
     async fn send(&self, email: &OutboxEmail) -> Result<(), String> {
+        extra_headers(email.headers.as_deref())?;
         let link = email
             .text_body
             .lines()
@@ -95,5 +120,22 @@ impl EmailTransport for DevMailbox {
             .unwrap_or("");
         tracing::info!(to = %email.to_address, subject = %email.subject, link = link.trim(), "dev mailbox: email delivered (open /dev/mailbox)");
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::extra_headers;
+
+    #[test]
+    fn header_lines_become_headers() {
+        let lines = "List-Unsubscribe: <https://x/reminders/unsubscribe/abc>\nList-Unsubscribe-Post: List-Unsubscribe=One-Click\n";
+        let headers = extra_headers(Some(lines)).unwrap();
+        assert_eq!(headers.len(), 2);
+        assert_eq!(headers[0].0.to_string(), "List-Unsubscribe");
+        assert_eq!(headers[0].1, "<https://x/reminders/unsubscribe/abc>");
+        assert_eq!(headers[1].1, "List-Unsubscribe=One-Click");
+        assert!(extra_headers(None).unwrap().is_empty());
+        assert!(extra_headers(Some("no colon here")).is_err());
     }
 }

@@ -67,11 +67,12 @@ impl OutboxWorker {
                 (
                     redact_tokens(&email.text_body),
                     redact_tokens(&email.html_body),
+                    email.headers.as_deref().map(redact_tokens),
                 )
             });
             let bodies = redacted
                 .as_ref()
-                .map(|(text, html)| (text.as_str(), html.as_str()));
+                .map(|(text, html, headers)| (text.as_str(), html.as_str(), headers.as_deref()));
             let mut conn = self.db.pool.acquire().await?;
             match result {
                 Ok(()) => {

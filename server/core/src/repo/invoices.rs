@@ -97,7 +97,11 @@ pub async fn refresh_settlement(conn: &mut Conn, invoice_id: i64) -> Result<(), 
                                         WHERE pa.invoice_id = invoices.invoice_id AND p.status IN ('succeeded', 'refunded')), 0) AS BIGINT),
             pending_minor = CAST(COALESCE((SELECT SUM(pa.amount_minor) FROM payment_allocations pa
                                            JOIN payments p ON p.payment_id = pa.payment_id
-                                           WHERE pa.invoice_id = invoices.invoice_id AND p.status IN ('pending', 'processing')), 0) AS BIGINT),
+                                           WHERE pa.invoice_id = invoices.invoice_id AND p.status IN ('pending', 'processing')), 0)
+                               + COALESCE((SELECT SUM(pd.discount_minor) FROM payment_discounts pd
+                                           JOIN payments p ON p.payment_id = pd.payment_id
+                                           WHERE pd.invoice_id = invoices.invoice_id AND pd.credit_note_id IS NULL
+                                             AND p.status IN ('pending', 'processing')), 0) AS BIGINT),
             credited_minor = CAST(COALESCE((SELECT SUM(ca.amount_minor) FROM credit_allocations ca
                                             WHERE ca.invoice_id = invoices.invoice_id), 0) AS BIGINT),
             disputed_minor = CAST(COALESCE((SELECT SUM(r.disputed_minor) FROM requests r

@@ -25,6 +25,9 @@ pub struct PayableInvoice {
     /// Held back by the invoice's open dispute (issue 11).
     pub disputed_minor: i64,
     pub voided: bool,
+    /// The early-payment discount on offer today (issue 13), filled in by
+    /// `Services::attach_discounts`; None as read here.
+    pub discount: Option<crate::domain::discount::DiscountOffer>,
 }
 
 impl PayableInvoice {
@@ -75,6 +78,7 @@ pub async fn payable_invoices(
                 pending_minor: r.try_get("pending_minor")?,
                 disputed_minor: r.try_get("disputed_minor")?,
                 voided: r.try_get::<Option<String>, _>("voided_at")?.is_some(),
+                discount: None,
             })
         })
         .collect()

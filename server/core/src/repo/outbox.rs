@@ -21,14 +21,26 @@ pub async fn enqueue(
     now: DateTime<Utc>,
     email: NewEmail<'_>,
 ) -> Result<i64, sqlx::Error> {
+    enqueue_with_headers(conn, now, email, None).await
+}
+
+/// `enqueue` with extra header lines ("Name: value", one a line) that the
+/// SMTP transport sends as they are (a reminder's List-Unsubscribe pair).
+pub async fn enqueue_with_headers(
+    conn: &mut Conn,
+    now: DateTime<Utc>,
+    email: NewEmail<'_>,
+    headers: Option<&str>,
+) -> Result<i64, sqlx::Error> {
     let row = sqlx::query(
-        "INSERT INTO email_outbox (to_address, subject, text_body, html_body, status, attempts, next_attempt_at, created_at)
-         VALUES ($1, $2, $3, $4, 'pending', 0, $5, $5) RETURNING email_id",
+        "INSERT INTO email_outbox (to_address, subject, text_body, html_body, headers, status, attempts, next_attempt_at, created_at)
+         VALUES ($1, $2, $3, $4, $5, 'pending', 0, $6, $6) RETURNING email_id",
     )
     .bind(email.to)
     .bind(email.subject)
     .bind(email.text_body)
     .bind(email.html_body)
+    .bind(headers)
     .bind(ts(now))
     .fetch_one(conn)
     .await?;
@@ -42,6 +54,8 @@ pub struct OutboxEmail {
     pub subject: String,
     pub text_body: String,
     pub html_body: String,
+    /// Extra header lines ("Name: value", one a line).
+    pub headers: Option<String>,
     pub attempts: i64,
     pub status: String,
     pub created_at: DateTime<Utc>,
@@ -56,6 +70,7 @@ fn from_row(r: sqlx::any::AnyRow) -> Result<OutboxEmail, sqlx::Error> {
         subject: r.try_get("subject")?,
         text_body: r.try_get("text_body")?,
         html_body: r.try_get("html_body")?,
+        headers: r.try_get("headers")?,
         attempts: r.try_get("attempts")?,
         status: r.try_get("status")?,
         created_at: super::decode::decode(&r, "email_outbox", "created_at")?,
@@ -64,7 +79,7 @@ fn from_row(r: sqlx::any::AnyRow) -> Result<OutboxEmail, sqlx::Error> {
     })
 }
 
-const COLUMNS: &str = "email_id, to_address, subject, text_body, html_body, attempts, status, created_at, sent_at, last_error";
+const COLUMNS: &str = "email_id, to_address, subject, text_body, html_body, headers, attempts, status, created_at, sent_at, last_error";
 
 /// Claims up to `limit` due emails for `lease`. On PostgreSQL several
 /// instances claim concurrently without blocking each other (SKIP LOCKED);
@@ -92,12 +107,12 @@ pub async fn claim_due(
     Ok(emails)
 }
 
-/// Bodies to store in place of the sent ones (tokens redacted); `None`
-/// keeps them as they are.
-pub type Rewritten<'a> = Option<(&'a str, &'a str)>;
+/// Bodies (text, HTML) and header lines to store in place of the sent
+/// ones (tokens redacted); `None` keeps them as they are.
+pub type Rewritten<'a> = Option<(&'a str, &'a str, Option<&'a str>)>;
 
-/// Marks the email sent and, in the same UPDATE, replaces its bodies with
-/// `bodies` (text, HTML) when given.
+/// Marks the email sent and, in the same UPDATE, replaces its bodies and
+/// headers with `bodies` when given.
 pub async fn mark_sent(
     conn: &mut Conn,
     email_id: i64,
@@ -106,13 +121,15 @@ pub async fn mark_sent(
     bodies: Rewritten<'_>,
 ) -> Result<(), sqlx::Error> {
     sqlx::query("UPDATE email_outbox SET status = 'sent', transport = $2, sent_at = $3, locked_until = NULL, last_error = NULL,
-                 text_body = COALESCE($4, text_body), html_body = COALESCE($5, html_body)
+                 text_body = COALESCE($4, text_body), html_body = COALESCE($5, html_body),
+                 headers = COALESCE($6, headers)
                  WHERE email_id = $1")
         .bind(email_id)
         .bind(transport)
         .bind(ts(now))
-        .bind(bodies.map(|(text, _)| text))
-        .bind(bodies.map(|(_, html)| html))
+        .bind(bodies.map(|(text, _, _)| text))
+        .bind(bodies.map(|(_, html, _)| html))
+        .bind(bodies.and_then(|(_, _, headers)| headers))
         .execute(conn)
         .await?;
     Ok(())
@@ -139,12 +156,14 @@ pub async fn mark_attempt_failed(
         }
         None => {
             sqlx::query("UPDATE email_outbox SET status = 'failed', locked_until = NULL, last_error = $2,
-                         text_body = COALESCE($3, text_body), html_body = COALESCE($4, html_body)
+                         text_body = COALESCE($3, text_body), html_body = COALESCE($4, html_body),
+                         headers = COALESCE($5, headers)
                          WHERE email_id = $1")
                 .bind(email_id)
                 .bind(error)
-                .bind(bodies.map(|(text, _)| text))
-                .bind(bodies.map(|(_, html)| html))
+                .bind(bodies.map(|(text, _, _)| text))
+                .bind(bodies.map(|(_, html, _)| html))
+                .bind(bodies.and_then(|(_, _, headers)| headers))
                 .execute(conn)
                 .await?
         }

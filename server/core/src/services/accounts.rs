@@ -70,11 +70,13 @@ impl Services {
         let page =
             invoices::list_page(&mut conn, customer_id, &query, today, OVERVIEW_INVOICES).await?;
         let totals = invoices::open_totals(&mut conn, customer_id, &query, today).await?;
-        let open_invoices = page
+        let mut open_invoices: Vec<InvoiceSummary> = page
             .rows
             .into_iter()
             .map(|row| InvoiceSummary::of(row, today))
             .collect();
+        self.with_discounts(&mut conn, customer_id, &mut open_invoices)
+            .await?;
         Ok(AccountOverview {
             customer_id,
             customer_name: membership.customer_name,

@@ -11,6 +11,7 @@ use crate::domain::{ContactRole, Currency, EmailAddress, Money};
 use crate::error::{ServiceError, ServiceResult};
 use crate::payments::{CheckoutLine, CheckoutRequest, CustomerRequest, PayMethod};
 use crate::repo::audit::{self, AuditEvent};
+use crate::repo::discounts as discounts_repo;
 use crate::repo::ledger::{self, NewPayment, OpenCredit, PayableInvoice};
 use crate::repo::payments::{self as payments_repo, PaymentRow};
 use crate::repo::{accounts, invoices, Conn};
@@ -43,7 +44,10 @@ pub struct PlanLine {
     pub due_date: NaiveDate,
     /// What this payment settles on the invoice…
     pub amount_minor: i64,
-    /// …of which credit notes cover this much…
+    /// …of which an early-payment discount covers this much (issue 13:
+    /// the whole balance paid by the discount's last day)…
+    pub discount_minor: i64,
+    /// …credit notes this much…
     pub credit_minor: i64,
     /// …and the card or bank pays the rest.
     pub charge_minor: i64,
@@ -67,6 +71,9 @@ impl PaymentPlan {
     }
     pub fn credit_minor(&self) -> i64 {
         self.lines.iter().map(|l| l.credit_minor).sum()
+    }
+    pub fn discount_minor(&self) -> i64 {
+        self.lines.iter().map(|l| l.discount_minor).sum()
     }
     pub fn charge_minor(&self) -> i64 {
         self.lines.iter().map(|l| l.charge_minor).sum()
@@ -238,13 +245,23 @@ pub fn plan_payment(
                 )
             });
         }
+        // Paying at least the discounted amount by the last day settles the
+        // whole balance: the discount covers the rest. Less is a partial
+        // payment, without discount.
+        let (amount, discount) = match invoice.discount {
+            Some(offer) if amount >= offer.pay_minor => {
+                (invoice.balance_minor, offer.discount_minor)
+            }
+            _ => (amount, 0),
+        };
         lines.push(PlanLine {
             invoice_id: invoice.invoice_id,
             number: number.clone(),
             due_date: invoice.due_date,
             amount_minor: amount,
+            discount_minor: discount,
             credit_minor: 0,
-            charge_minor: amount,
+            charge_minor: amount - discount,
         });
     }
     let currency = currency.expect("at least one line");
@@ -307,6 +324,20 @@ pub fn plan_payment(
     })
 }
 
+/// The offer a plan line took, if it took one.
+fn discount_of(
+    invoices: &[PayableInvoice],
+    line: &PlanLine,
+) -> Option<crate::domain::discount::DiscountOffer> {
+    if line.discount_minor == 0 {
+        return None;
+    }
+    invoices
+        .iter()
+        .find(|i| i.invoice_id == line.invoice_id)
+        .and_then(|i| i.discount)
+}
+
 /// Form tokens are random (see the review page); anything else is refused.
 fn valid_attempt_key(key: &str) -> bool {
     (16..=64).contains(&key.len())
@@ -316,6 +347,28 @@ fn valid_attempt_key(key: &str) -> bool {
 }
 
 impl Services {
+    /// Fills in the early-payment discount each invoice is offered now.
+    async fn attach_discounts(
+        &self,
+        conn: &mut Conn,
+        customer_id: i64,
+        invoices: &mut [PayableInvoice],
+        seller_zone: Option<chrono_tz::Tz>,
+    ) -> ServiceResult<()> {
+        let ids: Vec<i64> = invoices.iter().map(|i| i.invoice_id).collect();
+        let offers = match seller_zone {
+            Some(zone) => {
+                self.discount_offers_in(conn, customer_id, &ids, zone)
+                    .await?
+            }
+            None => self.discount_offers(conn, customer_id, &ids).await?,
+        };
+        for invoice in invoices.iter_mut() {
+            invoice.discount = offers.get(&invoice.invoice_id).copied();
+        }
+        Ok(())
+    }
+
     /// The contact's role on the account, if a member.
     async fn payer_role(
         &self,
@@ -363,7 +416,7 @@ impl Services {
         if invoice_ids.len() > 100 {
             return invalid("Pay at most 100 invoices at a time.");
         }
-        let invoices = ledger::payable_invoices(
+        let mut invoices = ledger::payable_invoices(
             &mut conn,
             self.db.backend(),
             customer_id,
@@ -371,6 +424,8 @@ impl Services {
             false,
         )
         .await?;
+        self.attach_discounts(&mut conn, customer_id, &mut invoices, None)
+            .await?;
         if invoices.len() != invoice_ids.len() {
             return Err(ServiceError::NotFound);
         }
@@ -438,9 +493,11 @@ impl Services {
             .require_payer(&mut conn, contact_id, customer_id)
             .await?;
         let ids: Vec<i64> = draft.amounts.iter().map(|(id, _)| *id).collect();
-        let invoices =
+        let mut invoices =
             ledger::payable_invoices(&mut conn, self.db.backend(), customer_id, &ids, false)
                 .await?;
+        self.attach_discounts(&mut conn, customer_id, &mut invoices, None)
+            .await?;
         let credits = ledger::open_credits(&mut conn, customer_id).await?;
         plan_payment(&customer_name, &invoices, &credits, draft)
     }
@@ -462,6 +519,9 @@ impl Services {
             return Ok(Err(PayProblem::Stale));
         }
         let now = self.clock.now();
+        // Read before the write transaction (it should not wait for another
+        // connection): the zone the discount's last day ends in.
+        let seller_zone = self.seller_zone().await?;
         let mut tx = self.db.begin_write().await?;
         let customer_name = self.require_payer(&mut tx, contact_id, customer_id).await?;
         // Everything below (holds, open credits, earlier presses) is read
@@ -476,8 +536,12 @@ impl Services {
                 .map(Ok);
         }
         let ids: Vec<i64> = draft.amounts.iter().map(|(id, _)| *id).collect();
-        let invoices =
+        let mut invoices =
             ledger::payable_invoices(&mut tx, self.db.backend(), customer_id, &ids, true).await?;
+        // The discount is locked now, as offered at this moment: a payment
+        // started on the last day and settled after it still gets it.
+        self.attach_discounts(&mut tx, customer_id, &mut invoices, Some(seller_zone))
+            .await?;
         let credits = ledger::open_credits(&mut tx, customer_id).await?;
         let plan = match plan_payment(&customer_name, &invoices, &credits, draft) {
             Ok(plan) => plan,
@@ -560,6 +624,19 @@ impl Services {
             for line in plan.lines.iter().filter(|l| l.charge_minor > 0) {
                 ledger::insert_allocation(&mut tx, payment_id, line.invoice_id, line.charge_minor)
                     .await?;
+                // The discount is granted when this payment succeeds;
+                // meanwhile it is held like the allocation.
+                if let Some(offer) = discount_of(&invoices, line) {
+                    discounts_repo::insert_locked(
+                        &mut tx,
+                        payment_id,
+                        line.invoice_id,
+                        line.discount_minor,
+                        offer.rate_bp,
+                        offer.last_day,
+                    )
+                    .await?;
+                }
             }
             let detail = serde_json::json!({"payment_id": payment_id, "amount_minor": charge, "method": plan.method.key()});
             audit::record(
@@ -588,6 +665,34 @@ impl Services {
         } else {
             None
         };
+        // Credits covered the discounted amount: no money moves for this
+        // invoice, so the discount is granted now.
+        for line in plan.lines.iter().filter(|l| l.charge_minor == 0) {
+            if let Some(offer) = discount_of(&invoices, line) {
+                super::discounts::grant(
+                    &mut tx,
+                    customer_id,
+                    &line.number,
+                    line.invoice_id,
+                    plan.currency,
+                    line.discount_minor,
+                    offer.rate_bp,
+                    offer.last_day,
+                    now,
+                )
+                .await?;
+                audit::record(
+                    &mut tx,
+                    now,
+                    audit_event(
+                        Action::CreditApplied,
+                        format!("invoice:{}", line.invoice_id),
+                        serde_json::json!({"amount_minor": line.discount_minor, "early_payment_discount": true}),
+                    ),
+                )
+                .await?;
+            }
+        }
         for line in &plan.lines {
             invoices::refresh_settlement(&mut tx, line.invoice_id).await?;
         }
@@ -710,7 +815,15 @@ impl Services {
                 .iter()
                 .filter(|l| l.charge_minor > 0)
                 .map(|l| CheckoutLine {
-                    name: format!("Invoice {}", l.number),
+                    name: if l.discount_minor > 0 {
+                        format!(
+                            "Invoice {} (less {} early-payment discount)",
+                            l.number,
+                            Money::new(l.discount_minor, plan.currency).display()
+                        )
+                    } else {
+                        format!("Invoice {}", l.number)
+                    },
                     amount_minor: l.charge_minor,
                 })
                 .collect(),
@@ -893,6 +1006,7 @@ mod tests {
             pending_minor: pending,
             disputed_minor: 0,
             voided: false,
+            discount: None,
         }
     }
 

@@ -27,6 +27,7 @@ use chrono::{DateTime, Duration, NaiveDate, Utc};
 use chrono_tz::Tz;
 
 use super::invoice_links::MintedInvoiceLink;
+use super::reminder_extras::{unsubscribe_headers, BILLING_PAY_ALL};
 use super::Services;
 use crate::domain::reminder::{
     check_promise_date, judge_promise, local_date, local_send_day, oldest_due_reachable,
@@ -34,8 +35,8 @@ use crate::domain::reminder::{
     unknown_variables, verdict, PromiseOutcome, PromisedInvoice, ReminderFacts, SendHistory,
     SendWindow, StepDef, Value, Verdict,
 };
-use crate::domain::{Currency, Money, StaffRole};
 use crate::domain::sla::BusinessCalendar;
+use crate::domain::{Currency, Money, StaffRole};
 use crate::email::templates::{
     promise_ended_email, reminder_email, PromiseEndedEmail, ReminderEmail,
 };
@@ -85,10 +86,7 @@ struct Context {
 
 impl Context {
     fn zone_of(&self, c: &CustomerReminderRow) -> Tz {
-        c.time_zone
-            .as_deref()
-            .and_then(|z| z.parse().ok())
-            .unwrap_or(self.seller_zone)
+        customer_zone(c.time_zone.as_deref(), self.seller_zone)
     }
 
     fn steps_of(&self, c: &CustomerReminderRow) -> Vec<&StepRow> {
@@ -98,6 +96,14 @@ impl Context {
             .filter(|s| Some(s.cadence_id) == cadence)
             .collect()
     }
+}
+
+/// A customer's time zone: its own (`customer_reminders.time_zone`) or
+/// else the seller's. Also what early-payment discounts end by.
+pub(crate) fn customer_zone(time_zone: Option<&str>, seller_zone: Tz) -> Tz {
+    time_zone
+        .and_then(|z| z.parse().ok())
+        .unwrap_or(seller_zone)
 }
 
 /// One invoice a mail reminds of.
@@ -280,6 +286,17 @@ fn random_batch(prefix: &str) -> String {
     format!("{prefix}:{}", crate::domain::token::mint_token().hash)
 }
 
+/// The cadences' live steps and the default cadence, into `ctx`.
+async fn read_cadences(conn: &mut Conn, ctx: &mut Context) -> ServiceResult<()> {
+    ctx.default_cadence = repo::cadences(conn)
+        .await?
+        .into_iter()
+        .find(|c| c.is_default)
+        .map(|c| c.cadence_id);
+    ctx.steps = repo::live_steps(conn).await?;
+    Ok(())
+}
+
 impl Services {
     async fn reminder_context(&self, conn: &mut Conn) -> ServiceResult<Context> {
         let mut ctx = self.reminder_calendar(conn).await?;
@@ -296,17 +313,6 @@ impl Services {
         })?;
         let window = SendWindow::new(
             u32::try_from(settings.window_start_minute).unwrap_or(540),
-/// The cadences' live steps and the default cadence, into `ctx`.
-async fn read_cadences(conn: &mut Conn, ctx: &mut Context) -> ServiceResult<()> {
-    ctx.default_cadence = repo::cadences(conn)
-        .await?
-        .into_iter()
-        .find(|c| c.is_default)
-        .map(|c| c.cadence_id);
-    ctx.steps = repo::live_steps(conn).await?;
-    Ok(())
-}
-
             u32::try_from(settings.window_end_minute).unwrap_or(660),
         )
         .unwrap_or_default();
@@ -368,18 +374,18 @@ async fn read_cadences(conn: &mut Conn, ctx: &mut Context) -> ServiceResult<()> 
                 Err(e) => e.log("reminders"),
             }
         }
-        if run.emails > 0 {
-            self.outbox_wake.notify_one();
-        }
-        Ok(run)
-    }
-
         // Decided for the day: later runs today pass these customers by. A
         // crash before this write only makes the next run decide again,
         // which sends nothing twice (the sends are unique).
         let mut tx = self.db.begin_write().await?;
         repo::mark_checked(&mut tx, &checked, now).await?;
         tx.commit().await?;
+        if run.emails > 0 {
+            self.outbox_wake.notify_one();
+        }
+        Ok(run)
+    }
+
     async fn remind_customer(
         &self,
         ctx: &Context,
@@ -441,7 +447,7 @@ async fn read_cadences(conn: &mut Conn, ctx: &mut Context) -> ServiceResult<()> 
             return Ok(());
         }
         let emails = self
-            .queue_reminder_mail(&mut tx, ctx, &customer, &sent, today, &batch, now)
+            .queue_reminder_mail(&mut tx, ctx, &customer, &sent, today, &batch, true, now)
             .await?;
         tx.commit().await?;
         run.sends += sent.len();
@@ -461,6 +467,7 @@ async fn read_cadences(conn: &mut Conn, ctx: &mut Context) -> ServiceResult<()> 
         dues: &[Due],
         today: NaiveDate,
         batch: &str,
+        automatic: bool,
         now: DateTime<Utc>,
     ) -> ServiceResult<usize> {
         let template = dues
@@ -485,23 +492,71 @@ async fn read_cadences(conn: &mut Conn, ctx: &mut Context) -> ServiceResult<()> 
                 .await?;
             links.push((d, link));
         }
-        let mut vars = reminder_variables(self, ctx, customer, &links, today);
-        let recipients = repo::recipients(tx, customer.customer_id).await?;
-        for (contact_id, name, email) in &recipients {
-            vars.retain(|(n, _)| *n != "contact_name");
-            vars.push(("contact_name", Value::words(name.clone())));
+        // Issue 13: each invoice's early-payment discount, while it runs.
+        let ids: Vec<i64> = dues.iter().map(|d| d.invoice.invoice_id).collect();
+        let discounts = self
+            .discount_offers_in(tx, customer.customer_id, &ids, ctx.seller_zone)
+            .await?;
+        let vars = reminder_variables(self, ctx, customer, &links, today, &discounts);
+        // An email of optional steps only (automatic, every invoice at an
+        // optional step) carries the one-click unsubscribe and skips the
+        // addresses that used it; a firmer step reaches everyone.
+        let optional = automatic
+            && dues
+                .iter()
+                .all(|d| d.step.as_ref().is_some_and(|s| s.optional));
+        let recipients = crate::repo::reminder_extras::recipients(tx, customer.customer_id).await?;
+        let mut queued = 0;
+        for r in recipients.iter().filter(|r| !(optional && r.unsubscribed)) {
+            let mut vars = vars.clone();
+            vars.push(("contact_name", Value::words(r.name.clone())));
+            if r.contact_id.is_none() {
+                // The billing address has no sign-in: its mail carries the
+                // invoice links (which work without one) and no "pay all".
+                vars.retain(|(n, _)| *n != "pay_all_link");
+                vars.push(("pay_all_link", Value::words(BILLING_PAY_ALL)));
+            }
             let subject = render_text(&template.subject, &vars);
-            let (body_text, body_html) = render_body(&template.body, &vars);
+            let (mut body_text, mut body_html) = render_body(&template.body, &vars);
+            let unsubscribe = if optional {
+                Some(
+                    self.mint_reminder_unsubscribe(tx, customer.customer_id, &r.email, now)
+                        .await?,
+                )
+            } else {
+                None
+            };
+            if let Some(url) = &unsubscribe {
+                body_text.push_str(&format!(
+                    "\n\nTo stop these friendly reminders (not the overdue notices): {url}\n"
+                ));
+                body_html.push_str(&format!(
+                    "\n<p style=\"color: #6b7280; font-size: 0.9em;\"><a href=\"{}\">Stop these friendly reminders</a> (not the overdue notices).</p>",
+                    crate::email::html_escape(url)
+                ));
+            }
             let message = reminder_email(&ReminderEmail {
                 seller_name: &self.config.seller_name,
                 subject: subject.trim(),
                 body_text: &body_text,
                 body_html: &body_html,
             });
-            let email_id = outbox::enqueue(tx, now, message.addressed_to(email)).await?;
-            repo::insert_email(tx, email_id, batch, customer.customer_id, *contact_id).await?;
+            let headers = unsubscribe.as_deref().map(unsubscribe_headers);
+            // A run as at a later instant (`portal reminders run --at`,
+            // the browser tests) queues its mail to go now, not then.
+            let email_id = outbox::enqueue_with_headers(
+                tx,
+                now.min(self.clock.now()),
+                message.addressed_to(&r.email),
+                headers.as_deref(),
+            )
+            .await?;
+            if let Some(contact_id) = r.contact_id {
+                repo::insert_email(tx, email_id, batch, customer.customer_id, contact_id).await?;
+            }
+            queued += 1;
         }
-        Ok(recipients.len())
+        Ok(queued)
     }
 
     /// Judges the customer's open promises as at its local `today`; a
@@ -552,6 +607,11 @@ async fn read_cadences(conn: &mut Conn, ctx: &mut Context) -> ServiceResult<()> 
                 continue;
             }
             if outcome != PromiseOutcome::Kept {
+                // AR's queue item, in the transaction of the close.
+                let numbered: Vec<(i64, String)> =
+                    invoices.iter().map(|i| (i.0, i.1.clone())).collect();
+                self.queue_broken_promise(&mut tx, &p, &numbered, now)
+                    .await?;
                 let customer = repo::customer(&mut tx, customer_id)
                     .await?
                     .ok_or(ServiceError::NotFound)?;
@@ -583,7 +643,12 @@ async fn read_cadences(conn: &mut Conn, ctx: &mut Context) -> ServiceResult<()> 
                         invoices: &invoice_words,
                         link: &link,
                     });
-                    outbox::enqueue(&mut tx, now, message.addressed_to(email)).await?;
+                    outbox::enqueue(
+                        &mut tx,
+                        now.min(self.clock.now()),
+                        message.addressed_to(email),
+                    )
+                    .await?;
                 }
             }
             tx.commit().await?;
@@ -666,7 +731,7 @@ async fn read_cadences(conn: &mut Conn, ctx: &mut Context) -> ServiceResult<()> 
             .await?;
         }
         let emails = self
-            .queue_reminder_mail(&mut tx, &ctx, &customer, &due, today, &batch, now)
+            .queue_reminder_mail(&mut tx, &ctx, &customer, &due, today, &batch, false, now)
             .await?;
         tx.commit().await?;
         self.outbox_wake.notify_one();
@@ -767,6 +832,7 @@ fn reminder_variables(
     customer: &CustomerReminderRow,
     links: &[(&Due, MintedInvoiceLink)],
     today: NaiveDate,
+    discounts: &HashMap<i64, crate::domain::discount::DiscountOffer>,
 ) -> Vec<(&'static str, Value)> {
     let mut text_lines = Vec::new();
     let mut rows = Vec::new();
@@ -796,19 +862,27 @@ fn reminder_variables(
                 money(i.disputed_minor.min(i.balance_minor), i.currency)
             )
         });
+        let discount = discounts.get(&i.invoice_id).map(|o| o.sentence(i.currency));
         text_lines.push(format!(
-            "- Invoice {}: {amount}, {when}{}\n  {}",
+            "- Invoice {}: {amount}, {when}{}{}\n  {}",
             i.number,
             disputed.clone().unwrap_or_default(),
+            discount
+                .as_ref()
+                .map(|s| format!("\n  {s}"))
+                .unwrap_or_default(),
             link.url
         ));
         rows.push(format!(
-            "<tr><td style=\"padding: 4px 12px 4px 0;\"><a href=\"{url}\">Invoice {number}</a></td><td style=\"padding: 4px 12px 4px 0;\">{when}</td><td style=\"padding: 4px 0; text-align: right;\">{amount}{disputed}</td></tr>",
+            "<tr><td style=\"padding: 4px 12px 4px 0;\"><a href=\"{url}\">Invoice {number}</a></td><td style=\"padding: 4px 12px 4px 0;\">{when}</td><td style=\"padding: 4px 0; text-align: right;\">{amount}{disputed}{discount}</td></tr>",
             url = crate::email::html_escape(&link.url),
             number = crate::email::html_escape(&i.number),
             when = crate::email::html_escape(&when),
             amount = crate::email::html_escape(&amount),
             disputed = crate::email::html_escape(&disputed.unwrap_or_default()),
+            discount = discount
+                .map(|s| format!("<br><strong>{}</strong>", crate::email::html_escape(&s)))
+                .unwrap_or_default(),
         ));
         match totals.iter_mut().find(|(c, _)| *c == i.currency) {
             Some((_, sum)) => *sum += d.amount_minor,
@@ -1614,6 +1688,7 @@ mod tests {
             cadence_id: None,
             paused_until: None,
             time_zone: None,
+            checked_on: None,
         };
         let mut facts = CustomerFacts {
             invoices: vec![invoice(5, due)],
@@ -1628,5 +1703,131 @@ mod tests {
         let due_now = plan(&steps, &customer, &facts, next);
         assert_eq!(due_now.len(), 1);
         assert_eq!(due_now[0].step.as_ref().map(|s| s.step_id), Some(2));
+    }
+}
+
+/// The invoices a test send shows when AR picks no customer.
+fn sample_invoices(today: NaiveDate, currency: Currency) -> Vec<OpenInvoice> {
+    [("SAMPLE-1001", 125_000, -3), ("SAMPLE-1002", 48_050, 7)]
+        .into_iter()
+        .enumerate()
+        .map(|(i, (number, minor, overdue))| OpenInvoice {
+            invoice_id: -(i as i64) - 1,
+            number: number.to_owned(),
+            currency,
+            due_date: today - Duration::days(overdue),
+            balance_minor: minor,
+            pending_minor: 0,
+            disputed_minor: 0,
+            voided: false,
+        })
+        .collect()
+}
+
+impl Services {
+    /// AR's "Send a test to me": the step's template rendered with sample
+    /// invoices (or the chosen customer's open ones) to the acting staff
+    /// member's own address, "[TEST]" in the subject. No invoice link is
+    /// minted and nothing is recorded as sent: every link in it leads to
+    /// a page that opens nothing for anyone.
+    pub async fn send_reminder_test(
+        &self,
+        staff_id: i64,
+        step_id: i64,
+        customer_id: Option<i64>,
+    ) -> ServiceResult<String> {
+        let now = self.clock.now();
+        let mut tx = self.db.begin_write().await?;
+        let staff = accounts::active_staff(&mut tx, staff_id)
+            .await?
+            .ok_or_else(|| ServiceError::Forbidden("This is for active AR staff only".into()))?;
+        let ctx = self.reminder_context(&mut tx).await?;
+        let step = ctx
+            .steps
+            .iter()
+            .find(|s| s.step_id == step_id)
+            .cloned()
+            .ok_or(ServiceError::NotFound)?;
+        let today = local_date(now, ctx.seller_zone);
+        let (customer, invoices) = match customer_id {
+            Some(id) => {
+                let customer = repo::customer(&mut tx, id)
+                    .await?
+                    .ok_or_else(|| ServiceError::invalid_field("customer", "Choose a customer."))?;
+                let invoices =
+                    repo::open_invoices(&mut tx, id, today + Duration::days(3650), None).await?;
+                (customer, invoices)
+            }
+            None => (
+                CustomerReminderRow {
+                    customer_id: 0,
+                    name: "Sample Customer Ltd".to_owned(),
+                    cadence_id: None,
+                    paused_until: None,
+                    time_zone: None,
+                    checked_on: None,
+                },
+                sample_invoices(today, Currency::parse("USD").expect("USD")),
+            ),
+        };
+        if invoices.is_empty() {
+            return Err(ServiceError::invalid_field(
+                "customer",
+                "That customer has no open invoice to show; send the sample instead.",
+            ));
+        }
+        let dues: Vec<Due> = invoices
+            .into_iter()
+            .map(|invoice| Due {
+                amount_minor: (invoice.balance_minor - invoice.disputed_minor).max(0),
+                invoice,
+                step: Some(step.clone()),
+            })
+            .collect();
+        // Links that open nothing: no token, no account.
+        let dead = self.config.link("/i/test-only");
+        let links: Vec<(&Due, MintedInvoiceLink)> = dues
+            .iter()
+            .map(|d| {
+                (
+                    d,
+                    MintedInvoiceLink {
+                        link_id: 0,
+                        url: dead.clone(),
+                        expires_at: now,
+                    },
+                )
+            })
+            .collect();
+        let mut vars = reminder_variables(self, &ctx, &customer, &links, today, &HashMap::new());
+        vars.retain(|(n, _)| *n != "pay_all_link");
+        vars.push((
+            "pay_all_link",
+            Value::link(
+                &self.config.link("/accounts/0/pay?test-only"),
+                "Pay all of them",
+            ),
+        ));
+        vars.push(("contact_name", Value::words(staff.name.clone())));
+        let subject = format!("[TEST] {}", render_text(&step.subject, &vars).trim());
+        let (mut body_text, mut body_html) = render_body(&step.body, &vars);
+        body_text.insert_str(
+            0,
+            "This is a test of a reminder step, sent to you only. Its links lead nowhere.\n\n",
+        );
+        body_html.insert_str(
+            0,
+            "<p><strong>This is a test of a reminder step, sent to you only. Its links lead nowhere.</strong></p>\n",
+        );
+        let message = reminder_email(&ReminderEmail {
+            seller_name: &self.config.seller_name,
+            subject: &subject,
+            body_text: &body_text,
+            body_html: &body_html,
+        });
+        outbox::enqueue(&mut tx, now, message.addressed_to(&staff.email)).await?;
+        tx.commit().await?;
+        self.outbox_wake.notify_one();
+        Ok(staff.email)
     }
 }

@@ -335,6 +335,16 @@ impl PoliciesForm {
                 && row.warning_percent.trim().is_empty();
             let name = format!("{} ({} priority)", kind_words(row.kind), row.priority);
             if blank {
+                // A broken promise's item (issue 13) needs a clock: left
+                // blank, it keeps the portal's default targets.
+                if row.kind == RequestKind::Promise {
+                    let default = super::staff_requests::default_sla_policies()
+                        .find(&row.kind.sla_kind(), row.priority)
+                        .cloned()
+                        .expect("default promise policies cover every priority");
+                    policies.push(default);
+                    continue;
+                }
                 if row.kind != RequestKind::Question {
                     return Err(FormProblem::new(
                         policy_field(row.kind, row.priority, "first"),
@@ -391,6 +401,7 @@ pub fn kind_words(kind: RequestKind) -> &'static str {
         RequestKind::Dispute => "Disputes",
         RequestKind::PaymentPlan => "Payment plans",
         RequestKind::Question => "Questions",
+        RequestKind::Promise => "Broken promises to pay",
     }
 }
 

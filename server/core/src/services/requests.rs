@@ -807,6 +807,7 @@ fn request_label(kind: RequestKind, invoice_number: Option<&str>) -> String {
         (RequestKind::Dispute, None) => "dispute".into(),
         (RequestKind::PaymentPlan, _) => "payment plan request".into(),
         (RequestKind::Question, _) => "question".into(),
+        (RequestKind::Promise, _) => "promise to pay not kept".into(),
     }
 }
 
@@ -816,6 +817,7 @@ fn not_open(request: &RequestRow) -> ServiceError {
         RequestKind::Dispute => "dispute",
         RequestKind::PaymentPlan => "payment plan request",
         RequestKind::Question => "question",
+        RequestKind::Promise => "promise to pay",
     };
     ServiceError::invalid(match request.status {
         RequestStatus::Withdrawn => {

@@ -113,6 +113,9 @@ pub fn default_sla_policies() -> SlaPolicies {
         |priority, first, next, resolution| policy_of(&dispute, priority, first, next, resolution);
     let plan_policy =
         |priority, first, next, resolution| policy_of(&plan, priority, first, next, resolution);
+    let promise = RequestKind::Promise.sla_kind();
+    let promise_policy =
+        |priority, first, next, resolution| policy_of(&promise, priority, first, next, resolution);
     SlaPolicies::new(vec![
         policy(Priority::Low, 480, 960, 4800),
         policy(Priority::Normal, 240, 480, 2400),
@@ -122,6 +125,11 @@ pub fn default_sla_policies() -> SlaPolicies {
         plan_policy(Priority::Normal, 480, 960, 2400),
         plan_policy(Priority::High, 240, 480, 1200),
         plan_policy(Priority::Urgent, 120, 240, 480),
+        // A broken promise (issue 13, migration 0019): as plans.
+        promise_policy(Priority::Low, 960, 1920, 4800),
+        promise_policy(Priority::Normal, 480, 960, 2400),
+        promise_policy(Priority::High, 240, 480, 1200),
+        promise_policy(Priority::Urgent, 120, 240, 480),
     ])
     .expect("the default policies are valid")
 }
@@ -160,6 +168,7 @@ fn check_policy_coverage(policies: &SlaPolicies) -> Result<(), String> {
     for (kind, words) in [
         (RequestKind::Dispute, "disputes"),
         (RequestKind::PaymentPlan, "payment plans"),
+        (RequestKind::Promise, "broken promises to pay"),
     ] {
         let kind = kind.sla_kind();
         let missing: Vec<String> = PRIORITIES
@@ -178,7 +187,7 @@ fn check_policy_coverage(policies: &SlaPolicies) -> Result<(), String> {
 }
 
 /// Reads both settings from one read of the table.
-async fn read_settings(conn: &mut Conn) -> ServiceResult<SlaSettings> {
+pub(crate) async fn read_settings(conn: &mut Conn) -> ServiceResult<SlaSettings> {
     Ok(read_settings_hashed(conn).await?.0)
 }
 
@@ -1484,7 +1493,7 @@ mod tests {
         rest[..rest.find('\'').expect("a closing quote")].to_owned()
     }
 
-    /// What migration 0014 appends to the stored policies.
+    /// What a migration (0014, 0019) appends to the stored policies.
     fn plans_appended(migration: &str) -> String {
         let marker = "length(value) - 1) || '";
         let at = migration.find(marker).expect("0014 appends plan policies") + marker.len();
@@ -1513,9 +1522,23 @@ mod tests {
                     "../../../../migrations/postgres/0014_payment_plans.sql"
                 ))
             );
+            // 0019 appends the broken promises' policies the same way.
+            let promises = plans_appended(include_str!(
+                "../../../../migrations/sqlite/0019_reminder_recipients.sql"
+            ));
+            assert_eq!(
+                promises,
+                plans_appended(include_str!(
+                    "../../../../migrations/postgres/0019_reminder_recipients.sql"
+                ))
+            );
             let value = seeded(migration, POLICIES_KEY);
-            let policies_now: SlaPolicies =
-                serde_json::from_str(&format!("{}{plans}", &value[..value.len() - 1])).unwrap();
+            let policies_now: SlaPolicies = serde_json::from_str(&format!(
+                "{}{}{promises}",
+                &value[..value.len() - 1],
+                &plans[..plans.len() - 1]
+            ))
+            .unwrap();
             assert_eq!(policies_now, default_sla_policies());
             assert!(check_policy_coverage(&policies_now).is_ok());
             assert!(

@@ -37,15 +37,18 @@ impl Services {
         };
         let next = (n > 0 && has_next).then(|| cursor_at(n - 1));
         let previous = (n > 0 && has_previous).then(|| cursor_at(0));
+        let mut invoices: Vec<InvoiceSummary> = page
+            .rows
+            .into_iter()
+            .map(|r| InvoiceSummary::of(r, today))
+            .collect();
+        self.with_discounts(&mut conn, customer_id, &mut invoices)
+            .await?;
         Ok(InvoiceList {
             customer_id,
             can_pay: customer.can_pay,
             customer_name: customer.name,
-            invoices: page
-                .rows
-                .into_iter()
-                .map(|r| InvoiceSummary::of(r, today))
-                .collect(),
+            invoices,
             query,
             matching: summary.matching,
             totals: summary.totals,
@@ -97,12 +100,16 @@ impl Services {
                 None
             }
         };
+        let mut invoice = [InvoiceSummary::of(row, self.today())];
+        self.with_discounts(&mut conn, customer_id, &mut invoice)
+            .await?;
+        let [invoice] = invoice;
         Ok(InvoiceDetail {
             customer_id,
             can_pay: customer.can_pay,
             customer_name: customer.name,
             payment_terms_days: customer.terms,
-            invoice: InvoiceSummary::of(row, self.today()),
+            invoice,
             lines,
             applications,
             timeline,

@@ -83,6 +83,9 @@ pub struct InvoiceSummary {
     pub row: InvoiceLedgerRow,
     pub balance: Money,
     pub status: InvoiceStatus,
+    /// The early-payment discount on offer today (issue 13), where the
+    /// page asked for it (`Services::with_discounts`).
+    pub discount: Option<crate::domain::discount::DiscountOffer>,
 }
 
 impl InvoiceSummary {
@@ -92,7 +95,13 @@ impl InvoiceSummary {
             balance: Money::new(standing.balance_minor, row.currency),
             status: standing.status,
             row,
+            discount: None,
         }
+    }
+
+    /// "Pay by Dec 10 and save $24.00 (3 days left)", while on offer.
+    pub fn discount_sentence(&self) -> Option<String> {
+        self.discount.map(|d| d.sentence(self.row.currency))
     }
 
     pub fn total(&self) -> Money {
@@ -119,6 +128,23 @@ impl InvoiceSummary {
     /// no dispute is open.
     pub fn disputable(&self) -> bool {
         !self.row.voided && self.balance.minor > 0 && self.row.disputed_minor == 0
+    }
+}
+
+impl crate::services::Services {
+    /// Fills in the discount each summary is offered today.
+    pub(crate) async fn with_discounts(
+        &self,
+        conn: &mut crate::repo::Conn,
+        customer_id: i64,
+        summaries: &mut [InvoiceSummary],
+    ) -> crate::error::ServiceResult<()> {
+        let ids: Vec<i64> = summaries.iter().map(|s| s.row.invoice_id).collect();
+        let offers = self.discount_offers(conn, customer_id, &ids).await?;
+        for s in summaries.iter_mut() {
+            s.discount = offers.get(&s.row.invoice_id).copied();
+        }
+        Ok(())
     }
 }
 

@@ -199,6 +199,10 @@ impl Services {
             now,
         )
         .await?;
+        if next.status.received() && !payment.status.received() {
+            // Issue 13: the early-payment discount the checkout locked.
+            self.grant_locked_discounts(conn, payment, now).await?;
+        }
         let allocations = ledger::allocations(conn, payment.payment_id).await?;
         if next.refunded_minor != payment.refunded_minor {
             // Refund the newest invoices first; each allocation's refunded
