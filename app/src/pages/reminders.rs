@@ -401,7 +401,7 @@ fn CustomerRemindersBody(r: CustomerRemindersPageView) -> impl IntoView {
             } else {
                 view! {
                     <ScrollTable labelledby="promises-heading">
-                        <thead><tr><th scope="col">"Made"</th><th scope="col">"How"</th><th scope="col">"By"</th><th scope="col" class="num">"Amount"</th><th scope="col">"Status"</th></tr></thead>
+                        <thead><tr><th scope="col">"Made"</th><th scope="col">"How"</th><th scope="col">"Pay by"</th><th scope="col" class="num">"Amount"</th><th scope="col">"Status"</th></tr></thead>
                         <tbody>
                             {r.promises.iter().map(|p| view! {
                                 <tr><td>{p.made.clone()}</td><td>{p.by.clone()}</td><td>{p.promised_on.clone()}</td><td class="num">{p.amount.clone()}</td><td>{p.status.clone()}</td></tr>
