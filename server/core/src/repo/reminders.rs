@@ -10,7 +10,7 @@ use sqlx::Row;
 
 use super::decode::{decode, decode_opt};
 use super::Conn;
-use crate::db::{date_text, ts, Backend};
+use crate::db::{date_text, ts};
 use crate::domain::Currency;
 
 /// The one settings row.
@@ -349,23 +349,6 @@ pub async fn store_invoice_pause(
     .bind(staff_id)
     .execute(conn)
     .await?;
-    Ok(())
-}
-
-/// Takes the customer's row lock on PostgreSQL (SQLite's BEGIN IMMEDIATE
-/// already serializes writers): two runs deciding one customer's mail
-/// queue up, and the second sees what the first sent.
-pub async fn lock_customer(
-    conn: &mut Conn,
-    backend: Backend,
-    customer_id: i64,
-) -> Result<(), sqlx::Error> {
-    if backend == Backend::Postgres {
-        sqlx::query("SELECT customer_id FROM customers WHERE customer_id = $1 FOR UPDATE")
-            .bind(customer_id)
-            .fetch_optional(conn)
-            .await?;
-    }
     Ok(())
 }
 

@@ -45,7 +45,7 @@ use crate::repo::leases::ScheduledJob;
 use crate::repo::reminders::{
     self as repo, CustomerReminderRow, OpenInvoice, ReminderSettingsRow, StepRow,
 };
-use crate::repo::{accounts, outbox, Conn};
+use crate::repo::{accounts, ledger, outbox, Conn};
 
 /// How often the job runs.
 pub const REMINDER_INTERVAL: Duration = Duration::seconds(60);
@@ -413,7 +413,9 @@ impl Services {
         }
         // Sending: everything again, under the customer's lock.
         let mut tx = self.db.begin_write().await?;
-        repo::lock_customer(&mut tx, self.db.backend(), customer.customer_id).await?;
+        // Two runs deciding one customer's mail queue up; the second sees
+        // what the first sent.
+        ledger::lock_customer(&mut tx, self.db.backend(), customer.customer_id).await?;
         let Some(customer) = repo::customer(&mut tx, customer.customer_id).await? else {
             return Ok(());
         };
@@ -672,7 +674,7 @@ impl Services {
         let mut tx = self.db.begin_write().await?;
         self.require_active_staff(&mut tx, staff_id).await?;
         let ctx = self.reminder_context(&mut tx).await?;
-        repo::lock_customer(&mut tx, self.db.backend(), customer_id).await?;
+        ledger::lock_customer(&mut tx, self.db.backend(), customer_id).await?;
         let customer = repo::customer(&mut tx, customer_id)
             .await?
             .ok_or(ServiceError::NotFound)?;
