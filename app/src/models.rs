@@ -350,6 +350,9 @@ pub struct PaymentHistoryView {
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct ReceiptView {
     pub customer_id: i64,
+    /// Reached through an invoice link (nobody signed in): the page shows
+    /// what the link allows instead of the account's navigation.
+    pub via_link: bool,
     pub customer_name: String,
     pub payment: PaymentView,
 }
@@ -404,6 +407,9 @@ pub struct PayMethodView {
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct PayFormView {
     pub customer_id: i64,
+    /// Reached through an invoice link (nobody signed in): the page shows
+    /// what the link allows instead of the account's navigation.
+    pub via_link: bool,
     pub customer_name: String,
     pub currency: String,
     pub invoices: Vec<PayInvoiceView>,
@@ -434,6 +440,9 @@ pub struct ReviewLineView {
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct PayReviewView {
     pub customer_id: i64,
+    /// Reached through an invoice link (nobody signed in): the page shows
+    /// what the link allows instead of the account's navigation.
+    pub via_link: bool,
     pub customer_name: String,
     pub lines: Vec<ReviewLineView>,
     pub credits: Vec<(String, String)>,

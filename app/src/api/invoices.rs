@@ -224,8 +224,12 @@ pub async fn invoice_detail(
             .open_dispute_id
             .filter(|_| !via_link)
             .map(|r| format!("/accounts/{customer_id}/requests/{r}")),
-        dispute_href: (d.can_pay && d.open_dispute_id.is_none() && d.invoice.disputable())
-            .then(|| format!("/accounts/{customer_id}/invoices/{invoice_id}/dispute")),
+        // Disputes are a conversation with AR: for the account's contacts.
+        dispute_href: (d.can_pay
+            && !via_link
+            && d.open_dispute_id.is_none()
+            && d.invoice.disputable())
+        .then(|| format!("/accounts/{customer_id}/invoices/{invoice_id}/dispute")),
         pdf_href: format!("/accounts/{customer_id}/invoices/{invoice_id}/pdf"),
         original_pdf: d.has_original_pdf,
         via_link,

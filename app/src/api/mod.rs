@@ -27,6 +27,7 @@ pub(crate) mod ssr {
 
     use portal_core::domain::Principal;
     use portal_core::services::access::ContactAccess;
+    use portal_core::services::payments::Payer;
     use portal_core::session_store::SignedIn;
     use portal_core::Services;
 
@@ -67,6 +68,41 @@ pub(crate) mod ssr {
                 ..
             }) => Ok(access),
             _ => fail(AppError::Unauthorized),
+        }
+    }
+
+    /// Who may pay on this request: a signed-in contact (with their
+    /// access), or the holder of an invoice link, who pays that invoice
+    /// only (issue 13; the payment services check which invoice).
+    pub fn require_payer() -> Result<(Payer, Option<Arc<ContactAccess>>), AppError> {
+        match signed_in() {
+            Some(SignedIn {
+                principal: Principal::Contact { contact_id },
+                access: Some(access),
+                ..
+            }) => Ok((Payer::Contact(contact_id), Some(access))),
+            Some(SignedIn {
+                principal: Principal::InvoiceLink { link_id },
+                ..
+            }) => Ok((Payer::InvoiceLink(link_id), None)),
+            _ => fail(AppError::Unauthorized),
+        }
+    }
+
+    /// The name of the account a payer pays on (404 when not theirs).
+    pub async fn payer_customer_name(
+        payer: Payer,
+        access: Option<&ContactAccess>,
+        customer_id: i64,
+    ) -> Result<String, AppError> {
+        match (payer, access) {
+            (_, Some(access)) => member_customer_name(access, customer_id),
+            (Payer::InvoiceLink(link_id), None) => mapped(
+                services()?
+                    .link_payer_customer_name(link_id, customer_id)
+                    .await,
+            ),
+            (Payer::Contact(_), None) => fail(AppError::Unauthorized),
         }
     }
 

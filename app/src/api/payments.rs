@@ -121,17 +121,24 @@ pub async fn payment_history(
 
 #[server(endpoint = "receipt")]
 pub async fn receipt(customer_id: String, payment_id: String) -> Result<ReceiptView, AppError> {
-    use super::ssr::{id, mapped, require_contact, services};
+    use super::ssr::{fail, id, mapped, services, signed_in};
+    use portal_core::services::invoices::Viewer;
 
-    let access = require_contact()?;
+    // The account's contacts, or the holder of the invoice link the
+    // payment was made through.
+    let Some(viewer) = signed_in().as_ref().and_then(Viewer::of) else {
+        return fail(AppError::Unauthorized);
+    };
+    let via_link = matches!(viewer, Viewer::InvoiceLink(_));
     let (customer_id, payment_id) = (id(&customer_id)?, id(&payment_id)?);
     let receipt = mapped(
         services()?
-            .payment_receipt(&access, customer_id, payment_id)
+            .payment_receipt(&viewer, customer_id, payment_id)
             .await,
     )?;
     Ok(ReceiptView {
         customer_id,
+        via_link,
         customer_name: receipt.customer_name,
         payment: payment_view(
             customer_id,
@@ -152,13 +159,13 @@ fn query_pairs(query: &str) -> Vec<(String, String)> {
 /// The payment form for the invoices ticked in `query` (`invoice=…`, repeated).
 #[server(endpoint = "pay_form")]
 pub async fn pay_form(customer_id: String, query: String) -> Result<PayFormView, AppError> {
-    use super::ssr::{date, id, member_customer_name, require_contact, services};
+    use super::ssr::{date, id, payer_customer_name, require_payer, services};
     use crate::models::{CreditOptionView, PayInvoiceView, PayMethodView};
     use portal_core::domain::Money;
     use portal_core::ServiceError;
 
-    let access = require_contact()?;
-    let contact_id = access.contact_id;
+    let (payer, access) = require_payer()?;
+    let via_link = access.is_none();
     let customer_id = id(&customer_id)?;
     let pairs = query_pairs(&query);
     let ids: Vec<i64> = pairs
@@ -185,19 +192,22 @@ pub async fn pay_form(customer_id: String, query: String) -> Result<PayFormView,
     let plan_id = typed("plan".into())
         .filter(|_| ids.is_empty())
         .and_then(|p| p.parse::<i64>().ok());
-    let plan_amounts = match plan_id {
-        Some(plan_id) => super::ssr::mapped(
+    let plan_amounts = match (plan_id, &access) {
+        (Some(plan_id), Some(access)) => super::ssr::mapped(
             services
-                .plan_pay_amounts(&access, customer_id, plan_id)
+                .plan_pay_amounts(access, customer_id, plan_id)
                 .await,
         )?,
-        None => Vec::new(),
+        // Plans are the account's: a link holder pays its invoice only.
+        _ => Vec::new(),
     };
     // The form with nothing to fill in, only why (the page says it).
+    let customer_name = payer_customer_name(payer, access.as_deref(), customer_id).await?;
     let refused = |problem: String| -> Result<PayFormView, AppError> {
         Ok(PayFormView {
             customer_id,
-            customer_name: member_customer_name(&access, customer_id)?,
+            via_link,
+            customer_name: customer_name.clone(),
             currency: String::new(),
             invoices: vec![],
             credits: vec![],
@@ -218,7 +228,7 @@ pub async fn pay_form(customer_id: String, query: String) -> Result<PayFormView,
     } else {
         plan_amounts.iter().map(|(invoice, _)| *invoice).collect()
     };
-    let choice = match services.payment_choice(contact_id, customer_id, &ids).await {
+    let choice = match services.payment_choice(payer, customer_id, &ids).await {
         Ok(choice) => choice,
         Err(e @ (ServiceError::Invalid { .. } | ServiceError::Forbidden(_))) => {
             // A role that may not pay is refused (403), in words, on the page.
@@ -239,6 +249,7 @@ pub async fn pay_form(customer_id: String, query: String) -> Result<PayFormView,
     };
     Ok(PayFormView {
         customer_id,
+        via_link,
         customer_name: choice.customer_name.clone(),
         currency: choice.currency.code().to_owned(),
         invoices: choice
@@ -311,14 +322,14 @@ pub async fn pay_form(customer_id: String, query: String) -> Result<PayFormView,
 /// The summary before paying, checked against the balances as they are now.
 #[server(endpoint = "pay_review")]
 pub async fn pay_review(customer_id: String, query: String) -> Result<PayReviewView, AppError> {
-    use super::ssr::{id, member_customer_name, require_contact, services};
+    use super::ssr::{id, payer_customer_name, require_payer, services};
     use crate::models::ReviewLineView;
     use portal_core::domain::Money;
     use portal_core::services::payments::{PayProblem, PaymentDraft};
     use portal_core::ServiceError;
 
-    let access = require_contact()?;
-    let contact_id = access.contact_id;
+    let (payer, access) = require_payer()?;
+    let via_link = access.is_none();
     let customer_id = id(&customer_id)?;
     let pairs = query_pairs(&query);
     let draft = PaymentDraft::from_pairs(&pairs);
@@ -343,14 +354,12 @@ pub async fn pay_review(customer_id: String, query: String) -> Result<PayReviewV
     };
     let attempt = format!("{:032x}", rand::random::<u128>());
     let services = services()?;
-    match services
-        .review_payment(contact_id, customer_id, &draft)
-        .await
-    {
+    match services.review_payment(payer, customer_id, &draft).await {
         Ok(plan) => {
             let money = |minor| Money::new(minor, plan.currency).display();
             Ok(PayReviewView {
                 customer_id,
+                via_link,
                 customer_name: plan.customer_name.clone(),
                 lines: plan
                     .lines
@@ -385,7 +394,8 @@ pub async fn pay_review(customer_id: String, query: String) -> Result<PayReviewV
         }
         Err(e @ (ServiceError::Invalid { .. } | ServiceError::Forbidden(_))) => Ok(PayReviewView {
             customer_id,
-            customer_name: member_customer_name(&access, customer_id)?,
+            via_link,
+            customer_name: payer_customer_name(payer, access.as_deref(), customer_id).await?,
             lines: vec![],
             credits: vec![],
             total: String::new(),

@@ -46,3 +46,29 @@ pub fn AccountNav(
         </div>
     }
 }
+
+/// What heads a customer page: the account's navigation, or, for someone
+/// who came through an invoice link in an email (nobody signed in), what
+/// the link allows and how to see the rest. The link opens one invoice and
+/// lets its reader pay it (issue 13); every other page of the account needs
+/// a sign-in.
+#[component]
+pub fn AccountHead(
+    customer_id: i64,
+    customer_name: String,
+    current: AccountSection,
+    via_link: bool,
+) -> impl IntoView {
+    if via_link {
+        view! {
+            <div class="notice notice-info link-banner">
+                <p>"You came here through a link to one invoice in an email: you can view and pay that invoice without signing in. To see all invoices, statements and payments of "
+                    {customer_name} ", sign in."</p>
+                <a class="button" href="/sign-in">"See your whole account"</a>
+            </div>
+        }
+        .into_any()
+    } else {
+        view! { <AccountNav customer_id customer_name current/> }.into_any()
+    }
+}

@@ -9,7 +9,7 @@ pub mod problem;
 pub mod table;
 pub mod textarea;
 
-pub use account_nav::{AccountNav, AccountSection};
+pub use account_nav::{AccountHead, AccountNav, AccountSection};
 pub use file_picker::FilePicker;
 pub use invoice_status::{Disputed, InvoiceStatus, PaymentPending};
 pub use invoice_timeline::InvoiceTimeline;

@@ -4,7 +4,8 @@ use leptos_router::hooks::{use_location, use_params_map};
 
 use crate::api::invoices::{invoice_detail, invoice_list};
 use crate::components::{
-    AccountNav, AccountSection, InvoiceStatus, InvoiceTimeline, LoadedPage, Pager, ScrollTable,
+    AccountHead, AccountNav, AccountSection, InvoiceStatus, InvoiceTimeline, LoadedPage, Pager,
+    ScrollTable,
 };
 use crate::models::{InvoiceDetailView, InvoiceListView, InvoiceRowView};
 
@@ -248,21 +249,7 @@ fn InvoiceView(invoice: InvoiceDetailView) -> impl IntoView {
     };
     view! {
         <Title text=title/>
-        {if i.via_link {
-            view! {
-                <div class="notice notice-info link-banner">
-                    <p>"You are viewing one invoice from a link in an email. To pay it, or to see all invoices, statements and payments of "
-                        {i.customer_name.clone()} ", sign in."</p>
-                    <a class="button" href="/sign-in">"See your whole account"</a>
-                </div>
-            }
-            .into_any()
-        } else {
-            view! {
-                <AccountNav customer_id=i.customer_id customer_name=i.customer_name.clone() current=AccountSection::Invoices/>
-            }
-            .into_any()
-        }}
+        <AccountHead customer_id=i.customer_id customer_name=i.customer_name.clone() current=AccountSection::Invoices via_link=i.via_link/>
         <div class="invoice-head">
             <div>
                 <h1>{format!("Invoice {}", i.number)}</h1>

@@ -7,7 +7,7 @@ use leptos_meta::Title;
 use leptos_router::hooks::{use_location, use_params_map};
 
 use crate::api::payments::{pay_form, pay_review};
-use crate::components::{AccountNav, AccountSection, LoadedPage, PaymentPending, ScrollTable};
+use crate::components::{AccountHead, AccountSection, LoadedPage, PaymentPending, ScrollTable};
 use crate::models::{PayFormView, PayReviewView};
 
 /// `/accounts/:customer_id/pay?invoice=…`
@@ -33,16 +33,24 @@ pub fn PayPage() -> impl IntoView {
 fn PayFormBody(f: PayFormView) -> impl IntoView {
     let title = format!("Pay invoices · {} · Billing portal", f.customer_name);
     let review = format!("/accounts/{}/pay/review", f.customer_id);
-    let back = format!("/accounts/{}/invoices", f.customer_id);
+    // Through a link, "/" leads to the link's invoice.
+    let (back, back_label) = if f.via_link {
+        ("/".to_owned(), "Back to the invoice")
+    } else {
+        (
+            format!("/accounts/{}/invoices", f.customer_id),
+            "Back to the invoices",
+        )
+    };
     view! {
         <Title text=title/>
-        <AccountNav customer_id=f.customer_id customer_name=f.customer_name.clone() current=AccountSection::Invoices/>
+        <AccountHead customer_id=f.customer_id customer_name=f.customer_name.clone() current=AccountSection::Invoices via_link=f.via_link/>
         <h1>"Pay invoices"</h1>
         {match f.problem.clone() {
             Some(problem) => view! {
                 <div class="alert error" role="alert">
                     <p>{problem}</p>
-                    <p><a href=back.clone()>"Back to the invoices"</a></p>
+                    <p><a href=back.clone()>{back_label}</a></p>
                 </div>
             }.into_any(),
             None => view! {
@@ -165,7 +173,7 @@ fn PayReviewBody(r: PayReviewView) -> impl IntoView {
     };
     view! {
         <Title text=title/>
-        <AccountNav customer_id=r.customer_id customer_name=r.customer_name.clone() current=AccountSection::Invoices/>
+        <AccountHead customer_id=r.customer_id customer_name=r.customer_name.clone() current=AccountSection::Invoices via_link=r.via_link/>
         <h1>"Review payment"</h1>
         {r.problem.clone().map(|p| view! { <div class="alert error" role="alert"><p>{p}</p></div> })}
         {(!r.blocked).then(|| view! {

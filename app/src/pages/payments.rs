@@ -3,7 +3,7 @@ use leptos_meta::Title;
 use leptos_router::hooks::{use_params_map, use_query_map};
 
 use crate::api::payments::{payment_history, receipt};
-use crate::components::{AccountNav, AccountSection, LoadedPage, Pager, ScrollTable};
+use crate::components::{AccountHead, AccountNav, AccountSection, LoadedPage, Pager, ScrollTable};
 use crate::models::{PaymentHistoryView, ReceiptView};
 
 /// `/accounts/:customer_id/payments?page=N`
@@ -113,11 +113,18 @@ fn ReceiptBody(r: ReceiptView) -> impl IntoView {
         "succeeded" => "alert success",
         _ => "alert",
     };
-    let pay_again = matches!(p.status_key.as_str(), "failed" | "canceled")
-        .then(|| format!("/accounts/{}/invoices", r.customer_id));
+    // Through a link, "/" is the link's invoice (the account's list is not
+    // open to it).
+    let pay_again = matches!(p.status_key.as_str(), "failed" | "canceled").then(|| {
+        if r.via_link {
+            "/".to_owned()
+        } else {
+            format!("/accounts/{}/invoices", r.customer_id)
+        }
+    });
     view! {
         <Title text=title/>
-        <AccountNav customer_id=r.customer_id customer_name=r.customer_name.clone() current=AccountSection::Payments/>
+        <AccountHead customer_id=r.customer_id customer_name=r.customer_name.clone() current=AccountSection::Payments via_link=r.via_link/>
         <div class="invoice-head">
             <div>
                 <h1>{heading}</h1>

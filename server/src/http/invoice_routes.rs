@@ -215,15 +215,16 @@ pub async fn receipt_pdf(
     headers: HeaderMap,
     Path((customer_id, payment_id)): Path<(String, String)>,
 ) -> Response {
-    let (Some(access), Ok(customer_id), Ok(payment_id)) =
-        (contact(signed_in), customer_id.parse(), payment_id.parse())
+    // A link holder gets the receipt of a payment made through the link.
+    let (Some(viewer), Ok(customer_id), Ok(payment_id)) =
+        (viewer(signed_in), customer_id.parse(), payment_id.parse())
     else {
         return not_found();
     };
     let language = document_language(&headers);
     answer(
         services
-            .receipt_pdf(&access, customer_id, payment_id, &language)
+            .receipt_pdf(&viewer, customer_id, payment_id, &language)
             .await,
     )
 }

@@ -8,8 +8,7 @@ use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::Extension;
-use portal_core::domain::Principal;
-use portal_core::services::payments::{PayProblem, PaymentDraft};
+use portal_core::services::payments::{PayProblem, Payer, PaymentDraft};
 use portal_core::services::webhooks::WebhookRefusal;
 use portal_core::session_store::SignedIn;
 use portal_core::{ServiceError, Services};
@@ -18,11 +17,10 @@ use super::client_ip::ClientIp;
 use super::error::HttpError;
 use super::plain_page::not_found;
 
-fn contact(signed_in: Option<Extension<SignedIn>>) -> Option<i64> {
-    match signed_in.map(|Extension(s)| s.principal) {
-        Some(Principal::Contact { contact_id }) => Some(contact_id),
-        _ => None,
-    }
+/// A signed-in contact, or the holder of an invoice link (who pays that
+/// invoice only; the services check which).
+fn payer(signed_in: Option<Extension<SignedIn>>) -> Option<Payer> {
+    signed_in.and_then(|Extension(s)| Payer::of(s.principal))
 }
 
 /// POST /accounts/{customer_id}/payments: "Pay" on the review page.
@@ -33,8 +31,7 @@ pub async fn start_payment(
     Path(customer_id): Path<String>,
     body: Bytes,
 ) -> Response {
-    let (Some(contact_id), Ok(customer_id)) = (contact(signed_in), customer_id.parse::<i64>())
-    else {
+    let (Some(payer), Ok(customer_id)) = (payer(signed_in), customer_id.parse::<i64>()) else {
         return not_found();
     };
     let pairs: Vec<(String, String)> = url::form_urlencoded::parse(&body).into_owned().collect();
@@ -45,13 +42,7 @@ pub async fn start_payment(
         .map(|(_, v)| v.as_str())
         .unwrap_or("");
     match services
-        .start_payment(
-            contact_id,
-            customer_id,
-            &draft,
-            attempt,
-            client_ip.as_deref(),
-        )
+        .start_payment(payer, customer_id, &draft, attempt, client_ip.as_deref())
         .await
     {
         Ok(Ok(started)) => Redirect::to(&started.redirect).into_response(),
@@ -82,15 +73,15 @@ fn back_to_review(customer_id: i64, pairs: &[(String, String)], problem: PayProb
     .into_response()
 }
 
-/// The ids of `/accounts/{customer_id}/payments/{payment_id}/…` and the
-/// signed-in contact; `None` answers 404.
+/// The ids of `/accounts/{customer_id}/payments/{payment_id}/…` and who
+/// asks; `None` answers 404.
 fn payment_path(
     signed_in: Option<Extension<SignedIn>>,
     customer_id: &str,
     payment_id: &str,
-) -> Option<(i64, i64, i64)> {
+) -> Option<(Payer, i64, i64)> {
     Some((
-        contact(signed_in)?,
+        payer(signed_in)?,
         customer_id.parse().ok()?,
         payment_id.parse().ok()?,
     ))
@@ -141,13 +132,12 @@ async fn back_from_checkout(
     query: ReturnQuery,
     wait_for_webhook: bool,
 ) -> Response {
-    let Some((contact_id, customer_id, payment_id)) =
-        payment_path(signed_in, &customer_id, &payment_id)
+    let Some((payer, customer_id, payment_id)) = payment_path(signed_in, &customer_id, &payment_id)
     else {
         return not_found();
     };
     if let Err(e) = services
-        .payment_for_return(contact_id, customer_id, payment_id, &query.key)
+        .payment_for_return(payer, customer_id, payment_id, &query.key)
         .await
     {
         return failed(e);
@@ -186,18 +176,17 @@ async fn act_on_payment(
     payment_id: String,
     cancel: bool,
 ) -> Response {
-    let Some((contact_id, customer_id, payment_id)) =
-        payment_path(signed_in, &customer_id, &payment_id)
+    let Some((payer, customer_id, payment_id)) = payment_path(signed_in, &customer_id, &payment_id)
     else {
         return not_found();
     };
     let done = if cancel {
         services
-            .cancel_checkout(contact_id, customer_id, payment_id)
+            .cancel_checkout(payer, customer_id, payment_id)
             .await
     } else {
         services
-            .check_payment_status(contact_id, customer_id, payment_id)
+            .check_payment_status(payer, customer_id, payment_id)
             .await
     };
     match done {

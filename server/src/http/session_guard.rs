@@ -143,7 +143,9 @@ pub async fn session_guard(
         "/staff/sign-in"
     };
     let principal = if let Some(Principal::InvoiceLink { link_id }) = principal {
-        match keep_to_the_linked_invoice(&state, &session, link_id, req.uri().path()).await {
+        match keep_to_the_linked_invoice(&state, &session, link_id, req.method(), req.uri().path())
+            .await
+        {
             LinkVerdict::Pass => principal,
             // The link died: carry on as a visitor (the page may be public,
             // such as a fresh link being opened).
@@ -187,12 +189,13 @@ enum LinkVerdict {
 }
 
 /// A session opened from an invoice link reaches that invoice (its page
-/// and PDF) and public pages, nothing else: other customer pages are 404,
-/// and once the link is revoked or expired the session ends.
+/// and PDF), paying it, and public pages, nothing else: other customer
+/// pages are 404, and once the link is revoked or expired the session ends.
 async fn keep_to_the_linked_invoice(
     state: &AppState,
     session: &Session,
     link_id: i64,
+    method: &axum::http::Method,
     path: &str,
 ) -> LinkVerdict {
     let grant = match state.services.invoice_link_grant(link_id).await {
@@ -218,11 +221,35 @@ async fn keep_to_the_linked_invoice(
     if path == "/" {
         return LinkVerdict::Answer(Redirect::to(&invoice_page).into_response());
     }
-    let allowed = path == invoice_page || path == format!("{invoice_page}/pdf");
+    let allowed = path == invoice_page
+        || path == format!("{invoice_page}/pdf")
+        || link_may_pay_at(grant.customer_id, method, path);
     match area_of(path) {
         Area::Contact if !allowed => LinkVerdict::Answer(super::plain_page::not_found()),
         Area::SignedIn => LinkVerdict::Answer(super::plain_page::not_found()),
         _ => LinkVerdict::Pass,
+    }
+}
+
+/// The paths of paying by link (issue 13): the pay and review pages, the
+/// "Pay" POST, and a payment's page, return and cancel URLs, buttons and
+/// receipt. The payment services then allow the link's invoice and the
+/// payments made through the link only (another invoice or payment is 404
+/// there), so the path alone grants nothing else.
+fn link_may_pay_at(customer_id: i64, method: &axum::http::Method, path: &str) -> bool {
+    let Some(rest) = path.strip_prefix(&format!("/accounts/{customer_id}/")) else {
+        return false;
+    };
+    match rest {
+        "pay" | "pay/review" => true,
+        // GET of this path is the account's payment history: not for a link.
+        "payments" => method == axum::http::Method::POST,
+        _ => rest.strip_prefix("payments/").is_some_and(|payment| {
+            let (id, tail) = payment.split_once('/').unwrap_or((payment, ""));
+            !id.is_empty()
+                && id.bytes().all(|b| b.is_ascii_digit())
+                && matches!(tail, "" | "return" | "cancel" | "check" | "receipt.pdf")
+        }),
     }
 }
 
@@ -241,6 +268,35 @@ mod tests {
         assert_eq!(area_of("/sign-in"), Area::Public);
         assert_eq!(area_of("/api/account_overview"), Area::Public);
         assert_eq!(area_of("/sessions"), Area::SignedIn);
+    }
+
+    #[test]
+    fn a_link_pays_through_the_pay_pages_and_its_payments_only() {
+        use axum::http::Method;
+        let (get, post) = (Method::GET, Method::POST);
+        for path in [
+            "/accounts/3/pay",
+            "/accounts/3/pay/review",
+            "/accounts/3/payments/12",
+            "/accounts/3/payments/12/return",
+            "/accounts/3/payments/12/receipt.pdf",
+        ] {
+            assert!(link_may_pay_at(3, &get, path), "{path}");
+        }
+        assert!(link_may_pay_at(3, &post, "/accounts/3/payments"));
+        assert!(link_may_pay_at(3, &post, "/accounts/3/payments/12/cancel"));
+        for path in [
+            "/accounts/3/payments",
+            "/accounts/4/pay",
+            "/accounts/3/invoices",
+            "/accounts/3/payments/12/refund",
+            "/accounts/3/payments/x",
+            "/accounts/3/payments/",
+            "/accounts/3/statement",
+            "/accounts/3/autopay",
+        ] {
+            assert!(!link_may_pay_at(3, &get, path), "{path}");
+        }
     }
 
     #[test]

@@ -2,6 +2,7 @@
 //! asked for (`scripts/bench.sh webhooks`). Acknowledgement latency at 64
 //! connections, then the time to apply 10,000 stored events.
 
+use portal_core::services::payments::Payer;
 use std::time::{Duration, Instant};
 
 use serde_json::json;
@@ -111,7 +112,7 @@ async fn bench_webhook_acknowledgement_and_processing() {
         };
         app.services
             .start_payment(
-                contact,
+                Payer::Contact(contact),
                 customer_id,
                 &draft,
                 &format!("bench-attempt-{n:010}"),

@@ -12,6 +12,7 @@
 //! is $24.00, and its last discount day is the issue date + 10 days.
 
 use chrono::{DateTime, Duration, NaiveDate, Utc};
+use portal_core::services::payments::Payer;
 use serde_json::json;
 
 use crate::helpers::{access_of, spawn_app, staff_id, Backend, TestApp};
@@ -183,7 +184,13 @@ fn draft(f: &Fixture, amount: &str) -> PaymentDraft {
 async fn pay(app: &TestApp, f: &Fixture, amount: &str) -> (i64, i64, i64) {
     let key = format!("disc-attempt-{:016x}", rand::random::<u64>());
     app.services
-        .start_payment(f.contact_id, f.customer_id, &draft(f, amount), &key, None)
+        .start_payment(
+            Payer::Contact(f.contact_id),
+            f.customer_id,
+            &draft(f, amount),
+            &key,
+            None,
+        )
         .await
         .expect("payment starts")
         .expect("nothing in the way");

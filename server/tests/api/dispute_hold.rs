@@ -13,6 +13,7 @@ use portal_core::domain::invoice_query::InvoiceQuery;
 use portal_core::domain::request::DisputeScope;
 use portal_core::domain::{Currency, Money};
 use portal_core::services::payments::PayProblem;
+use portal_core::services::payments::Payer;
 use portal_core::services::requests::RaiseDispute;
 use portal_core::services::staff_requests::Resolution;
 use portal_core::ServiceError;
@@ -79,7 +80,7 @@ async fn offered(app: &TestApp, invoice_id: i64) -> Result<i64, String> {
     let choice = app
         .services
         .payment_choice(
-            contact_id(app, PAYER).await,
+            Payer::Contact(contact_id(app, PAYER).await),
             northwind(app).await,
             &[invoice_id],
         )
@@ -94,7 +95,7 @@ async fn offered(app: &TestApp, invoice_id: i64) -> Result<i64, String> {
 async fn review(app: &TestApp, invoice_id: i64, amount: i64) -> Result<i64, String> {
     app.services
         .review_payment(
-            contact_id(app, PAYER).await,
+            Payer::Contact(contact_id(app, PAYER).await),
             northwind(app).await,
             &draft(&[(invoice_id, amount)], "card"),
         )
@@ -149,7 +150,7 @@ async fn a_disputed_amount_is_held_from_paying_until_the_dispute_is_withdrawn(ba
     let started = app
         .services
         .start_payment(
-            contact_id(&app, PAYER).await,
+            Payer::Contact(contact_id(&app, PAYER).await),
             northwind(&app).await,
             &draft(&[(invoice_id, remainder + 1)], "card"),
             &format!("test-attempt-{:016x}", rand::random::<u64>()),

@@ -2,6 +2,7 @@
 //! that may not pay, not 400), and an internal fault is a logged 500 whose
 //! page shows the apology and nothing of the cause.
 
+use portal_core::services::payments::Payer;
 use portal_core::ServiceError;
 
 use crate::helpers::{spawn_app, Backend, TestApp};
@@ -47,7 +48,7 @@ async fn a_role_that_may_not_pay_is_refused_with_403_in_words(backend: Backend) 
         .await;
     let refused = app
         .services
-        .payment_choice(contact_id, customer_id, &[invoice_id])
+        .payment_choice(Payer::Contact(contact_id), customer_id, &[invoice_id])
         .await
         .expect_err("a viewer may not pay");
     assert!(

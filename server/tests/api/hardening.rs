@@ -5,6 +5,7 @@
 //! reaching the session functions, disabled people keeping their sessions,
 //! and text or paths a link could slip into our pages.
 
+use portal_core::services::payments::Payer;
 use serde_json::json;
 
 use crate::helpers::{location, new_client, spawn_app, Backend, TestApp};
@@ -64,7 +65,7 @@ async fn pay_with_credit(
     let mut form = draft(&[(invoice_id, amount_minor)], "card");
     form.credit_note_ids = vec![credit_note_id];
     app.services
-        .start_payment(contact, customer_id, &form, attempt, None)
+        .start_payment(Payer::Contact(contact), customer_id, &form, attempt, None)
         .await
         .expect("no database error")
         .map(|started| started.redirect)

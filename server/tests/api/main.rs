@@ -19,6 +19,7 @@ mod helpers;
 mod invoice_timeline;
 mod invoices;
 mod limits;
+mod link_payments;
 mod outbox;
 mod overview;
 mod payment_methods;

@@ -3,6 +3,7 @@
 //! events, a crash between storing and applying, and two payments racing
 //! for one balance.
 
+use portal_core::services::payments::Payer;
 use rand::rngs::StdRng;
 use rand::seq::SliceRandom;
 use rand::{Rng, SeedableRng};
@@ -98,7 +99,13 @@ pub(crate) async fn start(app: &TestApp, lines: &[(i64, i64)], method: &str) -> 
     let contact = contact_id(app, PAYER).await;
     let key = format!("test-attempt-{:016x}", rand::random::<u64>());
     app.services
-        .start_payment(contact, customer_id, &draft(lines, method), &key, None)
+        .start_payment(
+            Payer::Contact(contact),
+            customer_id,
+            &draft(lines, method),
+            &key,
+            None,
+        )
         .await
         .expect("payment starts")
         .expect("nothing in the way");

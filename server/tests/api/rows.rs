@@ -3,6 +3,7 @@
 //! column, logged, and a plain 500 for the person: never a quiet default
 //! (an invoice shown in dollars, a due date in year 1).
 
+use portal_core::services::payments::Payer;
 use std::io::Write;
 use std::sync::{Arc, Mutex, OnceLock};
 
@@ -101,7 +102,7 @@ async fn a_corrupted_currency_or_date_is_a_logged_error_naming_the_column(backen
         };
         let error = app
             .services
-            .payment_choice(contact, customer_id, &[invoice_id])
+            .payment_choice(Payer::Contact(contact), customer_id, &[invoice_id])
             .await
             .expect_err("a corrupted row is an error");
         assert!(format!("{error:?}").contains(column), "{error:?}");

@@ -144,7 +144,10 @@ pub struct PaymentEmail<'a> {
     pub date: &'a str,
     /// (invoice number, amount) per invoice paid.
     pub allocations: &'a [(String, String)],
-    pub receipt_link: &'a str,
+    /// The payment's page; `None` for a payment made through an invoice
+    /// link, whose reader may have no account to sign in to (the mail is
+    /// then the receipt).
+    pub receipt_link: Option<&'a str>,
 }
 
 /// The receipt sent when a payment succeeds.
@@ -162,14 +165,16 @@ pub fn payment_receipt_email(e: &PaymentEmail<'_>) -> RenderedEmail {
         "Hello,\n\n\
          Thank you: we received {amount} from {customer} on {date} by {method}.\n\n\
          Applied to:\n{lines_text}\n\
-         Receipt {reference}, with a PDF copy:\n{link}\n\n\
+         {receipt}\n\n\
          {seller}\n",
         amount = e.amount,
         customer = e.customer_name,
         date = e.date,
         method = e.method,
-        reference = e.reference,
-        link = e.receipt_link,
+        receipt = match e.receipt_link {
+            Some(link) => format!("Receipt {}, with a PDF copy:\n{link}", e.reference),
+            None => format!("Keep this email as receipt {}.", e.reference),
+        },
         seller = e.seller_name,
     );
     let rows: String = e
@@ -189,14 +194,23 @@ pub fn payment_receipt_email(e: &PaymentEmail<'_>) -> RenderedEmail {
             r#"<p>Hello,</p>
 <p>Thank you: we received <strong>{amount}</strong> from {customer} on {date} by {method}.</p>
 <table style="border-collapse: collapse;"><caption style="text-align: left; font-weight: bold;">Applied to</caption>{rows}</table>
-<p><a href="{link}" style="display: inline-block; padding: 10px 18px; background: #1d4ed8; color: #ffffff; border-radius: 6px; text-decoration: none;">View receipt {reference}</a></p>
+{receipt}
 <p>{seller}</p>"#,
             amount = html_escape(e.amount),
             customer = html_escape(e.customer_name),
             date = html_escape(e.date),
             method = html_escape(e.method),
-            link = html_escape(e.receipt_link),
-            reference = html_escape(e.reference),
+            receipt = match e.receipt_link {
+                Some(link) => format!(
+                    r#"<p><a href="{}" style="display: inline-block; padding: 10px 18px; background: #1d4ed8; color: #ffffff; border-radius: 6px; text-decoration: none;">View receipt {}</a></p>"#,
+                    html_escape(link),
+                    html_escape(e.reference)
+                ),
+                None => format!(
+                    "<p>Keep this email as receipt {}.</p>",
+                    html_escape(e.reference)
+                ),
+            },
             seller = html_escape(e.seller_name),
         ),
     );
@@ -213,12 +227,15 @@ pub fn payment_failed_email(e: &PaymentEmail<'_>, reason: &str) -> RenderedEmail
     let text_body = format!(
         "Hello,\n\n\
          The {method} payment of {amount} from {customer} did not go through: {reason}\n\n\
-         Nothing was taken, and the invoices are open again. You can pay them here:\n{link}\n\n\
+         Nothing was taken, and the invoices are open again. {again}\n\n\
          {seller}\n",
         method = e.method,
         amount = e.amount,
         customer = e.customer_name,
-        link = e.receipt_link,
+        again = match e.receipt_link {
+            Some(link) => format!("You can pay them here:\n{link}"),
+            None => "To pay again, open the invoice link in the email you paid from.".to_owned(),
+        },
         seller = e.seller_name,
     );
     let html_body = html_document(
@@ -227,13 +244,20 @@ pub fn payment_failed_email(e: &PaymentEmail<'_>, reason: &str) -> RenderedEmail
             r#"<p>Hello,</p>
 <p>The {method} payment of <strong>{amount}</strong> from {customer} did not go through: {reason}</p>
 <p>Nothing was taken, and the invoices are open again.</p>
-<p><a href="{link}">Pay the invoices again</a></p>
+{again}
 <p>{seller}</p>"#,
             method = html_escape(e.method),
             amount = html_escape(e.amount),
             customer = html_escape(e.customer_name),
             reason = html_escape(reason),
-            link = html_escape(e.receipt_link),
+            again = match e.receipt_link {
+                Some(link) => format!(
+                    r#"<p><a href="{}">Pay the invoices again</a></p>"#,
+                    html_escape(link)
+                ),
+                None => "<p>To pay again, open the invoice link in the email you paid from.</p>"
+                    .to_owned(),
+            },
             seller = html_escape(e.seller_name),
         ),
     );

@@ -168,7 +168,10 @@ pub struct NewPayment<'a> {
     pub method: &'a str,
     pub gateway: &'a str,
     pub attempt_key: &'a str,
-    pub contact_id: i64,
+    /// Who pressed "Pay": a signed-in contact, or the holder of an
+    /// invoice link (exactly one of the two).
+    pub contact_id: Option<i64>,
+    pub invoice_link_id: Option<i64>,
     pub receipt_email: &'a str,
     pub credit_applied_minor: i64,
     /// Random; goes into Checkout's return and cancel URLs.
@@ -182,8 +185,9 @@ pub async fn insert_pending(
 ) -> Result<i64, sqlx::Error> {
     let row = sqlx::query(
         "INSERT INTO payments (customer_id, currency, amount_minor, method, status, gateway, attempt_key,
-                               created_by_contact, receipt_email, credit_applied_minor, return_key, created_at, updated_at)
-         VALUES ($1, $2, $3, $4, 'pending', $5, $6, $7, $8, $9, $11, $10, $10) RETURNING payment_id",
+                               created_by_contact, receipt_email, credit_applied_minor, return_key, created_at, updated_at,
+                               invoice_link_id)
+         VALUES ($1, $2, $3, $4, 'pending', $5, $6, $7, $8, $9, $11, $10, $10, $12) RETURNING payment_id",
     )
     .bind(p.customer_id)
     .bind(p.currency.code())
@@ -196,6 +200,7 @@ pub async fn insert_pending(
     .bind(p.credit_applied_minor)
     .bind(ts(now))
     .bind(p.return_key)
+    .bind(p.invoice_link_id)
     .fetch_one(conn)
     .await?;
     Ok(row.get("payment_id"))

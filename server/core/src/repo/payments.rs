@@ -33,6 +33,8 @@ pub struct PaymentRow {
     pub credit_applied_minor: i64,
     /// The random value in this payment's Checkout return and cancel URLs.
     pub return_key: Option<String>,
+    /// The invoice link this payment was made through (nobody signed in).
+    pub invoice_link_id: Option<i64>,
 }
 
 #[derive(Clone, Debug)]
@@ -47,7 +49,8 @@ const PAYMENT_COLUMNS: &str =
     "p.payment_id, p.customer_id, p.currency, p.amount_minor, p.refunded_minor, p.method,
      p.status, p.reference, p.gateway, p.received_at, p.created_at, p.gateway_session_id,
      p.gateway_intent_id, p.receipt_email, p.checkout_url,
-     p.checkout_expires_at, p.failure_message, p.disputed_at, p.credit_applied_minor, p.return_key";
+     p.checkout_expires_at, p.failure_message, p.disputed_at, p.credit_applied_minor, p.return_key,
+     p.invoice_link_id";
 
 fn payment_row(r: &AnyRow) -> Result<PaymentRow, sqlx::Error> {
     const T: &str = "payments";
@@ -72,6 +75,7 @@ fn payment_row(r: &AnyRow) -> Result<PaymentRow, sqlx::Error> {
         disputed_at: decode_opt(r, T, "disputed_at")?,
         credit_applied_minor: r.try_get("credit_applied_minor")?,
         return_key: r.try_get("return_key")?,
+        invoice_link_id: r.try_get("invoice_link_id")?,
     })
 }
 

@@ -511,7 +511,9 @@ async fn invoice_dates(
 }
 
 /// The promises on the customer's invoices: (invoice id, promised on,
-/// still open).
+/// still open). Closed ones count too, kept included: a kept promise for
+/// part of an invoice held its reminders all the same, so the catch-up
+/// counts from the day after it, as after any promise.
 pub async fn promise_holds(
     conn: &mut Conn,
     customer_id: i64,
@@ -519,7 +521,7 @@ pub async fn promise_holds(
     let rows = sqlx::query(
         "SELECT pi.invoice_id, p.promised_on, p.status FROM promise_invoices pi
          JOIN promises_to_pay p ON p.promise_id = pi.promise_id
-         WHERE p.customer_id = $1 AND p.status IN ('open', 'broken', 'partly_kept')",
+         WHERE p.customer_id = $1 AND p.status IN ('open', 'kept', 'broken', 'partly_kept')",
     )
     .bind(customer_id)
     .fetch_all(conn)

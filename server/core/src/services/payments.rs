@@ -14,7 +14,68 @@ use crate::repo::audit::{self, AuditEvent};
 use crate::repo::discounts as discounts_repo;
 use crate::repo::ledger::{self, NewPayment, OpenCredit, PayableInvoice};
 use crate::repo::payments::{self as payments_repo, PaymentRow};
-use crate::repo::{accounts, invoices, Conn};
+use crate::repo::{accounts, invoice_links, invoices, Conn};
+
+/// Who pays: a signed-in contact with the payer or admin role on the
+/// account, or whoever holds an invoice link from a reminder, for that one
+/// invoice only (DESIGN.md: the link "opens that invoice and lets the
+/// reader pay it"). A link payment records the link, and only that link's
+/// session reaches the payment afterwards.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Payer {
+    Contact(i64),
+    InvoiceLink(i64),
+}
+
+impl Payer {
+    /// The payer a signed-in request stands for (staff pay nothing here).
+    pub fn of(principal: crate::domain::Principal) -> Option<Payer> {
+        match principal {
+            crate::domain::Principal::Contact { contact_id } => Some(Payer::Contact(contact_id)),
+            crate::domain::Principal::InvoiceLink { link_id } => Some(Payer::InvoiceLink(link_id)),
+            crate::domain::Principal::Staff { .. } => None,
+        }
+    }
+
+    fn contact_id(self) -> Option<i64> {
+        match self {
+            Payer::Contact(id) => Some(id),
+            Payer::InvoiceLink(_) => None,
+        }
+    }
+
+    fn invoice_link_id(self) -> Option<i64> {
+        match self {
+            Payer::InvoiceLink(id) => Some(id),
+            Payer::Contact(_) => None,
+        }
+    }
+}
+
+/// What a payer may pay on one account.
+struct PayerScope {
+    customer_name: String,
+    /// The one invoice a link pays; `None` for a contact (any invoice).
+    only_invoice: Option<i64>,
+}
+
+impl PayerScope {
+    /// Whether every invoice named is one this payer may pay. A link
+    /// asked for another invoice of the account answers 404, as the page
+    /// of that invoice does.
+    fn check(&self, invoice_ids: &[i64]) -> ServiceResult<()> {
+        match self.only_invoice {
+            Some(only) if invoice_ids.iter().any(|id| *id != only) => Err(ServiceError::NotFound),
+            _ => Ok(()),
+        }
+    }
+
+    /// Credit notes belong to the account: a link holder, who sees one
+    /// invoice and nothing else of the account, is not offered them.
+    fn sees_credits(&self) -> bool {
+        self.only_invoice.is_none()
+    }
+}
 
 /// What the payment form offers for a selection of invoices.
 #[derive(Clone, Debug)]
@@ -387,29 +448,68 @@ impl Services {
     async fn require_payer(
         &self,
         conn: &mut Conn,
-        contact_id: i64,
+        payer: Payer,
+        customer_id: i64,
+    ) -> ServiceResult<PayerScope> {
+        match payer {
+            Payer::Contact(contact_id) => {
+                let (name, role) = self.payer_role(conn, contact_id, customer_id).await?;
+                if !role.can_pay() {
+                    return Err(ServiceError::Forbidden(format!(
+                        "Your role on {name} lets you view invoices but not pay them. An admin of the account can give you the payer role."
+                    )));
+                }
+                Ok(PayerScope {
+                    customer_name: name,
+                    only_invoice: None,
+                })
+            }
+            Payer::InvoiceLink(link_id) => {
+                use crate::domain::invoice_link::LinkState;
+                // Checked again here, not only by the session guard: a
+                // link revoked between two requests pays nothing more.
+                let now = self.clock.now();
+                let link = invoice_links::by_id(conn, link_id)
+                    .await?
+                    .filter(|l| LinkState::of(l.revoked_at, l.expires_at, now) == LinkState::Active)
+                    .filter(|l| l.customer_id == customer_id)
+                    .ok_or(ServiceError::NotFound)?;
+                let (name, _) = accounts::customer_name_terms(conn, customer_id)
+                    .await?
+                    .ok_or(ServiceError::NotFound)?;
+                Ok(PayerScope {
+                    customer_name: name,
+                    only_invoice: Some(link.invoice_id),
+                })
+            }
+        }
+    }
+
+    /// The name of the account a link holder pays on (404 when the link
+    /// no longer opens anything), for pages that refuse before the form.
+    pub async fn link_payer_customer_name(
+        &self,
+        link_id: i64,
         customer_id: i64,
     ) -> ServiceResult<String> {
-        let (name, role) = self.payer_role(conn, contact_id, customer_id).await?;
-        if !role.can_pay() {
-            return Err(ServiceError::Forbidden(format!(
-                "Your role on {name} lets you view invoices but not pay them. An admin of the account can give you the payer role."
-            )));
-        }
-        Ok(name)
+        let mut conn = self.db.pool.acquire().await?;
+        Ok(self
+            .require_payer(&mut conn, Payer::InvoiceLink(link_id), customer_id)
+            .await?
+            .customer_name)
     }
 
     /// The invoices picked for payment, with credits and methods on offer.
     pub async fn payment_choice(
         &self,
-        contact_id: i64,
+        payer: Payer,
         customer_id: i64,
         invoice_ids: &[i64],
     ) -> ServiceResult<PaymentChoice> {
         let mut conn = self.db.pool.acquire().await?;
-        let customer_name = self
-            .require_payer(&mut conn, contact_id, customer_id)
-            .await?;
+        let scope = self.require_payer(&mut conn, payer, customer_id).await?;
+        scope.check(invoice_ids)?;
+        let customer_name = scope.customer_name.clone();
         if invoice_ids.is_empty() {
             return invalid("Tick the invoices you want to pay, then press “Pay selected”.");
         }
@@ -459,15 +559,24 @@ impl Services {
             ));
         }
         let currency = invoices[0].currency;
-        let credits = ledger::open_credits(&mut conn, customer_id)
-            .await?
-            .into_iter()
-            .filter(|c| c.currency == currency)
-            .collect();
-        let contact_email = accounts::active_contact(&mut conn, contact_id)
-            .await?
-            .map(|c| c.email)
-            .unwrap_or_default();
+        let credits = if scope.sees_credits() {
+            ledger::open_credits(&mut conn, customer_id)
+                .await?
+                .into_iter()
+                .filter(|c| c.currency == currency)
+                .collect()
+        } else {
+            Vec::new()
+        };
+        // A link holder types the address the receipt goes to: the portal
+        // knows nobody behind a link.
+        let contact_email = match payer.contact_id() {
+            Some(contact_id) => accounts::active_contact(&mut conn, contact_id)
+                .await?
+                .map(|c| c.email)
+                .unwrap_or_default(),
+            None => String::new(),
+        };
         Ok(PaymentChoice {
             customer_name,
             currency,
@@ -484,22 +593,25 @@ impl Services {
     /// Checks a draft for the review page (nothing is written).
     pub async fn review_payment(
         &self,
-        contact_id: i64,
+        payer: Payer,
         customer_id: i64,
         draft: &PaymentDraft,
     ) -> ServiceResult<PaymentPlan> {
         let mut conn = self.db.pool.acquire().await?;
-        let customer_name = self
-            .require_payer(&mut conn, contact_id, customer_id)
-            .await?;
+        let scope = self.require_payer(&mut conn, payer, customer_id).await?;
         let ids: Vec<i64> = draft.amounts.iter().map(|(id, _)| *id).collect();
+        scope.check(&ids)?;
         let mut invoices =
             ledger::payable_invoices(&mut conn, self.db.backend(), customer_id, &ids, false)
                 .await?;
         self.attach_discounts(&mut conn, customer_id, &mut invoices, None)
             .await?;
-        let credits = ledger::open_credits(&mut conn, customer_id).await?;
-        plan_payment(&customer_name, &invoices, &credits, draft)
+        let credits = if scope.sees_credits() {
+            ledger::open_credits(&mut conn, customer_id).await?
+        } else {
+            Vec::new()
+        };
+        plan_payment(&scope.customer_name, &invoices, &credits, draft)
     }
 
     /// "Pay": holds the amounts back from the invoices (so a second tab or
@@ -509,7 +621,7 @@ impl Services {
     /// also when credits covered everything.
     pub async fn start_payment(
         &self,
-        contact_id: i64,
+        payer: Payer,
         customer_id: i64,
         draft: &PaymentDraft,
         attempt_key: &str,
@@ -523,26 +635,32 @@ impl Services {
         // connection): the zone the discount's last day ends in.
         let seller_zone = self.seller_zone().await?;
         let mut tx = self.db.begin_write().await?;
-        let customer_name = self.require_payer(&mut tx, contact_id, customer_id).await?;
+        let scope = self.require_payer(&mut tx, payer, customer_id).await?;
+        let ids: Vec<i64> = draft.amounts.iter().map(|(id, _)| *id).collect();
+        if scope.check(&ids).is_err() {
+            tx.rollback().await?;
+            return Err(ServiceError::NotFound);
+        }
+        let customer_name = scope.customer_name.clone();
         // Everything below (holds, open credits, earlier presses) is read
         // and written under the account's lock: two "Pay" posts of one
         // account, whatever invoices they name, run one after the other.
         ledger::lock_customer(&mut tx, self.db.backend(), customer_id).await?;
         if let Some(earlier) = ledger::pay_attempt(&mut tx, attempt_key).await? {
             tx.rollback().await?;
-            return self
-                .repeat_of(contact_id, customer_id, earlier)
-                .await
-                .map(Ok);
+            return self.repeat_of(payer, customer_id, earlier).await.map(Ok);
         }
-        let ids: Vec<i64> = draft.amounts.iter().map(|(id, _)| *id).collect();
         let mut invoices =
             ledger::payable_invoices(&mut tx, self.db.backend(), customer_id, &ids, true).await?;
         // The discount is locked now, as offered at this moment: a payment
         // started on the last day and settled after it still gets it.
         self.attach_discounts(&mut tx, customer_id, &mut invoices, Some(seller_zone))
             .await?;
-        let credits = ledger::open_credits(&mut tx, customer_id).await?;
+        let credits = if scope.sees_credits() {
+            ledger::open_credits(&mut tx, customer_id).await?
+        } else {
+            Vec::new()
+        };
         let plan = match plan_payment(&customer_name, &invoices, &credits, draft) {
             Ok(plan) => plan,
             Err(_) => {
@@ -550,9 +668,15 @@ impl Services {
                 return Ok(Err(PayProblem::Changed));
             }
         };
+        // A link holder is nobody the portal knows: "anonymous", as when
+        // the link was opened, with the link in the payment's detail.
+        let (actor_kind, actor_id) = match payer {
+            Payer::Contact(contact_id) => ("contact", Some(contact_id)),
+            Payer::InvoiceLink(_) => ("anonymous", None),
+        };
         let audit_event = |action: Action, subject: String, detail: serde_json::Value| AuditEvent {
-            actor_kind: "contact",
-            actor_id: Some(contact_id),
+            actor_kind,
+            actor_id,
             customer_id: Some(customer_id),
             action,
             detail,
@@ -613,7 +737,8 @@ impl Services {
                     method: plan.method.key(),
                     gateway: self.gateway.name(),
                     attempt_key,
-                    contact_id,
+                    contact_id: payer.contact_id(),
+                    invoice_link_id: payer.invoice_link_id(),
                     receipt_email: plan.receipt_email.as_str(),
                     credit_applied_minor: plan.credit_minor(),
                     return_key: &return_key,
@@ -638,7 +763,7 @@ impl Services {
                     .await?;
                 }
             }
-            let detail = serde_json::json!({"payment_id": payment_id, "amount_minor": charge, "method": plan.method.key()});
+            let detail = serde_json::json!({"payment_id": payment_id, "amount_minor": charge, "method": plan.method.key(), "invoice_link_id": payer.invoice_link_id()});
             audit::record(
                 &mut tx,
                 now,
@@ -711,10 +836,7 @@ impl Services {
             let earlier = ledger::pay_attempt(&mut conn, attempt_key)
                 .await?
                 .ok_or(ServiceError::NotFound)?;
-            return self
-                .repeat_of(contact_id, customer_id, earlier)
-                .await
-                .map(Ok);
+            return self.repeat_of(payer, customer_id, earlier).await.map(Ok);
         }
         tx.commit().await?;
 
@@ -745,7 +867,7 @@ impl Services {
     /// Where a repeated press of one "Pay" form leads: what the first did.
     async fn repeat_of(
         &self,
-        contact_id: i64,
+        payer: Payer,
         customer_id: i64,
         earlier: ledger::PayAttempt,
     ) -> ServiceResult<StartedPayment> {
@@ -753,10 +875,7 @@ impl Services {
             return Err(ServiceError::NotFound);
         }
         match earlier.payment_id {
-            Some(payment_id) => {
-                self.continue_payment(contact_id, customer_id, payment_id)
-                    .await
-            }
+            Some(payment_id) => self.continue_payment(payer, customer_id, payment_id).await,
             None => Ok(StartedPayment {
                 redirect: format!("/accounts/{customer_id}/invoices/{}", earlier.invoice_id),
             }),
@@ -858,13 +977,11 @@ impl Services {
     /// while it is open, else to the payment's page.
     async fn continue_payment(
         &self,
-        contact_id: i64,
+        payer: Payer,
         customer_id: i64,
         payment_id: i64,
     ) -> ServiceResult<StartedPayment> {
-        let payment = self
-            .own_payment(contact_id, customer_id, payment_id)
-            .await?;
+        let payment = self.own_payment(payer, customer_id, payment_id).await?;
         let redirect = match (payment.status, &payment.checkout_url) {
             (PaymentStatus::Pending, Some(url)) => url.clone(),
             _ => format!("/accounts/{customer_id}/payments/{payment_id}"),
@@ -874,20 +991,24 @@ impl Services {
 
     /// A payment of an account on which the contact may pay: only payers
     /// and admins continue, check or cancel a checkout (viewers see the
-    /// payment through the history pages, never these actions).
+    /// payment through the history pages, never these actions). A link
+    /// holder reaches only the payments made through that link.
     pub async fn own_payment(
         &self,
-        contact_id: i64,
+        payer: Payer,
         customer_id: i64,
         payment_id: i64,
     ) -> ServiceResult<PaymentRow> {
         let mut conn = self.db.pool.acquire().await?;
-        self.require_payer(&mut conn, contact_id, customer_id)
-            .await?;
+        self.require_payer(&mut conn, payer, customer_id).await?;
         payments_repo::payment(&mut conn, payment_id)
             .await?
             .map(|(p, _)| p)
             .filter(|p| p.customer_id == customer_id)
+            .filter(|p| match payer {
+                Payer::Contact(_) => true,
+                Payer::InvoiceLink(link_id) => p.invoice_link_id == Some(link_id),
+            })
             .ok_or(ServiceError::NotFound)
     }
 
@@ -896,14 +1017,12 @@ impl Services {
     /// is not guessable). Reading only: these URLs are GETs.
     pub async fn payment_for_return(
         &self,
-        contact_id: i64,
+        payer: Payer,
         customer_id: i64,
         payment_id: i64,
         key: &str,
     ) -> ServiceResult<PaymentRow> {
-        let payment = self
-            .own_payment(contact_id, customer_id, payment_id)
-            .await?;
+        let payment = self.own_payment(payer, customer_id, payment_id).await?;
         if !return_key_matches(payment.return_key.as_deref(), key) {
             return Err(ServiceError::NotFound);
         }
@@ -938,30 +1057,26 @@ impl Services {
     /// gateway how the checkout went, in case its webhook is late.
     pub async fn check_payment_status(
         &self,
-        contact_id: i64,
+        payer: Payer,
         customer_id: i64,
         payment_id: i64,
     ) -> ServiceResult<PaymentRow> {
-        let payment = self
-            .own_payment(contact_id, customer_id, payment_id)
-            .await?;
+        let payment = self.own_payment(payer, customer_id, payment_id).await?;
         if payment.status == PaymentStatus::Pending {
             self.refresh_from_gateway(payment_id).await?;
         }
-        self.own_payment(contact_id, customer_id, payment_id).await
+        self.own_payment(payer, customer_id, payment_id).await
     }
 
     /// "Cancel this payment" (a POST from the payment page): end the
     /// checkout so it cannot be paid later, and release the held amounts.
     pub async fn cancel_checkout(
         &self,
-        contact_id: i64,
+        payer: Payer,
         customer_id: i64,
         payment_id: i64,
     ) -> ServiceResult<PaymentRow> {
-        let payment = self
-            .own_payment(contact_id, customer_id, payment_id)
-            .await?;
+        let payment = self.own_payment(payer, customer_id, payment_id).await?;
         if payment.status == PaymentStatus::Pending {
             match &payment.gateway_session_id {
                 Some(session) => match self.gateway.expire_checkout(session).await {
@@ -977,7 +1092,7 @@ impl Services {
             }
             self.refresh_from_gateway(payment_id).await?;
         }
-        self.own_payment(contact_id, customer_id, payment_id).await
+        self.own_payment(payer, customer_id, payment_id).await
     }
 }
 

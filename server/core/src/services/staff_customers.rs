@@ -125,6 +125,9 @@ fn timeline_entry(event: &AccountEvent, numbers: &[(i64, String)]) -> TimelineEn
         ("contact", None) => "A contact of the customer".to_owned(),
         ("staff", Some(n)) => format!("{n} (AR)"),
         ("staff", None) => "AR".to_owned(),
+        // An invoice link opened or paid through (issue 13), an autopay
+        // skip link used: nobody signed in.
+        ("anonymous", _) => "Someone with a link from an email".to_owned(),
         _ => "The portal".to_owned(),
     };
     let invoice = subject_id(event, "invoice:")

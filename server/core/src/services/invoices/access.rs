@@ -70,23 +70,42 @@ impl Services {
         match viewer {
             Viewer::Contact(access) => member_customer(access, customer_id),
             Viewer::InvoiceLink(link_id) => {
-                let link = invoice_links::by_id(conn, *link_id)
-                    .await?
-                    .ok_or(ServiceError::NotFound)?;
-                let usable = LinkState::of(link.revoked_at, link.expires_at, self.clock.now())
-                    == LinkState::Active;
-                if !usable || link.invoice_id != invoice_id || link.customer_id != customer_id {
+                let (customer, linked_invoice) =
+                    self.link_customer(conn, *link_id, customer_id).await?;
+                if linked_invoice != invoice_id {
                     return Err(ServiceError::NotFound);
                 }
-                let (name, terms) = customer_name_terms(conn, customer_id).await?;
-                // Someone holding an invoice link signs in to pay.
-                Ok(Customer {
-                    name,
-                    terms,
-                    can_pay: false,
-                })
+                Ok(customer)
             }
         }
+    }
+
+    /// The customer of a valid link, and the one invoice it opens. The
+    /// holder may pay that invoice (issue 13: a reminder's link "opens that
+    /// invoice and lets the reader pay it").
+    pub(super) async fn link_customer(
+        &self,
+        conn: &mut Conn,
+        link_id: i64,
+        customer_id: i64,
+    ) -> ServiceResult<(Customer, i64)> {
+        let link = invoice_links::by_id(conn, link_id)
+            .await?
+            .ok_or(ServiceError::NotFound)?;
+        let usable =
+            LinkState::of(link.revoked_at, link.expires_at, self.clock.now()) == LinkState::Active;
+        if !usable || link.customer_id != customer_id {
+            return Err(ServiceError::NotFound);
+        }
+        let (name, terms) = customer_name_terms(conn, customer_id).await?;
+        Ok((
+            Customer {
+                name,
+                terms,
+                can_pay: true,
+            },
+            link.invoice_id,
+        ))
     }
 }
 

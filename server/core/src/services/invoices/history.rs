@@ -2,7 +2,7 @@
 //! receipt PDF.
 
 use super::documents::render_pdf;
-use super::{Download, PaymentHistory, PaymentReceipt};
+use super::{Download, PaymentHistory, PaymentReceipt, Viewer};
 use crate::error::{ServiceError, ServiceResult};
 use crate::pdf::layouts;
 use crate::repo::payments as payments_repo;
@@ -38,16 +38,29 @@ impl Services {
         })
     }
 
+    /// One payment's page: for the account's contacts, or for the holder
+    /// of the invoice link it was paid through (that link's payments only).
     pub async fn payment_receipt(
         &self,
-        access: &ContactAccess,
+        viewer: &Viewer,
         customer_id: i64,
         payment_id: i64,
     ) -> ServiceResult<PaymentReceipt> {
-        let (mut conn, customer) = self.as_member(access, customer_id).await?;
+        let (mut conn, customer, link) = match viewer {
+            Viewer::Contact(access) => {
+                let (conn, customer) = self.as_member(access, customer_id).await?;
+                (conn, customer, None)
+            }
+            Viewer::InvoiceLink(link_id) => {
+                let mut conn = self.db.pool.acquire().await?;
+                let (customer, _) = self.link_customer(&mut conn, *link_id, customer_id).await?;
+                (conn, customer, Some(*link_id))
+            }
+        };
         let (payment, allocations) = payments_repo::payment(&mut conn, payment_id)
             .await?
             .filter(|(p, _)| p.customer_id == customer_id)
+            .filter(|(p, _)| link.is_none() || p.invoice_link_id == link)
             .ok_or(ServiceError::NotFound)?;
         Ok(PaymentReceipt {
             customer_name: customer.name,
@@ -59,13 +72,13 @@ impl Services {
 
     pub async fn receipt_pdf(
         &self,
-        access: &ContactAccess,
+        viewer: &Viewer,
         customer_id: i64,
         payment_id: i64,
         language: &str,
     ) -> ServiceResult<Download> {
         let receipt = self
-            .payment_receipt(access, customer_id, payment_id)
+            .payment_receipt(viewer, customer_id, payment_id)
             .await?;
         let spec = layouts::receipt_document(
             &self.config,

@@ -270,14 +270,18 @@ impl Services {
             .map(|a| (a.invoice_number.clone(), money(a.amount_minor)))
             .collect();
         let reference = crate::domain::payment_number(payment.payment_id);
+        // A payment made through an invoice link: its reader may have no
+        // account, so the mail carries no link into the portal.
         let link = match failure {
-            None => self.config.link(&format!(
+            _ if payment.invoice_link_id.is_some() => None,
+            None => Some(self.config.link(&format!(
                 "/accounts/{}/payments/{}",
                 payment.customer_id, payment.payment_id
-            )),
-            Some(_) => self
-                .config
-                .link(&format!("/accounts/{}/invoices", payment.customer_id)),
+            ))),
+            Some(_) => Some(
+                self.config
+                    .link(&format!("/accounts/{}/invoices", payment.customer_id)),
+            ),
         };
         let facts = PaymentEmail {
             seller_name: &self.config.seller_name,
@@ -287,7 +291,7 @@ impl Services {
             method: method_label(&payment.method),
             date: &now.format("%B %-d, %Y").to_string(),
             allocations: &lines,
-            receipt_link: &link,
+            receipt_link: link.as_deref(),
         };
         let email = match failure {
             None => payment_receipt_email(&facts),
