@@ -183,6 +183,66 @@ pub async fn staff_customer(customer_id: String) -> Result<StaffCustomerView, Ap
     })
 }
 
+/// The document language section of AR's customer page (issue 15).
+#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct CustomerLanguageView {
+    pub customer_id: i64,
+    /// What the field shows: the stored tag, or after a refusal what was typed.
+    pub language: String,
+    /// "Polish (pl)" or the fallback in words.
+    pub in_words: String,
+    pub can_edit: bool,
+    pub notice: Option<String>,
+    pub problem: Option<String>,
+}
+
+/// The customer's document language; `query` is the page's query string
+/// (`saved=language`, or `language_problem=…&language=<typed>` after a
+/// refused form, checked again here to say what is wrong).
+#[server(endpoint = "staff_customer_language")]
+pub async fn staff_customer_language(
+    customer_id: String,
+    query: String,
+) -> Result<CustomerLanguageView, AppError> {
+    use super::ssr::{id, mapped, require_staff, services};
+
+    let staff_id = require_staff()?;
+    let customer_id = id(&customer_id)?;
+    let v = mapped(
+        services()?
+            .staff_customer_language(staff_id, customer_id)
+            .await,
+    )?;
+    let pairs: Vec<(String, String)> =
+        url::form_urlencoded::parse(query.trim_start_matches('?').as_bytes())
+            .into_owned()
+            .collect();
+    let get = |key: &str| pairs.iter().find(|(k, _)| k == key).map(|(_, v)| v.clone());
+    let typed = get("language_problem").and(get("language"));
+    let problem = typed
+        .as_deref()
+        .and_then(|t| portal_core::pdf::parse_customer_language(t).err())
+        .map(|why| format!("Nothing was changed: {why}"));
+    let in_words = match &v.language {
+        Some(tag) => format!(
+            "Invoices, statements and receipts of this customer are in language “{tag}” (their PDF language, which screen readers use), whatever the reader's browser says."
+        ),
+        None => "Not set: each PDF takes the language of the browser of whoever downloads it.".to_owned(),
+    };
+    Ok(CustomerLanguageView {
+        customer_id,
+        language: match (&problem, typed) {
+            (Some(_), Some(t)) => t,
+            _ => v.language.unwrap_or_default(),
+        },
+        in_words,
+        can_edit: v.can_edit,
+        notice: (get("saved").as_deref() == Some("language"))
+            .then(|| "Document language saved.".to_owned()),
+        problem,
+    })
+}
+
 /// The settings page. `query` is the page's query string: after a refused
 /// form it carries the typed values back (`form=…` and the fields), which
 /// are checked again here to show the problem beside its field.

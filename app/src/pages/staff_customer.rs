@@ -2,9 +2,9 @@
 
 use leptos::prelude::*;
 use leptos_meta::Title;
-use leptos_router::hooks::use_params_map;
+use leptos_router::hooks::{use_location, use_params_map};
 
-use crate::api::staff_admin::staff_customer;
+use crate::api::staff_admin::{staff_customer, staff_customer_language, CustomerLanguageView};
 use crate::components::{LoadedPage, LocalTime, ScrollTable, TableSection};
 use crate::models::staff_admin::StaffCustomerView;
 
@@ -141,6 +141,7 @@ fn CustomerBody(c: StaffCustomerView) -> impl IntoView {
         />
 
         <crate::pages::discounts::PaymentTermsSection customer_id=c.customer_id/>
+        <DocumentLanguageSection customer_id=c.customer_id/>
         <crate::pages::reminders::CustomerRemindersSection customer_id=c.customer_id/>
 
         <section aria-labelledby="timeline-heading">
@@ -166,6 +167,60 @@ fn CustomerBody(c: StaffCustomerView) -> impl IntoView {
                     </ol>
                 }.into_any()
             }}
+        </section>
+    }
+}
+
+/// "Document language" (issue 15): the language of the customer's
+/// invoice, statement and receipt PDFs. A plain form to
+/// `server::http::customer_language_routes` (works with JavaScript off);
+/// agents see it read-only. Shows nothing when its server function refuses.
+#[component]
+fn DocumentLanguageSection(customer_id: i64) -> impl IntoView {
+    let location = use_location();
+    let language = Resource::new(
+        move || location.search.get().trim_start_matches('?').to_owned(),
+        move |query| staff_customer_language(customer_id.to_string(), query),
+    );
+    view! {
+        <Suspense fallback=|| ()>
+            {move || Suspend::new(async move {
+                match language.await {
+                    Ok(l) => view! { <DocumentLanguageBody l/> }.into_any(),
+                    Err(_) => ().into_any(),
+                }
+            })}
+        </Suspense>
+    }
+}
+
+#[component]
+fn DocumentLanguageBody(l: CustomerLanguageView) -> impl IntoView {
+    let read_only = !l.can_edit;
+    let invalid = l.problem.is_some();
+    view! {
+        <section id="language" aria-labelledby="language-heading">
+            <h2 id="language-heading">"Document language"</h2>
+            {l.notice.clone().map(|n| view! { <p class="notice notice-info" role="status">{n}</p> })}
+            {l.problem.clone().map(|p| view! { <div class="alert error" role="alert"><p id="customer-language-error">{p}</p></div> })}
+            <p class="muted small">{l.in_words.clone()}</p>
+            <form method="post" action=format!("/staff/customers/{}/language", l.customer_id)>
+                <fieldset disabled=read_only>
+                    <legend>"Language of this customer's PDFs"</legend>
+                    <div class="field">
+                        <label for="customer-language">"Language tag"</label>
+                        <span id="customer-language-hint" class="muted small">
+                            "A BCP 47 tag: pl (Polish), ja (Japanese), he (Hebrew), ar (Arabic), el (Greek), pt-BR… Empty: the language of the reader's browser."
+                        </span>
+                        <input id="customer-language" name="language" type="text" autocomplete="off"
+                            spellcheck="false" maxlength="35"
+                            value=l.language.clone()
+                            aria-invalid=invalid.then_some("true")
+                            aria-describedby=if invalid { "customer-language-hint customer-language-error" } else { "customer-language-hint" }/>
+                    </div>
+                    {l.can_edit.then(|| view! { <p class="actions"><button type="submit">"Save the language"</button></p> })}
+                </fieldset>
+            </form>
         </section>
     }
 }

@@ -502,6 +502,8 @@ struct WorldCustomer {
     key: &'static str,
     name: &'static str,
     currency: &'static str,
+    /// The customer's language: its documents' /Lang (BCP 47).
+    language: &'static str,
     tax_rate_bp: i64,
     contact: (&'static str, &'static str),
     /// (description, unit price in minor units, quantity)
@@ -513,6 +515,7 @@ const WORLD_CUSTOMERS: &[WorldCustomer] = &[
         key: "lodz",
         name: "Zakłady Łódź Sp. z o.o.",
         currency: "PLN",
+        language: "pl",
         tax_rate_bp: 2300,
         contact: ("zamowienia@zaklady-lodz.example", "Małgorzata Wiśniewska"),
         lines: &[
@@ -524,6 +527,7 @@ const WORLD_CUSTOMERS: &[WorldCustomer] = &[
         key: "tokyo",
         name: "株式会社東京ロジスティクス",
         currency: "JPY",
+        language: "ja",
         tax_rate_bp: 1000,
         contact: ("keiri@tokyo-logistics.example", "佐藤 花子"),
         lines: &[
@@ -535,6 +539,7 @@ const WORLD_CUSTOMERS: &[WorldCustomer] = &[
         key: "telaviv",
         name: "חברת תל אביב לסחר בע״מ",
         currency: "ILS",
+        language: "he",
         tax_rate_bp: 1700,
         contact: ("ap@telaviv-trade.example", "נועה כהן"),
         lines: &[
@@ -546,6 +551,7 @@ const WORLD_CUSTOMERS: &[WorldCustomer] = &[
         key: "athens",
         name: "Ελληνικά Εμπορικά Α.Ε.",
         currency: "EUR",
+        language: "el",
         tax_rate_bp: 2400,
         contact: ("logistirio@ellinika.example", "Γιώργος Παπαδόπουλος"),
         lines: &[
@@ -568,12 +574,13 @@ async fn seed_world_customers(
     let mut sequence = 90_000;
     for c in WORLD_CUSTOMERS {
         let customer_id: i64 = sqlx::query(
-            "INSERT INTO customers (external_id, name, currency, payment_terms_days, segment, created_at)
-             VALUES ($1, $2, $3, 30, 'smb', $4) RETURNING customer_id",
+            "INSERT INTO customers (external_id, name, currency, payment_terms_days, segment, language, created_at)
+             VALUES ($1, $2, $3, 30, 'smb', $4, $5) RETURNING customer_id",
         )
         .bind(format!("demo-{}", c.key))
         .bind(c.name)
         .bind(c.currency)
+        .bind(c.language)
         .bind(ts(now))
         .fetch_one(&mut **tx)
         .await?

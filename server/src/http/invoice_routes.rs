@@ -65,8 +65,9 @@ fn answer_streamed(result: Result<StreamedDownload, ServiceError>) -> Response {
     }
 }
 
-/// The language generated PDFs are tagged with: the viewer's
-/// Accept-Language (the portal stores no language per customer; issue 15).
+/// The viewer's language for generated PDFs: their Accept-Language. The
+/// services tag a document with the customer's language instead when AR
+/// set one (`customers.language`, issue 15).
 fn document_language(headers: &HeaderMap) -> String {
     portal_core::pdf::language_from_accept_language(
         headers

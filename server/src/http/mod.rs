@@ -6,6 +6,7 @@
 pub mod auth_routes;
 pub mod autopay_routes;
 pub mod client_ip;
+pub mod customer_language_routes;
 pub mod dev_only;
 pub mod discount_routes;
 pub mod error;
@@ -167,6 +168,7 @@ pub fn router(state: AppState, leptos_router: Router<AppState>) -> Router {
         .merge(autopay_routes::routes())
         .merge(reminder_routes::routes())
         .merge(discount_routes::routes())
+        .merge(customer_language_routes::routes())
         .merge(reminder_extra_routes::routes())
         .merge(leptos_router)
         .layer(middleware::from_fn_with_state(

@@ -11,11 +11,15 @@ use chrono::Duration;
 use lopdf::{Dictionary, Object};
 use sqlx::Row;
 
-use crate::helpers::{spawn_app_with, AppOptions, Backend, TestApp};
+use crate::helpers::{
+    location, page_html, signed_in_as, spawn_app_with, staff_id, AppOptions, Backend, TestApp,
+};
 
 crate::on_both_databases!(
     every_script_reads_back_from_the_invoice_statement_and_receipt,
-    the_demo_world_customers_see_their_own_script
+    the_demo_world_customers_see_their_own_script,
+    the_customers_language_tags_its_documents_whatever_the_browser_says,
+    only_an_admin_sets_a_well_formed_language
 );
 
 /// A customer in one script: (script, Accept-Language, name, an address
@@ -73,9 +77,11 @@ const SCRIPTS: &[(&str, &str, &str, &str, &str)] = &[
     (
         "Arabic",
         "ar-EG",
-        "شركة القاهرة للتجارة",
-        "شارع التحرير القاهرة",
-        "قفازات العمل الصناعية",
+        // Lam-alef (لا, one glyph for two letters) in each: "al-Salam",
+        // "Independence Street", "non-slip".
+        "شركة السلام للتجارة",
+        "شارع الاستقلال القاهرة",
+        "قفازات عمل لا تنزلق",
     ),
     (
         "Hebrew",
@@ -437,26 +443,30 @@ async fn every_script_reads_back_from_the_invoice_statement_and_receipt(backend:
 /// (the issue's own example: "Przewóz Łódź–Gdańsk, 東京 delivery").
 async fn the_demo_world_customers_see_their_own_script(backend: Backend) {
     let app = spawn_app_with(AppOptions::new(backend)).await;
-    for (email, name, line) in [
+    for (email, name, line, language) in [
         (
             "zamowienia@zaklady-lodz.example",
             "Zakłady Łódź Sp. z o.o.",
             "Przewóz Łódź–Gdańsk, 東京 delivery",
+            "pl",
         ),
         (
             "keiri@tokyo-logistics.example",
             "株式会社東京ロジスティクス",
             "配送料（東京都内）",
+            "ja",
         ),
         (
             "ap@telaviv-trade.example",
             "חברת תל אביב לסחר בע״מ",
             "Freight – משלוח לחיפה",
+            "he",
         ),
         (
             "logistirio@ellinika.example",
             "Ελληνικά Εμπορικά Α.Ε.",
             "Ρουλεμάν SKF 6205",
+            "el",
         ),
     ] {
         let customer_id = app.customer_id(name).await;
@@ -488,6 +498,203 @@ async fn the_demo_world_customers_see_their_own_script(backend: Backend) {
                 text.contains(name) && text.contains(line),
                 "{name} / {line} in:\n{text}"
             );
+            // The demo customer's language, not the English browser's.
+            assert_eq!(pdf_facts(&pdf).lang, language, "{name}: /Lang");
         }
     }
+}
+
+/// The /Lang of a customer's invoice, statement and receipt PDFs fetched
+/// by a browser that sends `browser` as its Accept-Language.
+async fn document_languages(
+    app: &TestApp,
+    client: &reqwest::Client,
+    a: &Account,
+    browser: &str,
+) -> [String; 3] {
+    let today = app.services.today();
+    let c = a.customer_id;
+    let paths = [
+        format!("/accounts/{c}/invoices/{}/pdf", a.invoice_id),
+        format!(
+            "/accounts/{c}/statement.pdf?from={}&to={today}",
+            today - Duration::days(60)
+        ),
+        format!("/accounts/{c}/payments/{}/receipt.pdf", a.payment_id),
+    ];
+    let mut langs = Vec::new();
+    for path in &paths {
+        let pdf = get_pdf(app, client, path, browser).await;
+        langs.push(pdf_facts(&pdf).lang);
+    }
+    langs.try_into().unwrap()
+}
+
+async fn stored_language(app: &TestApp, customer_id: i64) -> Option<String> {
+    let mut conn = app.services.db.pool.acquire().await.unwrap();
+    sqlx::query_scalar::<_, Option<String>>("SELECT language FROM customers WHERE customer_id = $1")
+        .bind(customer_id)
+        .fetch_one(&mut *conn)
+        .await
+        .unwrap()
+}
+
+async fn post_language(
+    app: &TestApp,
+    client: &reqwest::Client,
+    customer_id: i64,
+    language: &str,
+) -> reqwest::Response {
+    app.post_form_with(
+        client,
+        &format!("/staff/customers/{customer_id}/language"),
+        &[("language", language)],
+    )
+    .await
+}
+
+/// Issue 15: "document title and language set from the customer's
+/// language". AR sets a Polish customer's language on the customer page;
+/// its invoice, statement and receipt are then `pl` for a reader whose
+/// browser says en-US. Without one, the reader's browser language is used.
+async fn the_customers_language_tags_its_documents_whatever_the_browser_says(backend: Backend) {
+    let app = spawn_app_with(AppOptions::new(backend)).await;
+    let a = account(&app, 40, "Zakłady Testowe Sp. z o.o.", "Łożyska kulkowe").await;
+    let contact = app.signed_in_client(&a.email).await;
+    let c = a.customer_id;
+
+    // Not set: each document follows the reader's browser.
+    assert_eq!(stored_language(&app, c).await, None);
+    assert_eq!(
+        document_languages(&app, &contact, &a, "en-US").await,
+        ["en-US", "en-US", "en-US"]
+    );
+    assert_eq!(
+        document_languages(&app, &contact, &a, "de-DE").await,
+        ["de-DE", "de-DE", "de-DE"]
+    );
+
+    // An AR admin sets it on the staff customer page (a plain form).
+    let admin = app.signed_in_staff_client().await;
+    let page = page_html(&app, &admin, &format!("/staff/customers/{c}")).await;
+    assert!(
+        page.contains("Document language")
+            && page.contains(&format!("action=\"/staff/customers/{c}/language\"")),
+        "the language form on the customer page:\n{page}"
+    );
+    let saved = post_language(&app, &admin, c, "pl").await;
+    assert_eq!(saved.status(), 303);
+    let back = location(&saved);
+    assert!(
+        back.starts_with(&format!("/staff/customers/{c}?saved=language")),
+        "{back}"
+    );
+    assert_eq!(stored_language(&app, c).await.as_deref(), Some("pl"));
+    let page = page_html(&app, &admin, &back).await;
+    assert!(page.contains("Document language saved."), "{page}");
+    assert!(page.contains("value=\"pl\""), "the field shows pl:\n{page}");
+
+    // The browser says English; the documents are Polish.
+    assert_eq!(
+        document_languages(&app, &contact, &a, "en-US").await,
+        ["pl", "pl", "pl"]
+    );
+
+    // Cleared (an empty field): the reader's browser again.
+    let cleared = post_language(&app, &admin, c, "  ").await;
+    assert_eq!(cleared.status(), 303);
+    assert_eq!(stored_language(&app, c).await, None);
+    assert_eq!(
+        document_languages(&app, &contact, &a, "ja-JP").await,
+        ["ja-JP", "ja-JP", "ja-JP"]
+    );
+
+    // The service the API (issue 14) will call stores the canonical case.
+    let admin_id = staff_id(&app, "ar@seller.example").await;
+    assert_eq!(
+        app.services
+            .set_customer_language(admin_id, c, "PT-br")
+            .await
+            .unwrap()
+            .as_deref(),
+        Some("pt-BR")
+    );
+    assert_eq!(
+        document_languages(&app, &contact, &a, "en-US").await,
+        ["pt-BR", "pt-BR", "pt-BR"]
+    );
+}
+
+/// A malformed tag is refused with a sentence saying what to type and
+/// changes nothing; an agent may read the language but not change it.
+async fn only_an_admin_sets_a_well_formed_language(backend: Backend) {
+    let app = spawn_app_with(AppOptions::new(backend)).await;
+    let a = account(&app, 41, "Zakłady Próbne Sp. z o.o.", "Łożyska").await;
+    let c = a.customer_id;
+    let admin_id = staff_id(&app, "ar@seller.example").await;
+    app.services
+        .set_customer_language(admin_id, c, "pl")
+        .await
+        .unwrap();
+
+    let admin = app.signed_in_staff_client().await;
+    for bad in ["Polish", "pl_PL", "en-", "x\" /Lang (de)"] {
+        let refused = post_language(&app, &admin, c, bad).await;
+        assert_eq!(refused.status(), 303, "{bad}");
+        let back = location(&refused);
+        assert!(back.contains("language_problem=language"), "{back}");
+        assert_eq!(
+            stored_language(&app, c).await.as_deref(),
+            Some("pl"),
+            "{bad}"
+        );
+        let page = page_html(&app, &admin, &back).await;
+        assert!(
+            page.contains("Nothing was changed:") && page.contains("is not a language tag"),
+            "{bad}: the problem beside the field:\n{page}"
+        );
+    }
+    let refused = app
+        .services
+        .set_customer_language(admin_id, c, "english please")
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(
+            refused,
+            portal_core::ServiceError::Invalid {
+                field: Some("language"),
+                ..
+            }
+        ),
+        "{refused:?}"
+    );
+    assert!(
+        refused.to_string().contains("is not a language tag"),
+        "{refused}"
+    );
+
+    // An agent sees the language, read-only, and cannot change it.
+    let agent = signed_in_as(&app, "agent@seller.example", true).await;
+    let page = page_html(&app, &agent, &format!("/staff/customers/{c}")).await;
+    assert!(
+        page.contains("Document language") && page.contains("value=\"pl\""),
+        "{page}"
+    );
+    assert!(!page.contains("Save the language"), "{page}");
+    let forbidden = post_language(&app, &agent, c, "de").await;
+    assert_eq!(forbidden.status(), 403);
+    let agent_id = staff_id(&app, "agent@seller.example").await;
+    assert!(matches!(
+        app.services.set_customer_language(agent_id, c, "de").await,
+        Err(portal_core::ServiceError::Forbidden(_))
+    ));
+    assert_eq!(stored_language(&app, c).await.as_deref(), Some("pl"));
+    // An unknown customer is not found.
+    assert!(matches!(
+        app.services
+            .set_customer_language(admin_id, 987_654, "de")
+            .await,
+        Err(portal_core::ServiceError::NotFound)
+    ));
 }

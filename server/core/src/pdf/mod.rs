@@ -136,6 +136,44 @@ pub fn language_from_accept_language(header: Option<&str>) -> String {
     }
 }
 
+/// A customer's language as AR types it (issue 15): empty means "not set"
+/// (`Ok(None)`: documents follow the viewer's Accept-Language); otherwise
+/// a well-formed BCP 47 language tag ("pl", "ja", "he", "zh-Hant-TW",
+/// "pt-BR"), returned in its canonical case ("PT-br" -> "pt-BR"). Anything
+/// else is refused with a sentence saying what to type.
+pub fn parse_customer_language(text: &str) -> Result<Option<String>, String> {
+    let text = text.trim();
+    if text.is_empty() {
+        return Ok(None);
+    }
+    let refused = || {
+        format!(
+            "\u{201c}{}\u{201d} is not a language tag. Type a BCP 47 tag such as pl, ja, he, ar, el or pt-BR, \
+             or leave the field empty to use the reader's browser language.",
+            text.chars().take(40).collect::<String>()
+        )
+    };
+    // A language identifier (language, script, region, variants): what a
+    // PDF's /Lang and a screen reader use. The language subtag is an ISO
+    // 639 code of two or three letters (the five-to-eight letter form is
+    // reserved and unused, and would let "polish" through); `und` names no
+    // language.
+    let parsed = (text.len() <= 35)
+        .then(|| icu_locale_core::LanguageIdentifier::try_from_str(text).ok())
+        .flatten()
+        .filter(|id| (2..=3).contains(&id.language.as_str().len()) && !id.language.is_unknown())
+        .ok_or_else(refused)?;
+    Ok(Some(parsed.to_string()))
+}
+
+/// A document's language: the customer's when AR set one, else the
+/// viewer's (from `language_from_accept_language`).
+pub fn document_language(customer: Option<&str>, viewer: &str) -> String {
+    customer
+        .and_then(|c| parse_customer_language(c).ok().flatten())
+        .unwrap_or_else(|| viewer.to_owned())
+}
+
 fn primary(language: &str) -> String {
     language
         .split('-')

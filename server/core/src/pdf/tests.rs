@@ -45,6 +45,9 @@ pub const SAMPLES: &[(&str, &str)] = &[
     ("Japanese", "株式会社東京ロジスティクス"),
     ("Korean", "서울물산 주식회사"),
     ("Arabic", "شركة القاهرة للتجارة"),
+    // Lam-alef ligatures (one glyph for two letters), every alef form.
+    ("Arabic lam-alef", "شركة السلام للتجارة"),
+    ("Arabic lam-alef forms", "لا لأن إلا الآن"),
     ("Hebrew", "חברת תל אביב בע״מ"),
     // Latin then Hebrew in one line.
     ("Latin then Hebrew", "Freight – משלוח לחיפה"),
@@ -142,6 +145,38 @@ fn the_document_language_is_the_viewers_first_language() {
 }
 
 #[test]
+fn a_customers_language_is_a_well_formed_tag_and_wins_over_the_viewers() {
+    assert_eq!(parse_customer_language("pl"), Ok(Some("pl".to_owned())));
+    assert_eq!(
+        parse_customer_language(" PT-br "),
+        Ok(Some("pt-BR".to_owned()))
+    );
+    assert_eq!(
+        parse_customer_language("zh-hant-tw"),
+        Ok(Some("zh-Hant-TW".to_owned()))
+    );
+    assert_eq!(parse_customer_language(""), Ok(None));
+    for bad in [
+        "polish",
+        "p",
+        "pl_PL",
+        "en-",
+        "und",
+        "x\" /Foo",
+        "pl-PL-u-ca-gregory",
+        "\u{0660}\u{0661}",
+    ] {
+        let refused = parse_customer_language(bad).unwrap_err();
+        assert!(
+            refused.contains("is not a language tag"),
+            "{bad}: {refused}"
+        );
+    }
+    assert_eq!(document_language(Some("pl"), "en-US"), "pl");
+    assert_eq!(document_language(None, "en-US"), "en-US");
+}
+
+#[test]
 fn tagged_with_language_structure_and_archival_metadata() {
     let mut s = spec(vec![
         Section::Heading("Account activity".into()),
@@ -169,4 +204,36 @@ fn tagged_with_language_structure_and_archival_metadata() {
     assert!(raw.contains("invoice-number=INV-1"));
     // The Hebrew name reads back in logical order.
     assert!(pdftotext(&bytes).contains("חברת תל אביב לסחר בע״מ"));
+}
+
+#[test]
+fn right_to_left_glyphs_each_stand_for_one_character_in_visual_order() {
+    // Lam-alef is drawn as one glyph; it must read back as lam then alef,
+    // and a ligature's characters are never turned around: read right to
+    // left (the reverse of the drawing order), the glyphs' characters are
+    // the text as typed.
+    let fonts = fonts::fonts().expect("fonts installed");
+    let mut shaper = text::Shaper::new(fonts, CjkRegion::Japanese);
+    for typed in ["لا", "السلام", "لأن إلا الآن", "כפפות בטיחות"] {
+        let line = shaper.line(typed, false);
+        let mut read = String::new();
+        for piece in line.pieces.iter().rev() {
+            for glyph in piece.glyphs.iter().rev() {
+                let chars = piece.text[glyph.text_range.clone()].chars().count();
+                assert_eq!(chars, 1, "{typed:?}: {glyph:?} stands for one character");
+                read.push_str(&piece.text[glyph.text_range.clone()]);
+            }
+        }
+        assert_eq!(read, typed);
+    }
+    // The ligature stays one visible glyph: the carrier draws nothing.
+    let lam_alef = shaper.line("لا", false);
+    let advances: Vec<f32> = lam_alef.pieces[0]
+        .glyphs
+        .iter()
+        .map(|g| g.x_advance)
+        .collect();
+    assert_eq!(advances.len(), 2);
+    assert_eq!(advances[0], 0.0);
+    assert!(advances[1] > 0.3, "{advances:?}");
 }

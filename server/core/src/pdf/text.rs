@@ -302,6 +302,83 @@ impl Shaper {
                 None,
             ));
         }
+        if rtl {
+            glyphs = split_ligatures(glyphs, text, carrier_glyph(&face.shaper));
+        }
         (glyphs, width)
     }
+}
+
+/// A glyph of `face` that draws nothing and has no width (the one of a
+/// zero-width joiner or space), to carry a character of a ligature.
+fn carrier_glyph(face: &rustybuzz::Face<'_>) -> Option<GlyphId> {
+    ['\u{200C}', '\u{200D}', '\u{200B}', '\u{034F}']
+        .into_iter()
+        .filter_map(|c| face.glyph_index(c))
+        .find(|g| {
+            g.0 != 0
+                && face.glyph_bounding_box(*g).is_none()
+                && face.glyph_hor_advance(*g) == Some(0)
+        })
+        .map(|g| GlyphId::new(u32::from(g.0)))
+}
+
+/// Right-to-left glyphs (visual order) with one glyph standing for
+/// several characters, a ligature like Arabic lam-alef (U+0644 U+0627
+/// drawn as one glyph), split so that every glyph stands for one
+/// character: the ligature keeps the first (logical) character and each
+/// further one is carried by `carrier` (no ink, no width), drawn just
+/// before the ligature, at its left edge. The glyphs then read, in
+/// drawing (visual) order, as the line's characters in exact visual order
+/// (..., alef, lam, ...), like every other glyph of the run: a reader that
+/// puts right-to-left text back in logical order (poppler's `pdftotext`,
+/// pdf.js, a screen reader) reverses the run and gets lam, alef. A
+/// ligature mapped to both characters at once is spread left to right in
+/// logical order by poppler and then reversed with its run: "لا" came back
+/// as "ال" (docs/ARCHITECTURE.md, "Right-to-left text and text
+/// extraction"). Without a carrier glyph in the font, nothing changes.
+fn split_ligatures(
+    glyphs: Vec<KrillaGlyph>,
+    text: &str,
+    carrier: Option<GlyphId>,
+) -> Vec<KrillaGlyph> {
+    let Some(carrier) = carrier else {
+        return glyphs;
+    };
+    let shared = |i: usize| {
+        let range = &glyphs[i].text_range;
+        (i > 0 && glyphs[i - 1].text_range == *range)
+            || glyphs.get(i + 1).is_some_and(|g| g.text_range == *range)
+    };
+    let mut out = Vec::with_capacity(glyphs.len() + 2);
+    for (i, glyph) in glyphs.iter().enumerate() {
+        let range = glyph.text_range.clone();
+        let starts: Vec<usize> = text[range.clone()]
+            .char_indices()
+            .map(|(at, _)| range.start + at)
+            .collect();
+        // One glyph for several characters (a cluster of several glyphs,
+        // a base and its decomposed dots, stays as krilla writes it).
+        if starts.len() < 2 || shared(i) {
+            out.push(glyph.clone());
+            continue;
+        }
+        // Left to right: the last character's carrier first.
+        for (k, start) in starts.iter().enumerate().skip(1).rev() {
+            let end = starts.get(k + 1).copied().unwrap_or(range.end);
+            out.push(KrillaGlyph::new(
+                carrier,
+                0.0,
+                glyph.x_offset,
+                glyph.y_offset,
+                0.0,
+                *start..end,
+                None,
+            ));
+        }
+        let mut first = glyph.clone();
+        first.text_range = range.start..starts[1];
+        out.push(first);
+    }
+    out
 }

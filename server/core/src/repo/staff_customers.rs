@@ -115,3 +115,31 @@ pub async fn invoice_numbers(
         .map(|r| Ok((r.try_get("invoice_id")?, r.try_get("number")?)))
         .collect()
 }
+
+/// The customer's language (issue 15: its documents' /Lang): `None` for
+/// an unknown customer, `Some(None)` when not set.
+pub async fn customer_language(
+    conn: &mut Conn,
+    customer_id: i64,
+) -> Result<Option<Option<String>>, sqlx::Error> {
+    let row = sqlx::query("SELECT language FROM customers WHERE customer_id = $1")
+        .bind(customer_id)
+        .fetch_optional(conn)
+        .await?;
+    row.map(|r| r.try_get("language")).transpose()
+}
+
+/// Sets (or, with `None`, clears) the customer's language; false for an
+/// unknown customer.
+pub async fn set_customer_language(
+    conn: &mut Conn,
+    customer_id: i64,
+    language: Option<&str>,
+) -> Result<bool, sqlx::Error> {
+    let done = sqlx::query("UPDATE customers SET language = $2 WHERE customer_id = $1")
+        .bind(customer_id)
+        .bind(language)
+        .execute(conn)
+        .await?;
+    Ok(done.rows_affected() > 0)
+}

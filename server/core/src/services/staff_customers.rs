@@ -14,6 +14,7 @@ use super::Services;
 use crate::domain::audit::Action;
 use crate::domain::invoice_query::InvoiceQuery;
 use crate::domain::statement::{build_statement, CurrencySummary};
+use crate::domain::StaffRole;
 use crate::error::{ServiceError, ServiceResult};
 use crate::repo::invoices::{self as invoices_repo, OpenTotals};
 use crate::repo::payments::{self as payments_repo, AllocationRow, PaymentRow};
@@ -111,6 +112,91 @@ impl Services {
             payments,
             timeline,
         })
+    }
+}
+
+/// The document language part of AR's customer page (issue 15).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct CustomerLanguageView {
+    /// The customer's BCP 47 tag; `None`: documents follow the reader's
+    /// browser language.
+    pub language: Option<String>,
+    /// Admins change it; agents see it.
+    pub can_edit: bool,
+}
+
+impl Services {
+    /// The customer's document language as AR's customer page shows it
+    /// (any active staff).
+    pub async fn staff_customer_language(
+        &self,
+        staff_id: i64,
+        customer_id: i64,
+    ) -> ServiceResult<CustomerLanguageView> {
+        let mut conn = self.db.pool.acquire().await?;
+        let role = accounts::active_staff(&mut conn, staff_id)
+            .await?
+            .map(|s| s.role)
+            .ok_or_else(|| ServiceError::Forbidden("This is for active AR staff only".into()))?;
+        let language = repo::customer_language(&mut conn, customer_id)
+            .await?
+            .ok_or(ServiceError::NotFound)?;
+        Ok(CustomerLanguageView {
+            language,
+            can_edit: role == StaffRole::Admin,
+        })
+    }
+
+    /// An AR admin sets the language of a customer's documents (issue 15):
+    /// a BCP 47 tag ("pl", "ja", "he"), stored in its canonical case, or
+    /// empty to clear it (documents then follow the reader's browser). A
+    /// malformed tag is refused (`Invalid`, field `language`) and changes
+    /// nothing; an agent gets `Forbidden`. Returns what is stored.
+    pub async fn set_customer_language(
+        &self,
+        staff_id: i64,
+        customer_id: i64,
+        text: &str,
+    ) -> ServiceResult<Option<String>> {
+        let language = crate::pdf::parse_customer_language(text)
+            .map_err(|e| ServiceError::invalid_field("language", e))?;
+        let mut tx = self.db.begin_write().await?;
+        match accounts::active_staff(&mut tx, staff_id)
+            .await?
+            .map(|s| s.role)
+        {
+            Some(StaffRole::Admin) => {}
+            Some(StaffRole::Agent) => {
+                return Err(ServiceError::Forbidden(
+                    "Only AR admins can change a customer's document language.".into(),
+                ))
+            }
+            None => {
+                return Err(ServiceError::Forbidden(
+                    "This is for active AR staff only".into(),
+                ))
+            }
+        }
+        if !repo::set_customer_language(&mut tx, customer_id, language.as_deref()).await? {
+            return Err(ServiceError::NotFound);
+        }
+        tx.commit().await?;
+        Ok(language)
+    }
+
+    /// The language of a document generated for the customer: theirs when
+    /// AR set one, else `viewer_language` (the reader's Accept-Language).
+    pub(crate) async fn customer_document_language(
+        &self,
+        conn: &mut crate::repo::Conn,
+        customer_id: i64,
+        viewer_language: &str,
+    ) -> ServiceResult<String> {
+        let customer = repo::customer_language(conn, customer_id).await?.flatten();
+        Ok(crate::pdf::document_language(
+            customer.as_deref(),
+            viewer_language,
+        ))
     }
 }
 

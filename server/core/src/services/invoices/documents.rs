@@ -48,6 +48,9 @@ impl Services {
             return Ok((file_name, PdfSource::Original(doc.bytes)));
         }
         let (customer_name, terms) = customer_name_terms(&mut conn, row.customer_id).await?;
+        let language = self
+            .customer_document_language(&mut conn, row.customer_id, language)
+            .await?;
         let lines = repo::lines(&mut conn, row.invoice_id).await?;
         let applications = repo::applications(&mut conn, row.invoice_id).await?;
         drop(conn);
@@ -58,7 +61,7 @@ impl Services {
             &InvoiceSummary::of(row, self.today()),
             &lines,
             &applications,
-            language,
+            &language,
         );
         Ok((file_name, PdfSource::Generated(Box::new(spec))))
     }

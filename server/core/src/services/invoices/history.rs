@@ -80,12 +80,17 @@ impl Services {
         let receipt = self
             .payment_receipt(viewer, customer_id, payment_id)
             .await?;
+        let language = {
+            let mut conn = self.db.pool.acquire().await?;
+            self.customer_document_language(&mut conn, customer_id, language)
+                .await?
+        };
         let spec = layouts::receipt_document(
             &self.config,
             &receipt.customer_name,
             &receipt.payment,
             &receipt.allocations,
-            language,
+            &language,
         );
         let bytes = render_pdf(spec).await?;
         Ok(Download::pdf(

@@ -119,7 +119,12 @@ impl Services {
         language: &str,
     ) -> ServiceResult<Download> {
         let soa = self.statement(access, customer_id, from, to).await?;
-        let spec = layouts::statement_document(&self.config, &soa, language);
+        let language = {
+            let mut conn = self.db.pool.acquire().await?;
+            self.customer_document_language(&mut conn, customer_id, language)
+                .await?
+        };
+        let spec = layouts::statement_document(&self.config, &soa, &language);
         let bytes = render_pdf(spec).await?;
         Ok(Download::pdf(
             format!(
