@@ -2,6 +2,7 @@
 //! with sessions, the sign-in routes, the security middleware and the
 //! background workers. `main.rs` is the `portal` command line on top.
 
+pub mod api;
 pub mod http;
 pub mod startup;
 

@@ -8,6 +8,9 @@
 //!   portal seed-scale --customers N --invoices M
 //!   portal seed-scale-requests --requests N
 //!   portal reminders run [--at RFC3339]      run the reminder job once
+//!   portal api-key create --name N [--scopes read|read,write]   print a new API key's secret once
+//!   portal api-key list | revoke --id ID
+//!   portal openapi                       print the seller API's OpenAPI document
 
 use std::process::ExitCode;
 use std::sync::Arc;
@@ -99,6 +102,33 @@ enum Command {
         #[command(subcommand)]
         action: RemindersCommand,
     },
+    /// Seller API keys (issue 14).
+    ApiKey {
+        #[command(subcommand)]
+        action: ApiKeyCommand,
+    },
+    /// Print the seller API's OpenAPI 3.1 document (docs/openapi.json).
+    Openapi,
+}
+
+#[derive(Subcommand)]
+enum ApiKeyCommand {
+    /// Create a key and print its secret, once (only its hash is kept).
+    Create {
+        /// What uses it, e.g. "ERP sync".
+        #[arg(long)]
+        name: String,
+        /// `read` or `read,write`.
+        #[arg(long, default_value = "read")]
+        scopes: String,
+    },
+    /// List the keys (never their secrets).
+    List,
+    /// Revoke a key at once: its next request gets 401.
+    Revoke {
+        #[arg(long)]
+        id: i64,
+    },
 }
 
 #[derive(Subcommand)]
@@ -134,6 +164,11 @@ async fn main() -> ExitCode {
         )
         .init();
     let cli = Cli::parse();
+    if let Some(Command::Openapi) = cli.command {
+        // Needs no configuration and no database.
+        print!("{}", server::api::openapi_json());
+        return ExitCode::SUCCESS;
+    }
     let config = match Config::from_env() {
         Ok(c) => c,
         Err(e) => {
@@ -372,6 +407,11 @@ async fn run(command: Command, config: Config) -> Result<(), String> {
             );
             Ok(())
         }
+        Command::Openapi => {
+            print!("{}", server::api::openapi_json());
+            Ok(())
+        }
+        Command::ApiKey { action } => api_key_command(&portal.services, action).await,
         Command::DisableStaff { email } => {
             let done = portal
                 .services
@@ -399,4 +439,57 @@ async fn run_plan_job(services: portal_core::services::Services) {
         }
         tokio::time::sleep(std::time::Duration::from_secs(60)).await;
     }
+}
+
+async fn api_key_command(
+    services: &portal_core::Services,
+    action: ApiKeyCommand,
+) -> Result<(), String> {
+    use portal_core::services::api_keys::{ApiScopes, KeyManager};
+    match action {
+        ApiKeyCommand::Create { name, scopes } => {
+            let scopes =
+                ApiScopes::parse(&scopes).ok_or("--scopes: expected read or read,write")?;
+            let created = services
+                .create_api_key(KeyManager::Operator, &name, scopes)
+                .await
+                .map_err(|e| e.to_string())?;
+            eprintln!(
+                "API key {} \"{}\" ({}) created. Its secret follows; it is shown only now:",
+                created.key.api_key_id,
+                created.key.name,
+                created.key.scopes.as_str()
+            );
+            println!("{}", created.secret);
+        }
+        ApiKeyCommand::List => {
+            for key in services
+                .list_api_keys(KeyManager::Operator)
+                .await
+                .map_err(|e| e.to_string())?
+            {
+                let when = |t: Option<chrono::DateTime<chrono::Utc>>| {
+                    t.map_or("-".to_owned(), |t| t.to_rfc3339())
+                };
+                println!(
+                    "{}\t{}…\t{}\t{}\tcreated {}\tlast used {}\trevoked {}",
+                    key.api_key_id,
+                    key.prefix,
+                    key.scopes.as_str(),
+                    key.name,
+                    key.created_at.to_rfc3339(),
+                    when(key.last_used_at),
+                    when(key.revoked_at)
+                );
+            }
+        }
+        ApiKeyCommand::Revoke { id } => {
+            let key = services
+                .revoke_api_key(KeyManager::Operator, id)
+                .await
+                .map_err(|e| e.to_string())?;
+            println!("API key {} \"{}\" revoked", key.api_key_id, key.name);
+        }
+    }
+    Ok(())
 }

@@ -60,6 +60,12 @@ pub struct Config {
     /// Heavy downloads (zip, CSV, statement PDF) prepared at once; more wait
     /// briefly, then get 503 with Retry-After.
     pub heavy_downloads: usize,
+    /// Seller API (issue 14): requests per second each API key may make
+    /// (`PORTAL_API_RATE_PER_SECOND`, default 100), and how many it may
+    /// make at once above that pace (`PORTAL_API_RATE_BURST`, default 200).
+    /// Counted per instance: N instances allow up to N times as much.
+    pub api_rate_per_second: u32,
+    pub api_rate_burst: u32,
     /// Serve in development mode on a network address anyway (dangerous).
     pub allow_dev_on_network: bool,
 }
@@ -254,6 +260,10 @@ impl Config {
                 30,
             )?),
             heavy_downloads: positive(&get, "PORTAL_HEAVY_DOWNLOADS", 4)? as usize,
+            api_rate_per_second: positive(&get, "PORTAL_API_RATE_PER_SECOND", 100)?
+                .min(u32::MAX as u64) as u32,
+            api_rate_burst: positive(&get, "PORTAL_API_RATE_BURST", 200)?.min(u32::MAX as u64)
+                as u32,
             allow_dev_on_network: flag(&get, "PORTAL_ALLOW_DEV_ON_NETWORK")?,
         })
     }

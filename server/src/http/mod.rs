@@ -2,6 +2,8 @@
 //! trace -> security headers -> request timeout -> body size limit ->
 //! dev-only routes for loopback only -> same-origin check -> sessions ->
 //! session guard (who is signed in, timeouts, which area) -> routes.
+//! The seller API (`/api/v1`, `crate::api`) is merged after all of them and
+//! has its own (bearer keys, JSON errors).
 
 pub mod auth_routes;
 pub mod autopay_routes;
@@ -60,6 +62,7 @@ const WEBHOOK_BODY_LIMIT: usize = 256 * 1024;
 
 pub fn router(state: AppState, leptos_router: Router<AppState>) -> Router {
     let config = state.services.config.clone();
+    let api_services = state.services.clone();
     let sessions = SessionManagerLayer::new(DbSessionStore::new(state.services.db.clone()))
         .with_name(session_cookie_name(config.secure_cookies()))
         .with_http_only(true)
@@ -213,4 +216,7 @@ pub fn router(state: AppState, leptos_router: Router<AppState>) -> Router {
             }),
         )
         .with_state(state)
+        // The seller API (issue 14): outside every layer above (no session,
+        // no same-origin check, no HTML error pages); it has its own.
+        .merge(crate::api::router(api_services))
 }

@@ -34,6 +34,7 @@ mod request_pages;
 mod requests;
 mod rows;
 mod security;
+mod seller_api;
 mod sessions;
 mod sign_in;
 mod sla_alerts;

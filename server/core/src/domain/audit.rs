@@ -89,10 +89,15 @@ pub enum Action {
     AutopayCanceled,
     /// A customer skipped one announced autopay debit.
     AutopayDebitSkipped,
+    /// An AR admin (or an operator with the CLI) created a seller API key
+    /// (issue 14); the detail names it and its scopes, never its secret.
+    ApiKeyCreated,
+    /// An AR admin revoked a seller API key.
+    ApiKeyRevoked,
 }
 
 impl Action {
-    pub const ALL: [Action; 51] = [
+    pub const ALL: [Action; 53] = [
         Action::SignInRateLimited,
         Action::SignInLinkSent,
         Action::SignInUnknownEmail,
@@ -144,6 +149,8 @@ impl Action {
         Action::AutopayEnrolled,
         Action::AutopayCanceled,
         Action::AutopayDebitSkipped,
+        Action::ApiKeyCreated,
+        Action::ApiKeyRevoked,
     ];
 
     /// The text stored in `audit_events.action` (rows already written use
@@ -201,6 +208,8 @@ impl Action {
             Action::AutopayEnrolled => "autopay.enrolled",
             Action::AutopayCanceled => "autopay.canceled",
             Action::AutopayDebitSkipped => "autopay.debit_skipped",
+            Action::ApiKeyCreated => "api_key.created",
+            Action::ApiKeyRevoked => "api_key.revoked",
         }
     }
 

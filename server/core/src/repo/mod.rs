@@ -3,6 +3,7 @@
 //! runs atomically.
 
 pub mod accounts;
+pub mod api;
 pub mod audit;
 pub mod autopay;
 pub mod decode;

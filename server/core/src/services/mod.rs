@@ -3,6 +3,8 @@
 
 pub mod access;
 pub mod accounts;
+pub mod api_customers;
+pub mod api_keys;
 pub mod auth;
 pub mod autopay;
 pub mod discounts;
