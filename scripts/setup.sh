@@ -105,10 +105,29 @@ setup_serve() {
   setup_rust
 }
 
+# Schemathesis (PyPI) fuzzes the seller API from its OpenAPI document
+# (scripts/schemathesis.sh). Pinned; in a venv outside the clone, so nothing
+# goes into the system Python.
+SCHEMATHESIS_VERSION="4.32.5"
+
+setup_schemathesis() {
+  local venv="$tools_dir/st-venv"
+  if [ "$("$venv/bin/st" --version 2>/dev/null | awk '{print $3}')" != "$SCHEMATHESIS_VERSION" ]; then
+    # Debian's python3 (3.11) keeps venv and ensurepip in python3-venv.
+    python3 -c 'import venv, ensurepip' 2>/dev/null || apt_packages python3-venv
+    step "pip install schemathesis==$SCHEMATHESIS_VERSION (a venv in $venv)"
+    rm -rf "$venv"
+    python3 -m venv "$venv"
+    "$venv/bin/pip" install --quiet --disable-pip-version-check "schemathesis==$SCHEMATHESIS_VERSION"
+  fi
+}
+
 setup_test() {
   setup_serve
   # poppler-utils: pdftotext / pdffonts read generated PDFs back in the tests.
-  apt_packages postgresql chromium poppler-utils
+  # curl: scripts/schemathesis.sh waits for the portal with it.
+  apt_packages postgresql chromium poppler-utils curl python3
+  setup_schemathesis
   local stamp="$repo/end2end/node_modules/.portal-lock-sha256"
   local want
   want="$(sha256sum "$repo/end2end/package-lock.json" | cut -d' ' -f1)"

@@ -49,6 +49,9 @@ run_tests timeout 600 cargo test -p server
 step "build the release site (cargo leptos build --release --precompress; $(wasm-opt --version))"
 cargo leptos build --release --precompress
 
+step "Schemathesis against the seller API's OpenAPI document (release build, SQLite)"
+PORTAL_BIN="$CARGO_TARGET_DIR/release/portal" LEPTOS_SITE_ROOT="$repo/target/site" scripts/schemathesis.sh 100
+
 step "browser tests on the release build (Chromium: hydrated and JavaScript off, axe-core)"
 (cd end2end && PORTAL_BIN="$CARGO_TARGET_DIR/release/portal" LEPTOS_SITE_ROOT="$repo/target/site" run_tests npx playwright test)
 
